@@ -1,0 +1,84 @@
+/* test.h — a tiny test harness (redis testhelp.h style). Each test file is a plain main()
+ * that calls CHECK*() and ends with `return TEST_REPORT();`, which prints
+ * "<name>: P passed, F failed[, S skipped]" and returns the exit status.
+ * TEST_SKIP(msg) records a skipped group (e.g. a fixture from ../shared is absent).
+ * fr_test_shared(rel) gives the path of a file under ../shared (or $FR_SHARED), or NULL.
+ */
+#ifndef FR_TEST_H
+#define FR_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int test_passed_, test_failed_, test_skipped_;
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        if (cond) test_passed_++;                                                       \
+        else {                                                                          \
+            test_failed_++;                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                  \
+    do {                                                                                \
+        long long a_ = (long long)(a), b_ = (long long)(b);                             \
+        if (a_ == b_) test_passed_++;                                                   \
+        else {                                                                          \
+            test_failed_++;                                                             \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld != %lld)\n",        \
+                    __FILE__, __LINE__, #a, #b, a_, b_);                                \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                 \
+    do {                                                                                \
+        const char *a_ = (a), *b_ = (b);                                                \
+        if (a_ && b_ && strcmp(a_, b_) == 0) test_passed_++;                            \
+        else {                                                                          \
+            test_failed_++;                                                             \
+            fprintf(stderr, "%s:%d: CHECK_STR failed: %s == %s (\"%s\" != \"%s\")\n",   \
+                    __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                           \
+    do {                                                                                \
+        double a_ = (double)(a), b_ = (double)(b);                                      \
+        if (fabs(a_ - b_) <= (tol)) test_passed_++;                                     \
+        else {                                                                          \
+            test_failed_++;                                                             \
+            fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s ~ %s (%.9g vs %.9g, tol %g)\n", \
+                    __FILE__, __LINE__, #a, #b, a_, b_, (double)(tol));                 \
+        }                                                                               \
+    } while (0)
+
+#define TEST_SKIP(msg)                                                                  \
+    do {                                                                                \
+        test_skipped_++;                                                                \
+        fprintf(stderr, "SKIP %s: %s\n", __FILE__, msg);                                \
+    } while (0)
+
+static inline const char *fr_test_shared(const char *rel) {
+    static char path[4096];
+    const char *root = getenv("FR_SHARED");
+    if (!root || !*root) root = "../shared";
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    return access(path, R_OK) == 0 ? path : NULL;
+}
+
+#define TEST_REPORT() test_report_(__FILE__)
+static inline int test_report_(const char *file) {
+    const char *name = strrchr(file, '/');
+    name = name ? name + 1 : file;
+    printf("%s: %d passed, %d failed", name, test_passed_, test_failed_);
+    if (test_skipped_) printf(", %d skipped", test_skipped_);
+    printf("\n");
+    return test_failed_ ? 1 : 0;
+}
+
+#endif
