@@ -1,0 +1,78 @@
+/* textpipe.h — the text half of a Hugging Face tokenizer: normalizers and pre-tokenizers
+ * (internal interface between src/tok/normalizer.c, src/tok/pretokenizer.c and the
+ * tokenizer proper in src/tok/tokenizer.c).
+ *
+ * Data flow for one input section (a run of the original text between added tokens):
+ *   fr__nstr  (original bytes → normalized bytes, with alignment to the original)
+ *     → fr__normalizer_apply()           (in place)
+ *     → [tokenizer.c splits on normalized added tokens with fr__nstr_slice()]
+ *     → fr__pretok_apply()               (→ fr__pieces: the strings the model sees)
+ *
+ * Alignment: orig[i] is the byte offset in the ORIGINAL input (the whole text given to
+ * encode, not the section) of the start of the original character that normalized byte i
+ * came from, as Hugging Face's NormalizedString alignments do (their `.0`); orig[len] is the
+ * original end offset of the section. `shift` is the original offset of the section itself
+ * (HF's original_shift): Metaspace's prepend_scheme "first" prepends only when the string it
+ * sees has shift 0 (HF: `normalized.offsets_original().0 == 0`).
+ */
+#ifndef FR_TEXTPIPE_H
+#define FR_TEXTPIPE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+// ---- normalized string ----
+typedef struct fr__nstr {
+    char *s;         // (len + 1) bytes, NUL-terminated, valid UTF-8
+    uint32_t *orig;  // (len + 1) entries, see above
+    size_t len, cap;
+    uint32_t shift;  // original offset of this string's start (HF original_shift)
+} fr__nstr;
+
+// Initialises from original text [text, text+len) that starts at original offset `shift`.
+// The caller has validated UTF-8. OUT: *s, release with fr__nstr_free.
+int fr__nstr_init(fr__nstr *s, const char *text, size_t len, uint32_t shift);
+// A copy of normalized bytes [start, end) (on char boundaries) with their alignment, as HF's
+// NormalizedString::slice(Range::Normalized): shift = parent shift + offset of orig[start]
+// relative to the parent's original start.
+int fr__nstr_slice(const fr__nstr *s, size_t start, size_t end, fr__nstr *out);
+void fr__nstr_free(fr__nstr *s);
+
+// ---- normalizers ----
+// BertNormalizer, Precompiled, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip,
+// Replace, Prepend, Sequence (and the legacy forms real files use).
+typedef struct fr__normalizer fr__normalizer;
+// j is the tokenizer.json "normalizer" value; JSON null gives *out = NULL (identity).
+// Errors name the field: "normalizer.normalizers[1].pattern: ...".
+int fr__normalizer_parse(const json_t *j, fr__normalizer **out, fr_error *err);
+int fr__normalizer_apply(const fr__normalizer *n, fr__nstr *s);  // NULL n: no-op
+void fr__normalizer_free(fr__normalizer *n);
+
+// ---- pre-tokenizers ----
+// BertPreTokenizer, Whitespace, WhitespaceSplit, Metaspace, Punctuation, Digits, Split,
+// ByteLevel, Sequence (and CharDelimiterSplit, UnicodeScripts if cheap).
+typedef struct fr__pretok fr__pretok;
+
+// The output: pieces whose bytes live in `text`; piece i is text[off[i], off[i]+len[i]).
+typedef struct fr__pieces {
+    fr__buf text;
+    size_t n, cap;
+    uint32_t *off, *len;
+} fr__pieces;
+
+int fr__pretok_parse(const json_t *j, fr__pretok **out, fr_error *err);  // null → NULL
+// Appends the pieces of `s` to `out` (does not clear it). NULL p: the whole string is one
+// piece (an empty string gives no piece).
+int fr__pretok_apply(const fr__pretok *p, const fr__nstr *s, fr__pieces *out);
+void fr__pretok_free(fr__pretok *p);
+void fr__pieces_clear(fr__pieces *p);
+void fr__pieces_free(fr__pieces *p);
+
+// ByteLevel pre-tokenizers mean the model's vocabulary is in GPT-2's byte→char alphabet; the
+// ByteLevel decoder/post-processor need nothing else from here.
+int fr__pretok_is_bytelevel(const fr__pretok *p);
+
+#endif
