@@ -122,6 +122,92 @@ size_t fr_tokenizer_vocab_size(const fr_tokenizer *tok);
 const char *fr_tokenizer_id_to_token(const fr_tokenizer *tok, int32_t id);
 int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 
+// ---- evaluation ----
+// Relevance judgments (qrels), query sets and TREC run files, and the five metrics of the
+// first-stage benchmark computed exactly as trec_eval 10.0 computes them (src/rank/metrics.c):
+//   ndcg10     = ndcg_cut.10   graded gain = qrel grade, log2(rank+1) discount, ideal over all
+//                              judged documents of the query
+//   map1000    = map  -M1000   every grade >= 1 counts as relevant
+//   recall100  = recall.100,  recall1000 = recall.1000
+//   mrr10      = recip_rank -M10 (0 when no relevant document in the first 10)
+// A run is sorted as trec_eval sorts it (score descending, ties by docid descending, byte
+// order), and the means are taken over every query of the qrels (trec_eval -c): a judged
+// query the run misses scores 0; a run query without judgments is ignored.
+//
+//   fr_qrels *qr; fr_run *run; fr_eval ev;
+//   fr_qrels_read("qrels/test.tsv", &qr, &err);
+//   fr_run_read("bm25.trec", &run, &err);
+//   fr_eval_run(qr, run, &ev, &err);       // ev.mean.ndcg10, ev.per_query[i].m.map1000 ...
+//   fr_eval_free(&ev); fr_run_free(run); fr_qrels_free(qr);
+
+// Judgments: "query-id corpus-id score" lines (BEIR qrels TSV; a first line whose last field
+// is not an integer is a header and skipped) or "qid iter docid rel" (TREC qrels); fields split
+// on tabs/spaces; blank lines and '#' lines skipped. A repeated (qid, docid) is FR_EFORMAT,
+// as in trec_eval. Negative grades are kept as "judged but unjudged" (trec_eval's pool value).
+typedef struct fr_qrels fr_qrels;
+// OUT: *out, free with fr_qrels_free. `name` is used in error messages ("qrels.tsv:12: ...").
+int fr_qrels_read(const char *path, fr_qrels **out, fr_error *err);
+int fr_qrels_parse(const char *data, size_t len, const char *name, fr_qrels **out,
+                   fr_error *err);
+void fr_qrels_free(fr_qrels *qr);
+size_t fr_qrels_n_queries(const fr_qrels *qr);
+// Grade of (qid, docid); INT32_MIN when not judged.
+int32_t fr_qrels_grade(const fr_qrels *qr, const char *qid, const char *docid);
+
+// Queries: BEIR queries.jsonl, one object a line with "_id" (or "id"; a string or an integer)
+// and "text"; other keys ignored. Arrays owned by the struct: fr_queries_free().
+typedef struct fr_query {
+    char *id;
+    char *text;
+} fr_query;
+typedef struct fr_queries {
+    size_t n;
+    fr_query *q;       // (n) in file order
+} fr_queries;
+int fr_queries_read(const char *path, fr_queries *out, fr_error *err);
+int fr_queries_parse(const char *data, size_t len, const char *name, fr_queries *out,
+                     fr_error *err);
+void fr_queries_free(fr_queries *qs);
+
+// A run: (qid, docid, score) triples, i.e. a TREC run file "qid Q0 docid rank score tag"
+// (rank and tag are ignored on reading, as trec_eval does; blank and '#' lines skipped).
+typedef struct fr_run fr_run;
+int fr_run_new(fr_run **out);
+void fr_run_free(fr_run *run);
+// Copies the strings. A docid repeated within one query is reported by fr_eval_run.
+int fr_run_add(fr_run *run, const char *qid, const char *docid, double score);
+size_t fr_run_size(const fr_run *run);
+int fr_run_read(const char *path, fr_run **out, fr_error *err);
+int fr_run_parse(const char *data, size_t len, const char *name, fr_run **out, fr_error *err);
+// Writes the run, each query's lines in trec_eval order with ranks 1.., scores printed so
+// that they read back exactly (%.15g, or %.17g where that is needed). Queries in order of
+// first appearance. tag NULL → "finerank".
+int fr_run_write(const fr_run *run, const char *path, const char *tag, fr_error *err);
+
+typedef struct fr_metrics {
+    double ndcg10, map1000, recall100, recall1000, mrr10;
+} fr_metrics;
+
+typedef struct fr_eval_query {
+    const char *qid;   // points into the qrels (lives as long as it)
+    fr_metrics m;
+    size_t n_ret;      // documents the run returned for the query (before any cutoff)
+    size_t n_rel;      // judged documents with grade >= 1
+} fr_eval_query;
+
+typedef struct fr_eval {
+    size_t n_queries;          // queries of the qrels (the -c denominator)
+    size_t n_run_queries;      // of those, queries the run has results for
+    size_t n_ignored;          // run queries without judgments (ignored)
+    fr_metrics mean;
+    fr_eval_query *per_query;  // (n_queries) in qid byte order, as trec_eval -q prints them
+} fr_eval;
+
+// Scores run against qrels. OUT: *out, release with fr_eval_free. FR_EFORMAT when a query
+// of the run lists a docid twice (trec_eval refuses such runs too).
+int fr_eval_run(const fr_qrels *qr, const fr_run *run, fr_eval *out, fr_error *err);
+void fr_eval_free(fr_eval *ev);
+
 #ifdef __cplusplus
 }
 #endif
