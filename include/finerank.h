@@ -419,6 +419,64 @@ typedef struct fr_eval {
 int fr_eval_run(const fr_qrels *qr, const fr_run *run, fr_eval *out, fr_error *err);
 void fr_eval_free(fr_eval *ev);
 
+// ---- no-model reranking ----
+// What finerank does with the first stage's candidates when no neural model is configured
+// (src/rank/proximity.c, src/rank/rm3.c; formulas and sources in those files' headers).
+
+// Term proximity: BM25 + the BM25TP proximity score of Büttcher, Clarke & Lushman (SIGIR
+// 2006) over the first `depth` candidates, from their re-analysed stored text.
+typedef struct fr_prox_opts {
+    size_t depth;     // candidates reranked (default 100); the rest keep their order
+    double k1, b;     // accumulator saturation; < 0 (default): the index's BM25 k1, b
+    double scale;     // TP multiplier (default 1). After RM3, whose scores weigh each
+                      // original query term by orig_weight / |q|, pass that to keep BM25
+                      // and TP on one scale (fr_rm3_search does not rescale TP itself)
+} fr_prox_opts;
+fr_prox_opts fr_prox_opts_default(void);
+
+// One document's analyzed term stream, as query-term indices (pure scoring input).
+typedef struct fr_prox_doc {
+    const int32_t *qidx;   // (n) index of the query term at each position, -1 for others
+    const uint32_t *pos;   // (n) positions, ascending
+    size_t n;
+    double dl;             // document length in terms
+} fr_prox_doc;
+// The proximity part TP(D) (>= 0) for distinct query terms with idf weights w (n_q).
+double fr_proximity_score(const fr_prox_doc *doc, const double *w, size_t n_q, double k1,
+                          double b, double avgdl);
+
+// Reranks hits[0..n_hits) (sorted by score, as fr_index_search gives them) in place:
+// score += TP over the first opts->depth, which are re-sorted (ties by doc number).
+int fr_proximity_rerank(fr_index *ix, const char *query, ptrdiff_t len,
+                        const fr_prox_opts *opts, fr_hit *hits, size_t n_hits, fr_error *err);
+int fr_proximity_rerank_terms(fr_index *ix, const fr_terms *query, const fr_prox_opts *opts,
+                              fr_hit *hits, size_t n_hits, fr_error *err);
+
+// RM3 pseudo-relevance feedback (Lavrenko & Croft 2001), as Anserini's Rm3Reranker.
+typedef struct fr_rm3_opts {
+    size_t fb_docs;        // feedback documents (default 10)
+    size_t fb_terms;       // expansion terms (default 10)
+    double orig_weight;    // weight of the original query (default 0.5)
+    double max_df_ratio;   // terms in more than this share of documents are not used (0.1)
+} fr_rm3_opts;
+fr_rm3_opts fr_rm3_opts_default(void);
+
+// Share of the collection's documents that contain term (for the df filter).
+typedef double (*fr_rm3_df_ratio_fn)(void *ud, const char *term, size_t len);
+
+// Pure expansion: from the analyzed query, the analyzed feedback documents and their
+// first-pass scores, the weighted expanded query (weights sum to 1, heaviest first).
+// df_ratio may be NULL (no df filter). OUT: *out, release with fr_terms_free.
+int fr_rm3_expand(const fr_terms *query, const fr_terms *fb_docs, const double *fb_scores,
+                  size_t n_fb, const fr_rm3_opts *opts, fr_rm3_df_ratio_fn df_ratio, void *ud,
+                  fr_terms *out, fr_error *err);
+
+// First pass, expansion, second pass; same contract as fr_index_search.
+int fr_rm3_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_search_opts *so,
+                  const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
+int fr_rm3_search_terms(fr_index *ix, const fr_terms *query, const fr_search_opts *so,
+                        const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
+
 #ifdef __cplusplus
 }
 #endif
