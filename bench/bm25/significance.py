@@ -97,8 +97,9 @@ def main():
     i = COLS.index(a.metric)
     qids = sorted(b)
     d = np.array([s[q][i] - b[q][i] for q in qids])
-    print("%s n=%d diff=%+.4f p_rand=%.4f p_t=%.4f" % (a.metric, len(d), d.mean(),
-          randomization_p(d, a.trials), t_test_p(d)))
+    fmt = lambda p: "<0.0001" if p < 1e-4 else "%.4f" % p
+    print("%s n=%d diff=%+.4f p_rand=%s p_t=%s" % (a.metric, len(d), d.mean(),
+          fmt(randomization_p(d, a.trials)), fmt(t_test_p(d))))
 
 
 if __name__ == "__main__":

@@ -156,7 +156,8 @@ int cmd_eval(int argc, char **argv) {
         cli_usage_error("eval: --run-in scores a run file; it takes no --index/--queries");
     if (!a.run_in && !(a.index && a.queries))
         cli_usage_error("eval: needs --run-in RUN, or --index DIR and --queries FILE");
-    if (!a.qrels && !a.latency) cli_usage_error("eval: --qrels is required");
+    if (!a.qrels && !a.latency && !a.run_out)
+        cli_usage_error("eval: --qrels is required (unless only --run or --latency is wanted)");
     if (a.run_in && (a.latency || a.rm3 || a.proximity || a.run_out))
         cli_usage_error("eval: --latency, --rm3, --rerank and --run need --index");
 
