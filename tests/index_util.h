@@ -4,6 +4,7 @@
 #define FR_TEST_INDEX_UTIL_H
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
