@@ -247,7 +247,10 @@ int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
 
 // Makes every add/delete so far durable: flushes a segment, writes tombstones, writes
 // COMMIT.pending, fsyncs, renames it to COMMIT, fsyncs the directory. On failure the previous
-// commit stays intact and the pending writes are kept so commit can be retried.
+// commit stays intact (FR_ENOSPC / FR_EIO name the file). Deletions and already flushed
+// segments stay pending for a retry; documents whose segment flush failed are dropped. A
+// failure of the final directory fsync is reported although the new COMMIT is in place
+// (its durability is unknown). A writer handle searches what it has flushed or committed.
 int fr_index_commit(fr_index *ix, fr_error *err);
 
 // Discards every add/delete since the last commit (flushed segments included).

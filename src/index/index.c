@@ -64,12 +64,15 @@ static int push_seg(fr_index *ix, fr__segref *r, fr_error *err) {
     return 0;
 }
 
-// Opens segment `name` with an empty deletion bitmap. OUT: *r.
-static int open_segref(fr_index *ix, const char *name, fr__segref *r, fr_error *err) {
+// Opens segment `name` with an empty deletion bitmap. OUT: *r. verify: check its CRC
+// (not for a segment this process just wrote: reading it back would only fill the page
+// cache and the writer's RSS).
+static int open_segref(fr_index *ix, const char *name, int verify, fr__segref *r,
+                       fr_error *err) {
     memset(r, 0, sizeof *r);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", ix->dir, name);
-    int rc = fr__seg_open_file(path, name, ix->opts.verify_checksums, &r->seg, err);
+    int rc = fr__seg_open_file(path, name, verify, &r->seg, err);
     if (rc < 0) return rc;
     snprintf(r->name, sizeof r->name, "%s", name);
     r->deleted = calloc((size_t)r->seg->n_docs / 8 + 1, 1);
@@ -129,7 +132,7 @@ static int load_commit(fr_index *ix, fr_error *err) {
     ix->next_id = c.next_id;
     for (uint32_t i = 0; i < c.n_segs; i++) {
         fr__segref r;
-        rc = open_segref(ix, c.segs[i].name, &r, err);
+        rc = open_segref(ix, c.segs[i].name, ix->opts.verify_checksums, &r, err);
         if (rc < 0) goto fail;
         if (r.seg->n_docs != c.segs[i].n_docs) {
             segref_free(&r);
@@ -522,7 +525,7 @@ static int flush_cur(fr_index *ix, fr_error *err) {
         return rc;  // the pending documents are lost: the caller reports the error
     }
     fr__segref r;
-    rc = open_segref(ix, ix->cur_name, &r, err);
+    rc = open_segref(ix, ix->cur_name, 0, &r, err);
     if (rc == 0) {
         for (uint32_t d = 0; d < n; d++)
             if (d / 8 < ix->cur_del_cap && ((ix->cur_del[d >> 3] >> (d & 7)) & 1)) {
