@@ -745,55 +745,51 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
     if (rc < 0) return rc;
     uint32_t n_old = ix->n_segs;
     if (n_old == 0 || (n_old == 1 && ix->segs[0].n_deleted == 0)) return 0;
+    const fr__seg **segs = malloc(n_old * sizeof *segs);
+    const uint8_t **dels = malloc(n_old * sizeof *dels);
+    if (!segs || !dels) {
+        free(segs);
+        free(dels);
+        return fr__err(err, FR_ENOMEM, "%s: out of memory", ix->dir);
+    }
+    for (uint32_t i = 0; i < n_old; i++) {
+        segs[i] = ix->segs[i].seg;
+        dels[i] = ix->segs[i].deleted;
+    }
+    char name[FR__NAME], path[4200];
+    snprintf(name, sizeof name, "seg_%llu.frs", (unsigned long long)ix->next_id++);
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    uint32_t n_docs = 0;
+    rc = fr__seg_merge(segs, dels, n_old, path, ix->opts.sync, &n_docs, err);
+    free(segs);
+    free(dels);
+    if (rc < 0) return fr__err_prefix(err, rc, "%s: optimize", ix->dir);
+    fr__segref r;
+    if (n_docs == 0) {  // every document was deleted: an empty index
+        unlink(path);
+        memset(&r, 0, sizeof r);
+    } else if ((rc = open_segref(ix, name, 0, &r, err)) < 0) {
+        unlink(path);
+        return rc;
+    }
     fr__segref *old = ix->segs;
     ix->segs = NULL;
     ix->n_segs = ix->segs_cap = 0;
-    // Re-index every live document from its stored fields: the same analysis as at add time,
-    // new segments flushed by the memory budget.
-    for (uint32_t i = 0; i < n_old && rc == 0; i++) {
-        fr__segref *r = &old[i];
-        for (uint32_t d = 0; d < r->seg->n_docs && rc == 0; d++) {
-            if (fr__is_deleted(r, d)) continue;
-            fr_doc doc;
-            if ((rc = fr__seg_doc(r->seg, d, &doc, err)) < 0) break;
-            parsed p = {0};
-            fr__newdoc *nd = &p.nd;
-            const char *f[FR__N_FIELDS] = {doc.id, doc.title, doc.text, doc.date, doc.source,
-                                          doc.lang, doc.meta};
-            size_t l[FR__N_FIELDS] = {doc.id_len, doc.title_len, doc.text_len, doc.date_len,
-                                      doc.source_len, doc.lang_len, doc.meta_len};
-            for (int k = 0; k < FR__N_FIELDS; k++) { nd->fields[k] = f[k]; nd->lens[k] = l[k]; }
-            nd->has_date = doc.date_unix != INT64_MIN;
-            nd->date = doc.date_unix;
-            nd->has_authority = !isnan(doc.authority);
-            nd->authority = doc.authority;
-            if (!ix->cur) {
-                snprintf(ix->cur_name, sizeof ix->cur_name, "seg_%llu.frs",
-                         (unsigned long long)ix->next_id++);
-                char path[4200];
-                snprintf(path, sizeof path, "%s/%s", ix->dir, ix->cur_name);
-                if ((rc = fr__segw_new(path, ix->cur_name, (int)ix->tw, &ix->cur, err)) < 0) break;
-            }
-            uint32_t nd_doc;
-            rc = fr__segw_add(ix->cur, nd, analyzer_for(ix, doc.lang, doc.lang_len), &nd_doc, err);
-            if (rc == 0 && fr__segw_mem(ix->cur) > ix->opts.mem_budget) rc = flush_cur(ix, err);
-        }
-    }
-    if (rc == 0) rc = flush_cur(ix, err);
+    if (n_docs && (rc = push_seg(ix, &r, err)) < 0) segref_free(&r);
+    uint32_t n_obs = ix->n_obsolete;
     for (uint32_t i = 0; i < n_old && rc == 0; i++) {
         add_obsolete(ix, old[i].name);
         add_obsolete(ix, old[i].del);
     }
+    if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     if (rc == 0) rc = fr_index_commit(ix, err);
-    if (rc < 0) {  // back to the old snapshot; the new files are garbage
-        fr__segref *neu = ix->segs;
-        uint32_t n_new = ix->n_segs;
-        for (uint32_t i = 0; i < n_new; i++) { unlink_name(ix, neu[i].name); segref_free(&neu[i]); }
-        free(neu);
-        if (ix->cur) { fr__segw_abort(ix->cur); ix->cur = NULL; }
+    if (rc < 0) {  // back to the old snapshot; the merged file is garbage
+        for (uint32_t i = 0; i < ix->n_segs; i++) segref_free(&ix->segs[i]);
+        free(ix->segs);
+        unlink(path);
         ix->segs = old;
         ix->n_segs = ix->segs_cap = n_old;
-        ix->n_obsolete = 0;
+        ix->n_obsolete = n_obs;
         fr__index_refresh_stats(ix, NULL);
         return rc;
     }
