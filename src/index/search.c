@@ -252,10 +252,23 @@ static int maxscore_seg(fr_index *ix, fr__segref *r, const filt *f, scur *cs, ui
             memset(bj, 0, WIN / 8);
             fr__cursor *c = &cs[j].c;
             double w = cs[j].w;
+            const float *Kd = r->K;
             while (c->doc < end) {
-                uint32_t off = c->doc - base;
-                wj[off] = contrib(w, r->K[c->doc], fr__cursor_tf(c));
-                bj[off >> 6] |= 1ull << (off & 63);
+                // the rest of the decoded block in a tight loop, then the next block
+                uint32_t i = c->i, n = c->n;
+                const uint32_t *bd = c->docs, *bt = c->tfs;
+                for (; i < n && bd[i] < end; i++) {
+                    uint32_t off = bd[i] - base;
+                    wj[off] = contrib(w, Kd[bd[i]], bt[i]);
+                    bj[off >> 6] |= 1ull << (off & 63);
+                }
+                if (i < n) {
+                    c->i = i;
+                    c->doc = bd[i];
+                    break;
+                }
+                c->i = n - 1;
+                c->doc = bd[n - 1];
                 if ((rc = fr__cursor_next(c, err)) < 0) goto done;
             }
             for (int k = 0; k < WIN / 64; k++) cand[k] |= bj[k];
