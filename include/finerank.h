@@ -220,7 +220,8 @@ fr_index_opts fr_index_opts_default(void);
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
 // Opens the last commit of dir read-only (no lock). FR_ENOTFOUND when there is no commit.
 int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
-// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change.
+// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change. On
+// failure the handle keeps its snapshot. Not concurrent with searches on the same handle.
 int fr_index_reopen(fr_index *ix, fr_error *err);
 // Releases the handle (uncommitted writes are discarded). NULL is a no-op.
 void fr_index_close(fr_index *ix);

@@ -118,12 +118,20 @@ int fr__index_refresh_stats(fr_index *ix, fr_error *err) {
     return 0;
 }
 
-// Loads the snapshot named by COMMIT (replacing the current one).
+// Loads the snapshot named by COMMIT, replacing the current one only on success (on
+// failure the handle keeps its previous snapshot).
 static int load_commit(fr_index *ix, fr_error *err) {
     fr__commit c;
     int rc = fr__commit_read(ix->dir, &c, err);
     if (rc < 0) return rc;
-    drop_segs(ix);
+    fr__segref *old = ix->segs;
+    uint32_t old_n = ix->n_segs, old_cap = ix->segs_cap, old_tw = ix->tw;
+    char old_lang[32];
+    memcpy(old_lang, ix->lang, sizeof old_lang);
+    double old_k1 = ix->k1, old_b = ix->b;
+    uint64_t old_gen = ix->generation, old_next = ix->next_id;
+    ix->segs = NULL;
+    ix->n_segs = ix->segs_cap = 0;
     snprintf(ix->lang, sizeof ix->lang, "%s", c.lang[0] ? c.lang : "english");
     ix->k1 = c.k1;
     ix->b = c.b;
@@ -148,11 +156,41 @@ static int load_commit(fr_index *ix, fr_error *err) {
         r.committed = 1;
         if ((rc = push_seg(ix, &r, err)) < 0) { segref_free(&r); goto fail; }
     }
+    if ((rc = fr__index_refresh_stats(ix, err)) < 0) goto fail;
     fr__commit_free(&c);
-    return fr__index_refresh_stats(ix, err);
+    for (uint32_t i = 0; i < old_n; i++) segref_free(&old[i]);
+    free(old);
+    return 0;
 fail:
     fr__commit_free(&c);
     drop_segs(ix);
+    free(ix->segs);
+    ix->segs = old;
+    ix->n_segs = old_n;
+    ix->segs_cap = old_cap;
+    ix->tw = old_tw;
+    memcpy(ix->lang, old_lang, sizeof old_lang);
+    ix->k1 = old_k1;
+    ix->b = old_b;
+    ix->generation = old_gen;
+    ix->next_id = old_next;
+    fr__index_refresh_stats(ix, NULL);
+    return rc;
+}
+
+// A writer may remove the files of an older commit between our reading COMMIT and opening
+// its segments: retry with the newer COMMIT.
+static int load_commit_retry(fr_index *ix, fr_error *err) {
+    int rc = 0;
+    for (int attempt = 0; attempt <= 20; attempt++) {
+        rc = load_commit(ix, err);
+        if (rc != FR_ENOTFOUND) break;
+        struct stat st;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/COMMIT", ix->dir);
+        if (stat(p, &st) < 0) break;
+        usleep(1000);
+    }
     return rc;
 }
 
@@ -182,17 +220,7 @@ int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr
     *out = NULL;
     int rc = handle_new(dir, opts, &ix, err);
     if (rc < 0) return rc;
-    // A writer may remove the files of an older commit between our reading COMMIT and
-    // opening its segments: retry with the newer COMMIT.
-    for (int attempt = 0;; attempt++) {
-        rc = load_commit(ix, err);
-        if (rc != FR_ENOTFOUND || attempt == 20) break;
-        struct stat st;
-        char p[4200];
-        snprintf(p, sizeof p, "%s/COMMIT", dir);
-        if (stat(p, &st) < 0) break;
-        usleep(1000);
-    }
+    rc = load_commit_retry(ix, err);
     if (rc == 0) rc = make_query_analyzer(ix, err);
     if (rc < 0) {
         fr_index_close(ix);
@@ -210,7 +238,7 @@ int fr_index_reopen(fr_index *ix, fr_error *err) {
     uint64_t g = c.generation;
     fr__commit_free(&c);
     if (g == ix->generation) return 0;
-    return load_commit(ix, err);
+    return load_commit_retry(ix, err);
 }
 
 static int is_garbage(const char *name) {
