@@ -9,7 +9,7 @@
 #   make WERROR=1 ...         warnings are errors (CI)
 
 CC       ?= cc
-PKGS     := jansson libutf8proc libpcre2-8 openblas libcurl libmicrohttpd
+PKGS     := jansson libutf8proc libpcre2-8 openblas libcurl libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lstemmer -lz
 ARCH     ?= -march=x86-64-v3

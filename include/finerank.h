@@ -122,6 +122,68 @@ size_t fr_tokenizer_vocab_size(const fr_tokenizer *tok);
 const char *fr_tokenizer_id_to_token(const fr_tokenizer *tok, int32_t id);
 int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 
+// ---- hub ----
+// Models from the Hugging Face hub, stored in Hugging Face's own cache layout so that files
+// fetched by Python tools (huggingface_hub, transformers) are reused and vice versa:
+//   $HF_HUB_CACHE/models--ORG--NAME/blobs/ETAG            file contents (sha256 for LFS files,
+//                                                         git sha1 otherwise)
+//                                  /snapshots/COMMIT/FILE  symlink → ../../blobs/ETAG
+//                                  /refs/REVISION          the commit a branch or tag points to
+// Environment, as huggingface_hub reads it: HF_HUB_CACHE (or HUGGINGFACE_HUB_CACHE, else
+// $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub),
+// HF_ENDPOINT (https://huggingface.co), HF_TOKEN (else $HF_HOME/token), HF_HUB_OFFLINE.
+
+// Progress of one file: `done` of `total` bytes (total 0 when unknown). Called often.
+typedef void (*fr_hub_progress_fn)(void *ud, const char *file, uint64_t done, uint64_t total);
+
+typedef struct fr_hub_opts {
+    const char *revision;          // branch, tag or commit; NULL: "main"
+    const char *const *include;    // extra fnmatch() patterns over the repo's files
+    size_t n_include;
+    const char *endpoint;          // NULL: $HF_ENDPOINT or https://huggingface.co
+    const char *token;             // NULL: $HF_TOKEN or $HF_HOME/token; "": send none
+    const char *cache_dir;         // NULL: from the environment (see above)
+    int offline;                   // -1 (default): $HF_HUB_OFFLINE; 1: never use the network
+    int retries;                   // resumes after a dropped connection, per file (default 3)
+    fr_hub_progress_fn progress;   // NULL: silent
+    void *progress_ud;
+} fr_hub_opts;
+
+fr_hub_opts fr_hub_opts_default(void);
+
+// Short names for the reranker families finerank supports ("bge-reranker-v2-m3" →
+// "BAAI/bge-reranker-v2-m3"); returns `name` itself when it is not an alias. Static strings.
+const char *fr_hub_alias(const char *name);
+
+// Downloads what the engine needs from `repo_id` (a repo id or an alias): config.json (its
+// `architectures` are checked before anything large is fetched), tokenizer files,
+// sentence-transformers configs when present, the safetensors weights (single or sharded)
+// and every file matching opts->include. Resumes partial downloads, verifies checksums,
+// and never leaves a half-written file visible. Safe to run concurrently with itself and
+// with huggingface_hub on the same cache. OUT: *snapshot_dir, malloc'd, caller frees.
+int fr_hub_pull(const char *repo_id, const fr_hub_opts *opts, char **snapshot_dir,
+                fr_error *err);
+
+// What `--model ARG` means: an existing path is used as is; otherwise ARG is a repo id or an
+// alias (optionally "REPO@REVISION") resolved from the cache, never from the network.
+// OUT: *dir, malloc'd, caller frees.
+int fr_hub_resolve(const char *model_arg, char **dir, fr_error *err);
+
+// One cached snapshot, for `finerank models`. All strings owned by the list.
+typedef struct fr_hub_cached {
+    char *repo_id;       // "BAAI/bge-reranker-base"
+    char *commit;        // 40 hex digits (the snapshot folder's name)
+    char *refs;          // refs pointing at it, comma-separated ("main"), "" when none
+    char *dir;           // the snapshot folder
+    uint64_t bytes;      // sum of the sizes of its files
+    size_t n_files;
+} fr_hub_cached;
+
+// Lists the cached snapshots of models under cache_dir (NULL: from the environment), sorted by
+// repo id. OUT: *list (free with fr_hub_cached_free), *n.
+int fr_hub_list_cached(const char *cache_dir, fr_hub_cached **list, size_t *n, fr_error *err);
+void fr_hub_cached_free(fr_hub_cached *list, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,9 +9,13 @@
 #include "finerank.h"
 
 int cmd_tokenize(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
+    {"pull", cmd_pull, "download a model from the Hugging Face hub into its cache"},
+    {"models", cmd_models, "list the models in the Hugging Face cache"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {
