@@ -620,7 +620,11 @@ static int fetch(pull *c, const char *file, fr_error *err) {
         if (rc < 0 || (rc = fr__hub_lock(c->cache, c->repo_id, etag, &lock, err)) < 0) goto done;
         if (stat(blob, &st) != 0) {  // nobody finished it while we waited for the lock
             if ((rc = download(c, file, dl, auth, tmp, size, size_ok, err)) < 0) goto done;
-            if (stat(tmp, &st) != 0 || (size_ok && (uint64_t)st.st_size != size)) {
+            if (stat(tmp, &st) != 0) {
+                rc = fr__err(err, FR_EIO, "%s: %s vanished during the download", file, tmp);
+                goto done;
+            }
+            if (size_ok && (uint64_t)st.st_size != size) {
                 unlink(tmp);
                 rc = fr__err(err, FR_ECHECKSUM,
                              "%s: downloaded %lld bytes but the hub announced %llu; the "
