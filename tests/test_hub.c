@@ -161,6 +161,17 @@ static enum MHD_Result hub_handler(void *cls, struct MHD_Connection *c, const ch
     const char *rest;
     char buf[512];
     enum MHD_Result ret;
+    // a renamed repo: the hub answers with a relative redirect to the new name
+    const char *old = strstr(url, "/test/renamed/");
+    if (old && (old == url || old == url + 11)) {
+        if (strcmp(method, "HEAD")) F.n_hub_get++;
+        else F.n_head++;
+        snprintf(buf, sizeof buf, "%.*s/test/tiny/%s", (int)(old - url), url, old + 14);
+        const char *h[] = {"Location", buf, NULL};
+        ret = reply(c, 307, "", 0, h);
+        pthread_mutex_unlock(&F.mu);
+        return ret;
+    }
     if (!strncmp(url, "/api/models/", 12)) {
         F.n_api++;
         hrepo *r = find_repo(url + 12, &rest);
@@ -705,6 +716,25 @@ static void test_http_errors(void) {
     CHECK(strstr(err.msg, "HF_HUB_OFFLINE") != NULL);
 }
 
+// A renamed repo: the API call and the HEADs follow the hub's relative redirects; the files
+// are stored under the name asked for, as huggingface_hub stores them.
+static void test_renamed(void) {
+    const char *cache = cache_dir("renamed");
+    fr_hub_opts o = opts_for(cache);
+    char *dir = NULL;
+    fr_error err = {0};
+    reset_knobs();
+    int rc = fr_hub_pull("test/renamed", &o, &dir, &err);
+    CHECK_EQ(rc, 0);
+    if (rc) fprintf(stderr, "  %s\n", err.msg);
+    char want[1024], p[1200];
+    snprintf(want, sizeof want, "%s/models--test--renamed/snapshots/%s", cache, tiny->sha);
+    CHECK_STR(dir, want);
+    snprintf(p, sizeof p, "%s/model.safetensors", want);
+    CHECK(file_equals(p, find_file(tiny, "model.safetensors")));
+    free(dir);
+}
+
 static void test_sharded(void) {
     const char *cache = cache_dir("sharded");
     fr_hub_opts o = opts_for(cache);
@@ -934,7 +964,7 @@ static void test_parsers(void) {
     CHECK(files == NULL);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     // Isolate from the user's environment: their cache, token, proxies, offline setting.
     const char *vars[] = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE",
                           "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_HUB_CACHE",
@@ -954,11 +984,19 @@ int main(void) {
         TEST_SKIP("cannot start the fake hub on 127.0.0.1");
         return TEST_REPORT();
     }
+    if (argc > 1 && !strcmp(argv[1], "--serve")) {  // manual checks of the CLI
+        printf("HF_ENDPOINT=%s\n", F.endpoint);
+        fflush(stdout);
+        sleep(argc > 2 ? (unsigned)atoi(argv[2]) : 60);
+        rmdir(root);
+        return 0;
+    }
     test_fresh_download_and_reuse();
     test_resume();
     test_checksum_mismatch();
     test_http_errors();
     test_sharded();
+    test_renamed();
     test_concurrent();
     test_python_layout();
     test_unsupported_arch();

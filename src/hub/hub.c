@@ -507,6 +507,18 @@ static int download(pull *c, const char *file, const char *url, int auth, const 
     }
 }
 
+// urlparse(location).netloc != "": "//host/..." or "scheme://host/..." (RFC 3986 scheme
+// characters before the first ':'), as opposed to a relative redirect ("/ORG/NEW/resolve/..").
+static int has_netloc(const char *loc) {
+    if (loc[0] == '/' && loc[1] == '/') return 1;
+    const char *s = loc;
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))) return 0;
+    while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+           *s == '+' || *s == '-' || *s == '.')
+        s++;
+    return s[0] == ':' && s[1] == '/' && s[2] == '/';
+}
+
 // Makes snapshots/COMMIT/FILE present, downloading its blob unless the cache has it.
 static int fetch(pull *c, const char *file, fr_error *err) {
     int rc = 0, lock = -1;
@@ -551,7 +563,7 @@ static int fetch(pull *c, const char *file, fr_error *err) {
             goto done;
         }
         if (r.status >= 300 && r.status < 400 && r.location && hops < 10 &&
-            !strstr(r.location, "://") && strncmp(r.location, "//", 2)) {
+            !has_netloc(r.location)) {
             char *next = NULL;
             char *org = origin(url, r.location, &next);
             free(org);
