@@ -459,10 +459,12 @@ static int download(pull *c, const char *file, const char *url, int auth, const 
             if (statvfs(c->repo_dir, &vfs) == 0 &&
                 (uint64_t)vfs.f_bavail * vfs.f_frsize < size - off)
                 return fr__err(err, FR_ENOSPC,
-                               "%s: disk full: %llu MB needed in %s, %llu MB free", file,
+                               "%s: disk full: %llu MB more needed in %s, %llu MB free",
+                               file,
                                (unsigned long long)((size - off) >> 20), c->cache,
                                (unsigned long long)(((uint64_t)vfs.f_bavail * vfs.f_frsize) >> 20));
         }
+        if (attempt > 1) usleep(500000u * (unsigned)(attempt - 1));  // back off a little
         int fd = open(tmp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
         if (fd < 0)
             return fr__err(err, errno == ENOSPC ? FR_ENOSPC : FR_EIO, "%s: %s", tmp,
