@@ -735,6 +735,49 @@ static void test_renamed(void) {
     free(dir);
 }
 
+typedef struct prog {
+    int calls;
+    uint64_t last_done, last_total;
+    char last_file[64];
+} prog;
+
+static void on_progress(void *ud, const char *file, uint64_t done, uint64_t total) {
+    prog *p = ud;
+    p->calls++;
+    p->last_done = done;
+    p->last_total = total;
+    snprintf(p->last_file, sizeof p->last_file, "%s", file);
+}
+
+// A pinned commit as the revision: no ref is written; progress reaches the announced size.
+static void test_commit_revision_and_progress(void) {
+    const char *cache = cache_dir("pinned");
+    fr_hub_opts o = opts_for(cache);
+    prog pr = {0};
+    o.revision = tiny->sha;
+    o.progress = on_progress;
+    o.progress_ud = &pr;
+    char *dir = NULL;
+    fr_error err = {0};
+    reset_knobs();
+    int rc = fr_hub_pull("test/tiny", &o, &dir, &err);
+    CHECK_EQ(rc, 0);
+    CHECK(!exists("%s/models--test--tiny/refs", cache));
+    CHECK(pr.calls >= 6);
+    CHECK_STR(pr.last_file, "model.safetensors");
+    CHECK_EQ(pr.last_done, find_file(tiny, "model.safetensors")->len);
+    CHECK_EQ(pr.last_total, find_file(tiny, "model.safetensors")->len);
+    free(dir);
+    char arg[128];
+    snprintf(arg, sizeof arg, "test/tiny@%s", tiny->sha);
+    setenv("HF_HUB_CACHE", cache, 1);
+    CHECK_EQ(fr_hub_resolve(arg, &dir, &err), 0);
+    CHECK(dir && strstr(dir, tiny->sha) != NULL);
+    free(dir);
+    CHECK_EQ(fr_hub_resolve("test/tiny", &dir, &err), FR_ENOTFOUND);  // no refs/main
+    unsetenv("HF_HUB_CACHE");
+}
+
 static void test_sharded(void) {
     const char *cache = cache_dir("sharded");
     fr_hub_opts o = opts_for(cache);
@@ -997,6 +1040,7 @@ int main(int argc, char **argv) {
     test_http_errors();
     test_sharded();
     test_renamed();
+    test_commit_revision_and_progress();
     test_concurrent();
     test_python_layout();
     test_unsupported_arch();
