@@ -55,6 +55,7 @@ static struct {
     size_t cut_at;
     int cut_times;
     const char *corrupt_file;
+    const char *oversize_file;  // served with 1000 extra bytes
     int ignore_range;
     const char *missing_file;  // listed in siblings but 404 on resolve
     int slow;                  // microseconds of sleep per CDN chunk
@@ -285,9 +286,16 @@ static enum MHD_Result cdn_handler(void *cls, struct MHD_Connection *c, const ch
         k->end = F.cut_at;
     }
     int corrupt = F.corrupt_file && !strcmp(F.corrupt_file, f->name);
+    int oversize = F.oversize_file && !strcmp(F.oversize_file, f->name);
     pthread_mutex_unlock(&F.mu);
     struct MHD_Response *r;
-    if (corrupt) {
+    if (oversize) {
+        size_t n = f->len - start + 1000;
+        unsigned char *more = calloc(1, n);
+        memcpy(more, f->data + start, f->len - start);
+        r = MHD_create_response_from_buffer(n, more, MHD_RESPMEM_MUST_FREE);
+        free(k);
+    } else if (corrupt) {
         unsigned char *bad = malloc(f->len - start);
         memcpy(bad, f->data + start, f->len - start);
         bad[(f->len - start) / 2] ^= 0x5a;
@@ -325,7 +333,7 @@ static int start_fake(void) {
 
 static void reset_knobs(void) {
     pthread_mutex_lock(&F.mu);
-    F.cut_file = F.corrupt_file = F.missing_file = NULL;
+    F.cut_file = F.corrupt_file = F.missing_file = F.oversize_file = NULL;
     F.cut_times = 0;
     F.ignore_range = F.slow = 0;
     F.cdn_saw_auth = F.hub_saw_auth = 0;
@@ -638,6 +646,14 @@ static void test_checksum_mismatch(void) {
     CHECK(!exists("%s/models--test--tiny/blobs/%s", cache, w->oid));
     CHECK(!exists("%s/models--test--tiny/snapshots/%s/model.safetensors", cache, tiny->sha));
     CHECK(!exists("%s/models--test--tiny/refs/main", cache));
+    // a server sending more than announced is cut off and its bytes discarded
+    reset_knobs();
+    F.oversize_file = "model.safetensors";
+    rc = fr_hub_pull("test/tiny", &o, &dir, &err);
+    CHECK_EQ(rc, FR_ECHECKSUM);
+    CHECK(strstr(err.msg, "more than the 200000 bytes") != NULL);
+    CHECK(!exists("%s/models--test--tiny/blobs/%s.incomplete", cache, w->oid));
+    CHECK(!exists("%s/models--test--tiny/blobs/%s", cache, w->oid));
     reset_knobs();
     rc = fr_hub_pull("test/tiny", &o, &dir, &err);  // the retry the message advises
     CHECK_EQ(rc, 0);

@@ -117,7 +117,7 @@ typedef struct resp {
     uint64_t offset;         // bytes already in the file when the request was sent
     uint64_t written;        // bytes written by this request
     uint64_t total;          // expected final size (0 unknown), for progress
-    int started, bad_range, werrno;
+    int started, bad_range, overflow, werrno;
     const char *file;        // for progress
     const fr_hub_opts *o;
     CURL *h;
@@ -202,6 +202,10 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
         if (r->fd < 0 && keep < n) return 0;  // an API answer larger than any real one
         if (fr__buf_append(&r->body, p, keep < n ? keep : n) < 0) return 0;
         return n;
+    }
+    if (r->total && r->offset + r->written + n > r->total) {
+        r->overflow = 1;  // more than the hub announced: never let a server fill the disk
+        return 0;
     }
     for (size_t done = 0; done < n;) {
         ssize_t w = write(r->fd, p + done, n - done);
@@ -482,6 +486,12 @@ static int download(pull *c, const char *file, const char *url, int auth, const 
                          "command again to resume)", file,
                          e == ENOSPC || e == EDQUOT ? "disk full" : strerror(e), tmp,
                          (unsigned long long)(off + r.written));
+        } else if (r.overflow) {
+            unlink(tmp);
+            rc = fr__err(err, FR_ECHECKSUM,
+                         "%s: the server sent more than the %llu bytes the hub announced; the "
+                         "download was discarded, run the command again", file,
+                         (unsigned long long)size);
         } else if (r.status == 416 && off > 0) {
             if (truncate(tmp, 0) < 0) rc = fr__err(err, FR_EIO, "%s: %s", tmp, strerror(errno));
             retry = 1;  // our partial file does not fit the server's: start over
