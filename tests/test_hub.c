@@ -730,6 +730,10 @@ static void test_http_errors(void) {
     CHECK_EQ(rc, FR_ENET);
     CHECK(strstr(err.msg, "cannot reach") != NULL);
     CHECK(strstr(err.msg, "HF_HUB_OFFLINE") != NULL);
+    CHECK(strstr(err.msg, "is cached") != NULL);  // test/tiny was pulled into this cache
+    rc = fr_hub_pull("test/sharded", &o, &dir, &err);
+    CHECK_EQ(rc, FR_ENET);
+    CHECK(strstr(err.msg, "is cached") == NULL);
 }
 
 // A renamed repo: the API call and the HEADs follow the hub's relative redirects; the files

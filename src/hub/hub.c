@@ -820,7 +820,17 @@ int fr_hub_pull(const char *repo_id, const fr_hub_opts *opts, char **snapshot_di
     pthread_once(&curl_once, curl_init);
     if (!(c.curl = curl_easy_init())) goto oom;
 
-    if ((rc = get_info(&c, &files, &n_files, err)) < 0) goto done;
+    if ((rc = get_info(&c, &files, &n_files, err)) < 0) {
+        if (rc == FR_ENET || rc == FR_ETIMEOUT) {
+            // say so when the cache could serve the model without the network
+            fr_error quiet = {0};
+            if (pull_offline(&c, &quiet) == 0 && err)
+                fr__err_prefix(err, rc, "%s@%s is cached (commit %.12s) and usable with "
+                               "HF_HUB_OFFLINE=1; updating it failed", c.repo_id, c.revision,
+                               c.commit);
+        }
+        goto done;
+    }
 
     // Plan before fetching anything large: what the engine needs must be there.
     if (!has(files, n_files, "config.json")) {
