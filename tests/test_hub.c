@@ -56,6 +56,7 @@ static struct {
     int cut_times;
     const char *corrupt_file;
     const char *oversize_file;  // served with 1000 extra bytes
+    int cdn_status;             // != 0: the CDN answers every request with this status
     int ignore_range;
     const char *missing_file;  // listed in siblings but 404 on resolve
     int slow;                  // microseconds of sleep per CDN chunk
@@ -260,9 +261,10 @@ static enum MHD_Result cdn_handler(void *cls, struct MHD_Connection *c, const ch
         for (size_t j = 0; j < F.repos[i].n; j++)
             if (!strncmp(url, "/cdn/", 5) && !strcmp(url + 5, F.repos[i].files[j].oid))
                 f = &F.repos[i].files[j];
-    if (!f) {
+    if (!f || F.cdn_status) {
+        unsigned st = f ? (unsigned)F.cdn_status : 404;
         pthread_mutex_unlock(&F.mu);
-        return error_reply(c, 404, "NoSuchKey");
+        return error_reply(c, st, "NoSuchKey");
     }
     size_t start = 0;
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
@@ -335,7 +337,7 @@ static void reset_knobs(void) {
     pthread_mutex_lock(&F.mu);
     F.cut_file = F.corrupt_file = F.missing_file = F.oversize_file = NULL;
     F.cut_times = 0;
-    F.ignore_range = F.slow = 0;
+    F.ignore_range = F.slow = F.cdn_status = 0;
     F.cdn_saw_auth = F.hub_saw_auth = 0;
     F.last_range[0] = 0;
     pthread_mutex_unlock(&F.mu);
@@ -702,6 +704,12 @@ static void test_http_errors(void) {
     rc = fr_hub_pull("test/tiny", &o, &dir, &err);
     CHECK_EQ(rc, FR_ENOTFOUND);
     CHECK(strstr(err.msg, "no file 'tokenizer.json'") != NULL);
+    reset_knobs();
+    // the CDN refuses (an expired signature): not a licence problem, a retry
+    F.cdn_status = 403;
+    rc = fr_hub_pull("test/tiny", &o, &dir, &err);
+    CHECK_EQ(rc, FR_ENET);
+    CHECK(strstr(err.msg, "download server answered HTTP 403") != NULL);
     reset_knobs();
     // --include that matches nothing is reported before downloading
     const char *inc[] = {"*.onnx"};

@@ -499,8 +499,13 @@ static int download(pull *c, const char *file, const char *url, int auth, const 
             retry = 1;
         } else if (cc == CURLE_OK && r.status >= 200 && r.status < 300) {
             rc = 0;
-        } else if (cc == CURLE_OK) {
+        } else if (cc == CURLE_OK && auth) {
             rc = status_error(c, &r, file, err);
+        } else if (cc == CURLE_OK) {
+            // the CDN's signed URL refused (expired, throttled): a fresh pull signs anew
+            rc = fr__err(err, FR_ENET, "%s: the download server answered HTTP %ld; run the "
+                         "command again (%llu bytes kept)", file, r.status,
+                         (unsigned long long)(off + r.written));
         } else if (attempt < c->o->retries &&
                    (cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR ||
                     cc == CURLE_GOT_NOTHING || cc == CURLE_OPERATION_TIMEDOUT ||
