@@ -42,7 +42,7 @@ int fr__nstr_init(fr__nstr *s, const char *text, size_t len, uint32_t shift) {
     memset(s, 0, sizeof *s);
     if (len > UINT32_MAX - (size_t)shift) return FR_ERANGE;
     if (nstr_reserve(s, len) < 0) { fr__nstr_free(s); return FR_ENOMEM; }
-    memcpy(s->s, text, len);
+    if (len) memcpy(s->s, text, len);
     s->s[len] = 0;
     uint32_t cs = 0;
     for (size_t i = 0; i < len; i++) {
@@ -73,7 +73,7 @@ int fr__nstr_push(fr__nstr *s, const char *b, size_t n, uint32_t orig) {
     size_t need;
     if (fr__add_overflow(s->len, n, &need)) return FR_ENOMEM;
     if (nstr_reserve(s, need) < 0) return FR_ENOMEM;
-    memcpy(s->s + s->len, b, n);
+    if (n) memcpy(s->s + s->len, b, n);
     for (size_t i = 0; i < n; i++) s->orig[s->len + i] = orig;
     s->len += n;
     s->s[s->len] = 0;

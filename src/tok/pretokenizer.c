@@ -119,6 +119,7 @@ static int split_begin(splits *l, uint32_t shift) {
 
 // Appends bytes to the last split; orig == NULL aligns them all to `one`.
 static int add_bytes(splits *l, const char *b, const uint32_t *orig, uint32_t one, size_t n) {
+    if (!n) return 0;
     if (bytes_reserve(l, n) < 0) return FR_ENOMEM;
     memcpy(l->s + l->len, b, n);
     if (orig) memcpy(l->orig + l->len, orig, n * sizeof *orig);
@@ -348,6 +349,7 @@ typedef struct scratch {
 } scratch;
 
 static int sc_push(scratch *x, const char *b, size_t n, const uint32_t *orig, uint32_t one) {
+    if (!n) return 0;
     size_t need;
     if (fr__add_overflow(x->len, n, &need)) return FR_ENOMEM;
     if (need > x->cap) {
