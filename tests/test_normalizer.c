@@ -191,7 +191,7 @@ static void test_long(void) {
     marks[0] = 'a';
     for (size_t i = 1; i + 1 < n2; i += 2) { marks[i] = (char)0xCC; marks[i + 1] = (char)(i % 4 ? 0x81 : 0xA3); }
     const char *specs[] = {
-        "{\"type\":\"BertNormalizer\",\"lowercase\":true}", "{\"type\":\"NFKC\"}", "{\"type\":\"NFD\"}",
+        "{\"type\":\"BertNormalizer\",\"clean_text\":true,\"handle_chinese_chars\":true,\"lowercase\":true}", "{\"type\":\"NFKC\"}", "{\"type\":\"NFD\"}",
         "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" {2,}\"},\"content\":\"_\"}", "{\"type\":\"Lowercase\"}",
     };
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
