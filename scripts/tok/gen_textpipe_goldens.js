@@ -87,6 +87,11 @@ const normSpecs = [
   ['nmt', { type: 'Nmt' }], ['bytelevel', { type: 'ByteLevel' }],
   ['seq-nfd-strip-lower', { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'StripAccents' }, { type: 'Lowercase' }] }],
   ['seq-nfkc-prepend-replace', { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] }],
+  // legacy: no "type", the fields identify the normalizer
+  ['typeless-bert', { clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true }],
+  ['typeless-strip', { strip_left: true, strip_right: true }],
+  ['typeless-sequence', { normalizers: [{ type: 'NFKC' }, { prepend: '▁' }] }],
+  ['typeless-replace', { pattern: { String: ' ' }, content: '▁' }],
   // specs tokenizers 0.22 rejects (required fields): finerank must reject them too
   ['bad-bert-missing-fields', { type: 'BertNormalizer', lowercase: false }],
   ['bad-strip-missing-fields', { type: 'Strip' }],

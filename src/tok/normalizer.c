@@ -608,6 +608,16 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__normalizer
     if (depth > 32) return fr__err(err, FR_EFORMAT, "%s: nested too deeply", path);
     if (!json_is_object(j)) return fr__err(err, FR_EFORMAT, "%s: expected an object", path);
     const char *type = json_string_value(json_object_get(j, "type"));
+    if (!type && !json_object_get(j, "type")) {
+        // tokenizers also accepts a normalizer without "type" when its fields identify one of
+        // the struct variants (serde untagged fallback), in its variant order
+        if (json_object_get(j, "clean_text") || json_object_get(j, "handle_chinese_chars")) type = "BertNormalizer";
+        else if (json_object_get(j, "strip_left") || json_object_get(j, "strip_right")) type = "Strip";
+        else if (json_object_get(j, "normalizers")) type = "Sequence";
+        else if (json_object_get(j, "precompiled_charsmap")) type = "Precompiled";
+        else if (json_object_get(j, "pattern")) type = "Replace";
+        else if (json_object_get(j, "prepend")) type = "Prepend";
+    }
     if (!type) return fr__err(err, FR_EFORMAT, "%s.type: expected a string", path);
     fr__normalizer *n = calloc(1, sizeof *n);
     if (!n) return fr__err(err, FR_ENOMEM, "%s: out of memory", path);
