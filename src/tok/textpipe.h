@@ -102,7 +102,7 @@ void fr__normalizer_free(fr__normalizer *n);
 
 // ---- pre-tokenizers ----
 // BertPreTokenizer, Whitespace, WhitespaceSplit, Metaspace, Punctuation, Digits, Split,
-// ByteLevel, Sequence (and CharDelimiterSplit, UnicodeScripts if cheap).
+// ByteLevel, Sequence, CharDelimiterSplit, UnicodeScripts.
 typedef struct fr__pretok fr__pretok;
 
 // The output: pieces whose bytes live in `text`; piece i is text[off[i], off[i]+len[i]).
