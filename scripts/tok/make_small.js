@@ -31,7 +31,8 @@
 //                         and a stored "padding" block (must be ignored: goldens never pad).
 //   wp-punct              WordPiece; Sequence[NFKC, Lowercase, Strip]; Sequence[WhitespaceSplit,
 //                         Punctuation(contiguous), Digits(individual_digits=false)];
-//                         TemplateProcessing with a 4-token pair template and type ids.
+//                         TemplateProcessing with type ids 0/1/2 and a special token that
+//                         expands to two ids.
 //   bpe-chardelim         classic (not byte-level) BPE with an unk token (fuse_unk=false);
 //                         Sequence[NFKD, Lowercase]; CharDelimiterSplit(" "); no
 //                         post-processor, no decoder.
@@ -230,8 +231,13 @@ function wpPunct() {
       { type: 'Strip', strip_left: true, strip_right: true }] },
     pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' },
       { type: 'Punctuation', behavior: 'Contiguous' }, { type: 'Digits', individual_digits: false }] },
-    post_processor: template('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 [Q]:0 $A:0 [SEP]:0 $B:1 [SEP]:1 [EOP]:2',
-      [['[CLS]', vocab['[CLS]']], ['[SEP]', vocab['[SEP]']], ['[Q]', q], ['[EOP]', eop]]),
+    // "[END]" is one template special token that expands to two ids ([SEP] [EOP]).
+    post_processor: (() => {
+      const p = template('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 [Q]:0 $A:0 [SEP]:0 $B:1 [END]:2',
+        [['[CLS]', vocab['[CLS]']], ['[SEP]', vocab['[SEP]']], ['[Q]', q]]);
+      p.special_tokens['[END]'] = { id: '[END]', ids: [vocab['[SEP]'], eop], tokens: ['[SEP]', '[EOP]'] };
+      return p;
+    })(),
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   });
