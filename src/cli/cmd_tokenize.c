@@ -28,7 +28,8 @@ static void put_error(long line, const char *msg) {
     char buf[700];
     snprintf(buf, sizeof buf, "line %ld: %s", line, msg);
     json_t *o = json_object();
-    json_object_set_new(o, "error", json_string(buf) ? json_string(buf) : json_string("line: error"));
+    json_t *m = json_string(buf);  // NULL only if the message is not UTF-8
+    json_object_set_new(o, "error", m ? m : json_string("error message not printable"));
     char *s = json_dumps(o, JSON_COMPACT);
     if (s) puts(s);
     free(s);

@@ -48,6 +48,7 @@ int fr__enc_push(fr__enc *e, int32_t id, const char *tok, size_t tok_len) {
 }
 
 int fr__enc_append(fr__enc *dst, const fr__enc *src, size_t start, size_t count) {
+    if (count == 0) return 0;
     if (enc_reserve(dst, count) < 0) return FR_ENOMEM;
     memcpy(dst->ids + dst->n, src->ids + start, count * sizeof *dst->ids);
     memcpy(dst->type_ids + dst->n, src->type_ids + start, count);

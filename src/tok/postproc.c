@@ -259,7 +259,7 @@ static int push_one(fr__enc *e, int32_t id, const char *tok, uint8_t type) {
 static int copy_seg(fr__enc *dst, const fr__enc *src, int set_type, uint8_t type) {
     size_t n0 = dst->n;
     int rc = fr__enc_append(dst, src, 0, src->n);
-    if (rc == 0 && set_type) memset(dst->type_ids + n0, type, src->n);
+    if (rc == 0 && set_type && src->n) memset(dst->type_ids + n0, type, src->n);
     return rc;
 }
 
@@ -290,7 +290,8 @@ static int process(const fr__postproc *p, seglist *in, int add_special, int want
     case PP_BERT:
     case PP_ROBERTA:
         if (p->kind == PP_ROBERTA)  // "Roberta is weird, and every encoding is type_id=0"
-            for (size_t i = 0; i < in->n; i++) memset(in->v[i].type_ids, 0, in->v[i].n);
+            for (size_t i = 0; i < in->n; i++)
+                if (in->v[i].n) memset(in->v[i].type_ids, 0, in->v[i].n);
         if (!add_special) {
             *out = *in;
             in->v = NULL;

@@ -336,7 +336,8 @@ int fr_tokenizer_encode(const fr_tokenizer *tok, const char *text, ptrdiff_t tex
         }
         if ((rc = fr__truncate(&seq[0], pair ? &seq[1] : NULL, &tr, err)) < 0) goto done;
     }
-    for (size_t i = 0; i < n_seq; i++) memset(seq[i].type_ids, (int)i, seq[i].n);
+    for (size_t i = 0; i < n_seq; i++)
+        if (seq[i].n) memset(seq[i].type_ids, (int)i, seq[i].n);
     if ((rc = fr__postproc_apply(tok->post, seq, n_seq, opts->add_special_tokens != 0, &out, err)) < 0)
         goto done;
     enc->n = out.n;
