@@ -203,6 +203,21 @@ static int segment_start(int32_t d) {
 // offset org) to o.
 static int flush_segment(fr__nstr *o, int32_t *buf, size_t n, int opts, uint32_t org) {
     if (!n) return 0;
+    // canonical ordering: a stable sort of each run of non-starters by combining class
+    // (utf8proc_normalize_utf32 only composes). Runs are short: segments are capped.
+    for (size_t i = 1; i < n; i++) {
+        int ci = utf8proc_get_property(buf[i])->combining_class;
+        if (!ci) continue;
+        int32_t v = buf[i];
+        size_t j = i;
+        while (j > 0) {
+            int cj = utf8proc_get_property(buf[j - 1])->combining_class;
+            if (cj <= ci) break;
+            buf[j] = buf[j - 1];
+            j--;
+        }
+        buf[j] = v;
+    }
     utf8proc_ssize_t m = (utf8proc_ssize_t)n;
     if (n > 1 || (opts & UTF8PROC_COMPOSE)) {
         m = utf8proc_normalize_utf32(buf, (utf8proc_ssize_t)n, (utf8proc_option_t)opts);
@@ -291,13 +306,15 @@ fail:
     return rc;
 }
 
-static int strip_accents(fr__nstr *s) {  // removes Mn (HF StripAccents, no NFD of its own)
+// Removes marks: StripAccents removes every M (is_combining_mark), BertNormalizer's
+// strip_accents only Mn (is_mark_nonspacing). Neither decomposes first by itself.
+static int strip_marks(fr__nstr *s, int all_marks) {
     fr__nstr o = {0};
     int rc = 0;
     for (size_t i = 0; i < s->len;) {
         size_t at = i;
         uint32_t c = fr__u8_next(s->s, s->len, &i);
-        if (fr__u_is_mark_nonspacing(c)) continue;
+        if (all_marks ? fr__u_is_mark(c) : fr__u_is_mark_nonspacing(c)) continue;
         if ((rc = fr__nstr_push(&o, s->s + at, i - at, s->orig[at])) < 0) goto fail;
     }
     fr__nstr_commit(s, &o);
@@ -427,7 +444,7 @@ int fr__normalizer_apply(const fr__normalizer *n, fr__nstr *s) {
     case N_BERT:
         if ((n->clean_text || n->chinese) && (rc = bert_clean_chinese(n, s)) < 0) return rc;
         if (n->strip_accents) {
-            if ((rc = unicode_nf(s, 0, 0)) < 0 || (rc = strip_accents(s)) < 0) return rc;
+            if ((rc = unicode_nf(s, 0, 0)) < 0 || (rc = strip_marks(s, 0)) < 0) return rc;
         }
         if (n->lowercase) rc = lowercase(s);
         return rc;
@@ -437,7 +454,7 @@ int fr__normalizer_apply(const fr__normalizer *n, fr__nstr *s) {
     case N_NFKC: return unicode_nf(s, 1, 1);
     case N_NFKD: return unicode_nf(s, 0, 1);
     case N_LOWERCASE: return lowercase(s);
-    case N_STRIP_ACCENTS: return strip_accents(s);
+    case N_STRIP_ACCENTS: return strip_marks(s, 1);
     case N_STRIP: return strip(s, n->left, n->right);
     case N_REPLACE:
         return fr__nstr_replace(s, n->pattern, n->pattern_len, n->re, n->content, n->content_len);

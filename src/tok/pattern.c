@@ -5,7 +5,8 @@
  * rewrite the escapes whose meaning differs, so that the patterns real tokenizers use
  * (GPT-2, RoBERTa, Llama-3, Qwen2, ` {2,}`) match the same text:
  *   \s, \S   Oniguruma: White_Space. PCRE2 UCP: Z + \t\n\v\f\r, i.e. without U+0085.
- *   \w, \W   Oniguruma: Alphabetic + M + Nd + Pc + Join_Control. PCRE2 10.42: L + N + '_'.
+ *   \w, \W   Oniguruma: Latin-1 letters/digits/² ³ ¹ ¼ ½ ¾, above U+00FF Alphabetic + M + Nd
+ *            + Pc (see fr__u_is_onig_word). PCRE2 10.42: L + N + '_'.
  *   \h, \H   Oniguruma: hex digit. PCRE2: horizontal space.
  *   \uHHHH   Ruby syntax; PCRE2 wants \x{HHHH}.
  *   ^ $      Ruby anchors are line anchors: PCRE2_MULTILINE.
@@ -27,7 +28,7 @@ struct fr__regex {
 // ---- translation ----
 #define WS_IN "\\s\\x{85}"
 #define WORD_IN                                                                      \
-    "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{200C}\\x{200D}\\x{24B6}-\\x{24E9}"         \
+    "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}\\x{24B6}-\\x{24E9}" \
     "\\x{1F130}-\\x{1F149}\\x{1F150}-\\x{1F169}\\x{1F170}-\\x{1F189}"
 #define HEX_IN "0-9a-fA-F"
 
@@ -142,6 +143,7 @@ void fr__matches_free(fr__matches *m) {
 }
 
 int fr__regex_find_all(const fr__regex *re, const char *s, size_t len, fr__matches *m) {
+    if (!len) return 0;  // HF: an empty input has no match, not even an empty one
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
     if (!md) return FR_ENOMEM;
     int rc = 0;

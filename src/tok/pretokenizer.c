@@ -181,9 +181,10 @@ static int split_apply(const char *t, const uint32_t *orig, piecelist *pl, int b
     case B_CONTIGUOUS: {  // merge consecutive pieces with the same is_match
         int prev = 0;
         for (size_t i = 0; i < n; i++) {
-            if (p[i].match == prev && k > 0) p[k - 1].b = p[i].b;
+            int m = p[i].match;  // read before p[k] (k <= i) is overwritten
+            if (m == prev && k > 0) p[k - 1].b = p[i].b;
             else p[k++] = (piece){p[i].a, p[i].b, 0};
-            prev = p[i].match;
+            prev = m;
         }
         break;
     }
@@ -300,7 +301,8 @@ int fr__pretok_is_bytelevel(const fr__pretok *p) {
 }
 
 // ---- steps ----
-// Whitespace: the matches of `\w+|[^\w\s]+` (Oniguruma classes), everything else dropped.
+// Whitespace: the matches of `\w+|[^\w\s]+`, everything else dropped. This one regex is
+// compiled with Rust's regex crate (whitespace.rs), not Oniguruma: \w is Unicode Word.
 static int step_whitespace(const char *t, const uint32_t *orig, size_t n, splits *out) {
     size_t run = 0;
     int cls = 0;  // 0: none, 1: word run, 2: other run
@@ -308,7 +310,7 @@ static int step_whitespace(const char *t, const uint32_t *orig, size_t n, splits
     for (size_t i = 0; i < n;) {
         size_t at = i;
         uint32_t c = fr__u8_next(t, n, &i);
-        int k = fr__u_is_onig_word(c) ? 1 : fr__u_is_whitespace(c) ? 0 : 2;
+        int k = fr__u_is_rust_word(c) ? 1 : fr__u_is_whitespace(c) ? 0 : 2;
         if (k != cls) {
             if (cls && (rc = add_split(out, t + run, orig + run, at - run)) < 0) return rc;
             run = at;
@@ -571,23 +573,29 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         if (rc == 0) rc = get_bool(j, "invert", 0, &p->invert, path, err);
     } else if (!strcmp(type, "Metaspace")) {
         p->type = P_METASPACE;
+        if (!json_object_get(j, "replacement")) {
+            rc = fr__err(err, FR_EFORMAT, "%s.replacement: missing", path);
+            goto fail;
+        }
         if ((rc = get_char(j, "replacement", 0x2581, &p->ch, path, err)) < 0) goto fail;
         p->rep_len = fr__u8_put(p->ch, p->rep);
         if ((rc = get_bool(j, "split", 1, &p->split, path, err)) < 0) goto fail;
+        // prepend_scheme (default always); a legacy add_prefix_space may sit beside it, and
+        // tokenizers 0.22 rejects add_prefix_space=false unless the scheme is "never"
         json_t *ps = json_object_get(j, "prepend_scheme");
-        json_t *aps = json_object_get(j, "add_prefix_space");
+        p->prepend = PREPEND_ALWAYS;
         if (ps && !json_is_null(ps)) {
             const char *s = json_string_value(ps);
             if (s && !strcmp(s, "always")) p->prepend = PREPEND_ALWAYS;
             else if (s && !strcmp(s, "never")) p->prepend = PREPEND_NEVER;
             else if (s && !strcmp(s, "first")) p->prepend = PREPEND_FIRST;
             else { rc = fr__err(err, FR_EFORMAT, "%s.prepend_scheme: expected always, never or first", path); goto fail; }
-        } else if (aps && !json_is_null(aps)) {  // legacy: add_prefix_space alone
-            int a;
-            if ((rc = get_bool(j, "add_prefix_space", 1, &a, path, err)) < 0) goto fail;
-            p->prepend = a ? PREPEND_ALWAYS : PREPEND_NEVER;
-        } else {
-            p->prepend = PREPEND_ALWAYS;
+        }
+        int aps;
+        if ((rc = get_bool(j, "add_prefix_space", 1, &aps, path, err)) < 0) goto fail;
+        if (!aps && p->prepend != PREPEND_NEVER) {
+            rc = fr__err(err, FR_EFORMAT, "%s: add_prefix_space does not match declared prepend_scheme", path);
+            goto fail;
         }
     } else if (!strcmp(type, "ByteLevel")) {
         p->type = P_BYTELEVEL;

@@ -96,10 +96,26 @@ int fr__u_is_mark_nonspacing(uint32_t cp) {
     return fr__u_category(cp) == UTF8PROC_CATEGORY_MN;
 }
 
-// Oniguruma's Unicode \w (UTS #18 Annex C): Alphabetic, Mark, Decimal_Number,
-// Connector_Punctuation, Join_Control. Alphabetic = L + Nl + Other_Alphabetic; the
-// Other_Alphabetic code points outside M are the circled/squared Latin letters (So).
+// Oniguruma's Unicode \w as HF's onig build behaves (probed through the oracle): below
+// U+0100 its Latin-1 table, i.e. letters, digits, '_' and the No characters ² ³ ¹ ¼ ½ ¾;
+// above, Alphabetic + Mark + Nd + Pc (UTS #18 without Join_Control). Alphabetic = L + Nl +
+// Other_Alphabetic; the Other_Alphabetic code points outside M are the circled/squared Latin
+// letters (So).
 int fr__u_is_onig_word(uint32_t cp) {
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
+               cp == '_';
+    int c = fr__u_category(cp);
+    if (cp < 0x100) return c <= UTF8PROC_CATEGORY_LO || (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+    if ((cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) ||
+        (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189))
+        return 1;
+    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
+           c == UTF8PROC_CATEGORY_PC;
+}
+
+// Rust regex crate's \w (UTS #18 Word): Alphabetic + M + Nd + Pc + Join_Control.
+int fr__u_is_rust_word(uint32_t cp) {
     if (cp < 0x80)
         return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
                cp == '_';
@@ -110,6 +126,12 @@ int fr__u_is_onig_word(uint32_t cp) {
     int c = fr__u_category(cp);
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
            c == UTF8PROC_CATEGORY_PC;
+}
+
+int fr__u_is_mark(uint32_t cp) {
+    if (cp < 0x300) return 0;
+    int c = fr__u_category(cp);
+    return c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME;
 }
 
 // ---- case ----

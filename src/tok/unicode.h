@@ -24,6 +24,8 @@ int fr__u_is_bert_punc(uint32_t cp);        // ASCII punctuation or P*
 int fr__u_is_other(uint32_t cp);            // unicode_categories is_other as HF sees it: Cc Cf Co Cs
 int fr__u_is_mark_nonspacing(uint32_t cp);  // Mn
 int fr__u_is_onig_word(uint32_t cp);        // Oniguruma Unicode \w
+int fr__u_is_rust_word(uint32_t cp);        // Rust regex crate Unicode \w
+int fr__u_is_mark(uint32_t cp);             // M (Mn Mc Me): unicode-normalization is_combining_mark
 // Rust char::to_lowercase: writes up to 3 code points to out, returns the count.
 int fr__u_to_lower(uint32_t cp, uint32_t out[3]);
 
