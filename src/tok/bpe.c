@@ -109,10 +109,10 @@ int fr__bpe_parse(const json_t *j, const char *path, fr__bpe **out, fr_error *er
     }
     // reverse vocabulary
     for (size_t i = 0; i < m->vocab.n; i++)
-        if ((size_t)m->vocab.val[i] + 1 > m->n_ids) m->n_ids = (size_t)m->vocab.val[i] + 1;
+        if ((size_t)m->vocab.ent[i].val + 1 > m->n_ids) m->n_ids = (size_t)m->vocab.ent[i].val + 1;
     m->id_to_tok = calloc(m->n_ids ? m->n_ids : 1, sizeof *m->id_to_tok);
     if (!m->id_to_tok) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
-    for (size_t i = 0; i < m->vocab.n; i++) m->id_to_tok[m->vocab.val[i]] = m->vocab.arena + m->vocab.koff[i];
+    for (size_t i = 0; i < m->vocab.n; i++) m->id_to_tok[m->vocab.ent[i].val] = m->vocab.arena + m->vocab.ent[i].off;
     // merges
     if (!json_is_array(merges)) { rc = fr__err(err, FR_EFORMAT, "%s.merges: expected an array", path); goto fail; }
     size_t nm = json_array_size(merges);
