@@ -36,30 +36,6 @@ static long gz_line(gzFile f, char **buf, size_t *cap) {
 
 typedef struct { char *text, *pair; size_t tl, pl; int has_pair; } tcase;
 
-// Known divergences that are not the tokenizer proper's: HF normalizer alignment quirks the
-// text pipeline (src/tok/normalizer.c, precompiled.c; branch tok-text) does not reproduce
-// yet. They decide Metaspace prepend_scheme "first" through the section's original offset.
-// Each is still run and reported; a case listed here that now passes is reported as such.
-static const struct { const char *name; long i; const char *why; } KNOWN[] = {
-    // Precompiled: HF's replace() drops the removal of a leading char (no previous
-    // transformation to charge it to), so the first kept char aligns to offset 0 and "first"
-    // prepends; the text pipeline aligns it to its true offset.
-    {"t5-v1_1-xxl", 1177, "Precompiled leading removed char (\\x0b) alignment"},
-    {"t5-v1_1-xxl", 1706, "Precompiled leading removed char (\\x0b) alignment"},
-    {"t5-v1_1-xxl", 2990, "Precompiled leading removed char (\\x02) alignment"},
-    {"t5-v1_1-xxl", 3005, "Precompiled leading removed char (\\x0b) alignment"},
-    {"t5-v1_1-xxl", 3478, "Precompiled leading removed char (\\x1f) alignment"},
-    // NFKC + Strip: HF aligns a combining mark after a space to itself (offset 1), so after
-    // the space is stripped the section starts at original offset 1 and "first" does not
-    // prepend; the text pipeline aligns the mark to the space (offset 0).
-    {"unigram-bytefallback", 2650, "NFKC combining mark alignment after a stripped space"},
-};
-
-static const char *known(const char *name, long i) {
-    for (size_t k = 0; k < sizeof KNOWN / sizeof KNOWN[0]; k++)
-        if (KNOWN[k].i == i && strcmp(KNOWN[k].name, name) == 0) return KNOWN[k].why;
-    return NULL;
-}
 
 static void print_ids(const char *label, const int32_t *ids, const uint8_t *ty, size_t n) {
     fprintf(stderr, "    %s (%zu):", label, n);
@@ -135,7 +111,7 @@ int main(void) {
         gzFile gf = gzopen(gpath, "rb");
         CHECK(gf != NULL);
         if (!gf) { fr_tokenizer_free(tok); continue; }
-        size_t total = 0, exact = 0, shown = 0, bad_err = 0, n_known = 0, known_ok = 0;
+        size_t total = 0, exact = 0, shown = 0, bad_err = 0;
         long failed_i[64];
         size_t n_failed_i = 0;
         int first = 1;
@@ -171,12 +147,8 @@ int main(void) {
                     ok = json_integer_value(json_array_get(gid, k)) == enc.ids[k] &&
                          json_integer_value(json_array_get(gty, k)) == enc.type_ids[k];
             }
-            const char *why = known(name, (long)i);
             if (ok) {
                 exact++;
-                if (why) known_ok++;
-            } else if (why) {
-                n_known++;
             } else {
                 if (n_failed_i < 64 && (!n_failed_i || failed_i[n_failed_i - 1] != (long)i))
                     failed_i[n_failed_i++] = (long)i;
@@ -211,9 +183,7 @@ int main(void) {
         gzclose(gf);
         printf("conformance %-26s %zu/%zu exact (ids + type_ids)%s", name, exact, total,
                bad_err ? " (some unexpected errors)" : "");
-        if (n_known) printf(", %zu known text-pipeline divergences", n_known);
         printf("\n");
-        if (known_ok) printf("  %s: %zu listed known divergences now pass: update KNOWN[]\n", name, known_ok);
         if (n_failed_i) {
             fprintf(stderr, "  %s failing corpus lines:", name);
             for (size_t k = 0; k < n_failed_i; k++) fprintf(stderr, " %ld", failed_i[k]);
@@ -221,7 +191,7 @@ int main(void) {
         }
         fflush(stdout);
         CHECK(total > 0);
-        CHECK_EQ(exact + n_known, total);
+        CHECK_EQ(exact, total);
         fr_tokenizer_free(tok);
     }
     for (size_t i = 0; i < n_cases; i++) { free(cases[i].text); free(cases[i].pair); }
