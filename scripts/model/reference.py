@@ -148,7 +148,7 @@ def random_weights(cfg, gen, scale=1.0):
         lin(L + "intermediate.dense", I, H)
         lin(L + "output.dense", H, I)
         ln(L + "output.LayerNorm", H)
-    nl = cfg.get("num_labels", 1)
+    nl = len(cfg["id2label"]) if "id2label" in cfg else cfg.get("num_labels", 2)
     if roberta:
         lin("classifier.dense", H, H)
         lin("classifier.out_proj", nl, H, std=1.0)
