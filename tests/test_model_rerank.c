@@ -99,7 +99,11 @@ static void check(const char *name, double tol, size_t specials) {
     // One query, many documents in one call (mixed lengths), windows vs truncation.
     const char *q = "rerank";
     size_t nd = 0;
-    for (size_t i = 0; i < n; i++) docs[nd++] = g[i].p;
+    gpair **gd = malloc(n * sizeof *gd);
+    for (size_t i = 0; i < n; i += 2) {  // every other golden passage keeps the test short
+        gd[nd] = &g[i];
+        docs[nd++] = g[i].p;
+    }
     fr_score_opts o = fr_score_opts_default();
     CHECK_EQ(fr_model_rerank(m, q, docs, NULL, nd, &o, s, &err), 0);
     size_t max_len = (size_t)info.max_length;
@@ -111,18 +115,17 @@ static void check(const char *name, double tol, size_t specials) {
         CHECK_EQ(fr_model_rerank(m, q, docs, NULL, nd, &o, w, &err), 0);
         for (size_t i = 0; i < nd; i++) {
             // the query "rerank" is one or two tokens in every test vocabulary
-            int fits = g[i].pn + specials + 2 <= max_len && g[i].pn + specials + 1 < max_len / 2;
+            int fits = gd[i]->pn + specials + 2 <= max_len && gd[i]->pn + specials + 1 < max_len / 2;
             if (fits) d_fit = fmax(d_fit, fabs(w[i].raw - s[i].raw));
             if (mode == FR_LONG_FIRST) {
                 CHECK_EQ(w[i].windows, 1);
-                if (g[i].pn > max_len) { d_first = fmax(d_first, fabs(w[i].raw - s[i].raw)); n_first++; }
+                if (gd[i]->pn > max_len) { d_first = fmax(d_first, fabs(w[i].raw - s[i].raw)); n_first++; }
             }
-            if (mode == FR_LONG_MAX && g[i].pn > 2 * max_len) {
+            if (mode == FR_LONG_MAX && gd[i]->pn > 2 * max_len) {
                 long_docs++;
                 order_ok &= w[i].windows >= 3;
             }
         }
-        if (mode == FR_LONG_MAX) memcpy(s + 0, s, 0);
     }
     // max >= mean for every document
     fr_rerank_score *mx = malloc(nd * sizeof *mx), *mean = malloc(nd * sizeof *mean);
@@ -139,9 +142,9 @@ static void check(const char *name, double tol, size_t specials) {
            "%zu docs with >= 3 windows\n", name, d_fit, d_first, n_first, long_docs);
     CHECK(d_fit <= 1e-5);
     CHECK(d_first <= 1e-5);
-    CHECK(n_first > 10);
+    CHECK(n_first > 40);
     CHECK(order_ok);
-    free(mx); free(mean);
+    free(mx); free(mean); free(gd);
     for (size_t i = 0; i < n; i++) { free(g[i].q); free(g[i].p); }
     free(g); free(docs); free(idx); free(s); free(w);
     fr_model_free(m);

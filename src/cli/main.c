@@ -9,9 +9,11 @@
 #include "finerank.h"
 
 int cmd_tokenize(int argc, char **argv);
+int cmd_rerank(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
+    {"rerank", cmd_rerank, "score (query, document) pairs with a cross-encoder, best first"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {
