@@ -1,13 +1,14 @@
 #!/bin/sh
 # demo.sh — the main job for now: tokenize a few multilingual query/passage lines
 # (data/sample/tokenize.jsonl) exactly as Hugging Face tokenizers would, and show each
-# input next to its tokens and ids. Uses the committed WordPiece fixture when present,
-# else bert-base-uncased from ../shared (or $FR_SHARED).
+# input next to its tokens and ids. Uses bert-base-uncased from ../shared (or $FR_SHARED)
+# when present (the vocabulary of the MiniLM cross-encoders), else the small committed
+# WordPiece fixture trained on the test corpus.
 set -e
 cd "$(dirname "$0")/.."
 shared=${FR_SHARED:-../shared}
 tok=""
-for t in tests/data/tok/wordpiece/tokenizer.json "$shared/tokenizers/bert-base-uncased/tokenizer.json"; do
+for t in "$shared/tokenizers/bert-base-uncased/tokenizer.json" tests/data/tok/wordpiece/tokenizer.json; do
     if [ -r "$t" ]; then tok=$t; break; fi
 done
 if [ -z "$tok" ]; then
