@@ -168,5 +168,23 @@ int main(void) {
     fr_rerank_score s;
     CHECK_EQ(fr_model_rerank(m, "q", &d, NULL, 1, NULL, &s, &err), FR_EUNSUPPORTED);
     fr_model_free(m);
+
+    // A query too long for windows: it is cut so the passage keeps half of max_length.
+    CHECK_EQ(fr_model_open("tests/data/models/bert-gelu", NULL, &m, &err), 0);
+    char lq[2048] = "", ld[8192] = "";
+    for (int i = 0; i < 50; i++) strcat(lq, i % 2 ? "wing " : "laminar flow ");
+    for (int i = 0; i < 200; i++) strcat(ld, i % 3 ? "pressure " : "heat transfer ");
+    const char *ldp = ld;
+    fr_score_opts o = fr_score_opts_default();
+    for (int mode = FR_LONG_MAX; mode <= FR_LONG_FIRST; mode++) {
+        o.long_docs = (fr_long_docs)mode;
+        CHECK_EQ(fr_model_rerank(m, lq, &ldp, NULL, 1, &o, &s, &err), 0);
+        CHECK(mode == FR_LONG_FIRST ? s.windows == 1 : s.windows >= 6);
+        CHECK(s.relevance > 0 && s.relevance < 1);
+    }
+    o.long_docs = FR_LONG_TRUNCATE;
+    o.truncation = FR_TRUNC_ONLY_SECOND;  // the query alone exceeds max_length: an error
+    CHECK(fr_model_rerank(m, lq, &ldp, NULL, 1, &o, &s, &err) < 0);
+    fr_model_free(m);
     return TEST_REPORT();
 }
