@@ -232,23 +232,28 @@ typedef struct fr_mmr_item {
 typedef struct fr_mmr_opts {
     double lambda;              // in [0, 1]
     int cap;                    // 0: no cap
+    size_t k;                   // MMR picks the first k ranks (0: all n); the rest follow in
+                                // relevance order (keeps the cost O(n·k) cosines)
 } fr_mmr_opts;
 
 // Orders the n items. OUT (caller-allocated, n entries each; any may be NULL):
 // order[r] = index of the item at rank r; max_sim[i] = max cosine of item i to the items
-// ranked above it; mmr[i] = item i's MMR score when it was picked.
+// ranked above it when it was picked; mmr[i] = its MMR score then (for ranks >= k: its
+// normalized relevance and max_sim 0). Ties go to the lower index.
 int fr_mmr_rank(const fr_mmr_item *items, size_t n, const fr_mmr_opts *opts, size_t *order,
                 double *max_sim, double *mmr, fr_error *err);
-// Cosine of two sparse vectors (terms ascending).
+// Cosine of two sparse vectors (terms ascending); 0 when either is empty.
 double fr_mmr_cosine(const fr_mmr_item *a, const fr_mmr_item *b);
 
-// TF-IDF vectors for n documents given as analyzed term lists: w(t, d) = tf · idf(t) with
-// idf = ln(1 + (N − df + 0.5)/(df + 0.5)) (Lucene's BM25 idf, always > 0). df/N come from
-// `df_fn` (e.g. the index) when not NULL, else from the n documents themselves.
-// OUT: items[i].n/terms/w filled (rel and group untouched); free with fr_mmr_vectors_free.
+// TF-IDF vectors for n documents given as analyzed term lists (terms[i]: n_terms[i]
+// NUL-terminated strings): w(t, d) = tf(t, d) · idf(t) with Lucene's BM25 idf
+// ln(1 + (N − df + 0.5)/(df + 0.5)), always > 0. df and N come from df_fn (e.g. the index)
+// when not NULL, else from the n documents themselves.
+// OUT: items[i].n/terms/w (rel and group untouched), pointing into *out, which owns them:
+// free with fr_mmr_vectors_free.
 typedef struct fr_mmr_vectors fr_mmr_vectors;
-typedef int64_t (*fr_df_fn)(void *ctx, const char *term, size_t len, int64_t *n_docs);
-int fr_mmr_vectors_build(const char *const *const *terms, const size_t *n_terms, size_t n,
+typedef uint64_t (*fr_df_fn)(void *ctx, const char *term, size_t len, uint64_t *n_docs);
+int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
                          fr_df_fn df_fn, void *df_ctx, fr_mmr_item *items,
                          fr_mmr_vectors **out, fr_error *err);
 void fr_mmr_vectors_free(fr_mmr_vectors *v);
