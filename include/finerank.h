@@ -122,6 +122,212 @@ size_t fr_tokenizer_vocab_size(const fr_tokenizer *tok);
 const char *fr_tokenizer_id_to_token(const fr_tokenizer *tok, int32_t id);
 int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 
+
+// ---- index ----
+// The first stage: a crash-safe BM25 index over JSON-lines documents, and the analyzer that
+// turns text into index terms (the same analyzer at index and at query time).
+//
+//   fr_index_opts io = fr_index_opts_default();        // lang "english", k1 0.9, b 0.4
+//   fr_index *ix = NULL;
+//   fr_index_build("idx", &io, &ix, &err);             // create (or open) for writing
+//   fr_index_add_jsonl(ix, "corpus.jsonl", FR_ON_ERROR_SKIP, NULL, &err);
+//   fr_index_commit(ix, &err);                          // durable once this returns 0
+//   fr_search_opts so = fr_search_opts_default();       // k = 10
+//   fr_hit hits[10]; size_t n;
+//   fr_index_search(ix, "wing slipstream", -1, &so, hits, &n, &err);
+//   fr_doc d; fr_index_doc(ix, hits[0].doc, &d, &err);  // d.id, d.title ... live until close
+//   fr_index_close(ix);
+
+// -- analyzer --
+// Text → terms: NFKC + Unicode case folding (utf8proc), optional accent folding, word
+// segmentation (runs of letters/marks/digits; an apostrophe or period between letters and a
+// period/comma between digits stay inside a word, as UAX #29 MidLetter/MidNum), English
+// possessive "'s" dropped, stopwords, Snowball stemming (libstemmer); Han, Hiragana,
+// Katakana and Hangul runs become overlapping character bigrams (a lone CJK character is a
+// unigram), so "糖尿病饮食禁忌" is searchable without a dictionary.
+// An analyzer is NOT thread-safe (the stemmer and the stem cache are mutable): one per thread.
+typedef struct fr_analyzer fr_analyzer;
+
+typedef struct fr_analyzer_opts {
+    int stem;           // 1 (default): Snowball-stem words of the language
+    int stopwords;      // 1 (default): drop the language's stopwords (built-in lists)
+    int fold_accents;   // 1 (default): strip combining marks after NFKD ("café" → "cafe")
+    int max_term_bytes; // terms longer than this are dropped (default 64)
+} fr_analyzer_opts;
+
+fr_analyzer_opts fr_analyzer_opts_default(void);
+
+// lang: a libstemmer algorithm name or ISO 639-1 code ("english"/"en", "porter", "french"/
+// "fr", ...; NULL → "english"; "none" → no stemming and no stopwords). opts NULL → defaults.
+// Unknown languages give FR_EUNSUPPORTED. OUT: *out, free with fr_analyzer_free.
+int fr_analyzer_new(const char *lang, const fr_analyzer_opts *opts, fr_analyzer **out,
+                    fr_error *err);
+void fr_analyzer_free(fr_analyzer *a);
+
+// Called once per term, in text order. term is NOT NUL-terminated and lives only during the
+// call. pos is the term's position (0, 1, 2, ...; stopwords leave no gap; each CJK bigram
+// takes one position). Return nonzero to stop (fr_analyze then returns that value).
+typedef int (*fr_term_fn)(void *ud, const char *term, size_t len, uint32_t pos);
+
+// Analyzes text (len -1: NUL-terminated). Invalid UTF-8 bytes are treated as separators
+// (documents from the wild must still index). Returns 0 or the callback's nonzero value.
+// pos_base is added to every position (to analyze title and text as one stream).
+int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+               fr_term_fn fn, void *ud);
+
+// A list of analyzed terms, owned by the struct: fr_terms_free(). terms[i] are NUL-terminated.
+typedef struct fr_terms {
+    size_t n;
+    char **terms;       // (n) the terms, in text order
+    uint32_t *pos;      // (n) their positions
+    float *weight;      // (n) query weights (1.0 from fr_analyze_terms); callers may edit
+} fr_terms;
+
+// Same as fr_analyze, collecting into *out (appends; zero it first).
+int fr_analyze_terms(fr_analyzer *a, const char *text, ptrdiff_t len, fr_terms *out,
+                     fr_error *err);
+void fr_terms_free(fr_terms *t);
+
+// -- index --
+// A directory holding immutable segment files, per-segment tombstone files and one COMMIT
+// file naming the live set (format: src/index/segment.h and src/index/commit.h). A handle is
+// either a writer (fr_index_build; takes the directory's flock, one writer at a time) or a
+// reader (fr_index_open) on the snapshot of the last commit. Searches on one handle may run
+// from several threads at once; writes (add/delete/commit) from one thread at a time.
+// Scoring: BM25 (Robertson & Zaragoza 2009) with Lucene's idf log(1 + (N - n + 0.5)/(n + 0.5)),
+// title and text combined as simple BM25F: tf = tf_text + title_weight * tf_title, length =
+// len_text + title_weight * len_title, one k1 and b (Robertson, Zaragoza & Taylor 2004).
+// N, avgdl and df count documents deleted since the last optimize (as Lucene does).
+typedef struct fr_index fr_index;
+
+typedef struct fr_index_opts {
+    const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
+    double k1, b;           // BM25 (0.9, 0.4 as Anserini)
+    double title_weight;    // BM25F title weight (default 2)
+    fr_analyzer_opts analyzer;
+    size_t mem_budget;      // bytes of postings buffered before a segment is flushed
+                            // (default 256 MiB)
+    int verify_checksums;   // 1 (default): CRC-check every segment on open
+    int sync;               // 1 (default): fsync on commit (0 only for benchmarks/tests)
+} fr_index_opts;
+
+fr_index_opts fr_index_opts_default(void);
+
+// Creates the index in dir (made if missing) or opens an existing one for writing; the
+// settings of an existing index (lang, k1, b, title_weight) win over opts. Takes the writer
+// lock: FR_EBUSY if another writer holds it. OUT: *out, release with fr_index_close.
+int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
+// Opens the last commit of dir read-only (no lock). FR_ENOTFOUND when there is no commit.
+int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
+// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change.
+int fr_index_reopen(fr_index *ix, fr_error *err);
+// Releases the handle (uncommitted writes are discarded). NULL is a no-op.
+void fr_index_close(fr_index *ix);
+
+typedef enum { FR_ON_ERROR_FAIL = 0, FR_ON_ERROR_SKIP = 1 } fr_on_error;
+
+// Adds one document given as one JSON object (a JSON-lines line): "id" (or BEIR "_id",
+// string, required), "text" (string, required), optional "title", "date" (ISO 8601 date or
+// date-time), "source" (string), "authority" (number), "lang", "meta" (or BEIR "metadata",
+// any JSON value, stored verbatim). A document whose id exists replaces it (update).
+// Invisible to readers until fr_index_commit. Bad input: FR_EFORMAT, nothing added.
+int fr_index_add(fr_index *ix, const char *json, size_t len, fr_error *err);
+
+// Adds every line of a JSON-lines file (path "-" = stdin). A bad line gives
+// "FILE:LINE: reason": with FR_ON_ERROR_FAIL the call stops and everything it added is
+// rolled back (nothing of it will be committed); with FR_ON_ERROR_SKIP the line is skipped
+// and counted. OUT (optional): n_added, n_skipped. err receives the first bad line's message.
+int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
+                       size_t *n_added, size_t *n_skipped, fr_error *err);
+
+// Deletes the document with this id (committed or pending). FR_ENOTFOUND if absent.
+int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
+
+// Makes every add/delete so far durable: flushes a segment, writes tombstones, writes
+// COMMIT.pending, fsyncs, renames it to COMMIT, fsyncs the directory. On failure the previous
+// commit stays intact and the pending writes are kept so commit can be retried.
+int fr_index_commit(fr_index *ix, fr_error *err);
+
+// Merges every segment into one, dropping deleted documents, and commits.
+int fr_index_optimize(fr_index *ix, fr_error *err);
+
+// -- search --
+typedef struct fr_search_opts {
+    size_t k;               // number of hits wanted (default 10)
+    int64_t date_from;      // filter: date >= date_from (Unix seconds; INT64_MIN: none)
+    int64_t date_to;        // filter: date <= date_to (INT64_MAX: none); undated docs fail
+                            // any date filter
+    const char *source;     // filter: exact source (NULL: none)
+    const char *lang;       // filter: exact lang (NULL: none)
+    int exhaustive;         // 1: score every posting (no pruning) — for tests
+} fr_search_opts;
+
+fr_search_opts fr_search_opts_default(void);
+
+// A hit: doc is the document number in this handle's snapshot (valid until close/reopen).
+typedef struct fr_hit {
+    uint32_t doc;
+    double score;
+} fr_hit;
+
+// Top-k documents by BM25 for the query text (analyzed with the index's default analyzer;
+// every term OR-ed; a repeated term counts once per occurrence). Ordered by score
+// descending, ties by doc number ascending; exactly the exhaustive top-k (Block-Max
+// MaxScore pruning). OUT: hits (caller array of >= opts->k entries), *n_hits.
+int fr_index_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_search_opts *opts,
+                    fr_hit *hits, size_t *n_hits, fr_error *err);
+// Same, for already analyzed terms with weights: score = sum_i weight_i * bm25(term_i)
+// (RM3 expansion). Terms are not analyzed again.
+int fr_index_search_terms(fr_index *ix, const fr_terms *terms, const fr_search_opts *opts,
+                          fr_hit *hits, size_t *n_hits, fr_error *err);
+
+// Stored fields of one document; strings point into the index mapping and live until
+// fr_index_close/reopen. Absent fields are NULL (date_unix INT64_MIN, authority NAN).
+// Strings are NUL-terminated; *_len give their lengths.
+typedef struct fr_doc {
+    const char *id;     size_t id_len;
+    const char *title;  size_t title_len;
+    const char *text;   size_t text_len;
+    const char *date;   size_t date_len;      // as given in the input
+    const char *source; size_t source_len;
+    const char *lang;   size_t lang_len;
+    const char *meta;   size_t meta_len;      // compact JSON of "meta"/"metadata"
+    double authority;
+    int64_t date_unix;
+    int deleted;        // 1 when deleted in this snapshot
+} fr_doc;
+
+int fr_index_doc(fr_index *ix, uint32_t doc, fr_doc *out, fr_error *err);
+// Looks up a live document by id. OUT: *doc. FR_ENOTFOUND if absent.
+int fr_index_find(fr_index *ix, const char *id, uint32_t *doc, fr_error *err);
+// The analyzed terms of a document (title then text, positions continuing) — for proximity
+// and RM3. Appends to *out (zero it first). Uses the index's analyzer for the doc's lang.
+int fr_index_doc_terms(fr_index *ix, uint32_t doc, fr_terms *out, fr_error *err);
+// Analyzes text with the index's default analyzer (query side for proximity/RM3).
+int fr_index_analyze(fr_index *ix, const char *text, ptrdiff_t len, fr_terms *out,
+                     fr_error *err);
+
+typedef struct fr_index_stats {
+    uint64_t n_docs;        // documents in the snapshot, deleted included (BM25's N)
+    uint64_t n_live;        // documents not deleted
+    uint64_t n_segments;
+    uint64_t n_terms;       // sum over segments of distinct terms
+    uint64_t bytes;         // bytes of the segment files
+    double avg_dl;          // BM25F average document length
+    double avg_title_len, avg_text_len;  // average field lengths in terms
+    double k1, b, title_weight;
+    uint64_t generation;    // commit generation
+    char lang[32];
+} fr_index_stats;
+
+int fr_index_stats_get(fr_index *ix, fr_index_stats *out, fr_error *err);
+// Document frequency of an analyzed term (deleted docs included, as N). 0 when absent.
+uint64_t fr_index_df(fr_index *ix, const char *term, size_t len);
+// BM25 idf of a term under this snapshot's statistics.
+double fr_index_idf(fr_index *ix, const char *term, size_t len);
+// Number of documents in the snapshot (doc numbers are 0 .. n-1).
+uint32_t fr_index_n_docs(fr_index *ix);
+
 // ---- pipeline ----
 // The second half of two-stage retrieval (src/rank/): business signals (timeliness and
 // authority, src/rank/signals.c), diversity (MMR, src/rank/mmr.c) and the pipeline that runs
