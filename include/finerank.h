@@ -464,6 +464,116 @@ int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
                          fr_mmr_vectors **out, fr_error *err);
 void fr_mmr_vectors_free(fr_mmr_vectors *v);
 
+// -- pipeline config --
+// Every knob of the pipeline, as plain data (copy to override per query). Loaded from a JSON
+// file (docs/pipeline.md lists every field with its default), overridden by JSON fragments
+// (HTTP requests) and by key=value pairs (CLI flags), all through the same field table, so a
+// field has one name everywhere: "candidates", "diversity.lambda", "filters.source", ...
+typedef enum {
+    FR_RERANK_AUTO = 0,         // the cross-encoder when a model is configured, else proximity
+    FR_RERANK_NONE,             // semantic = BM25 / max BM25 of the candidates
+    FR_RERANK_PROXIMITY,        // the term-proximity reranker (no model)
+    FR_RERANK_MODEL,            // the cross-encoder (needs "model")
+} fr_rerank_kind;
+
+typedef struct fr_pipeline_config {
+    size_t candidates;          // N1: BM25 candidates (1000)
+    size_t rerank_top;          // N2: candidates fine-sorted (100)
+    size_t k;                   // results returned (10)
+    fr_rerank_kind reranker;    // auto
+    char model[1024];           // cross-encoder model directory ("": none)
+    int rm3;                    // 0: RM3 expansion of the BM25 query (ir helper's rm3.c)
+    size_t rm3_fb_docs;         // 10
+    size_t rm3_fb_terms;        // 10
+    double rm3_orig_weight;     // 0.5
+    char synonyms[1024];        // synonyms file ("": none); format in docs/pipeline.md
+    double synonym_weight;      // BM25 weight of terms added by synonyms (0.5)
+    char filter_source[128];    // exact source ("": any)
+    char filter_lang[32];       // exact lang ("": any)
+    int64_t date_from_ms;       // INT64_MIN: none
+    int64_t date_to_ms;         // INT64_MAX: none
+    fr_freshness freshness;     // none
+    fr_authority authority;     // the document's own `authority` field, else 1
+    fr_combine combine;         // product
+    double lambda;              // MMR λ (1: no diversity)
+    int cap;                    // at most cap documents per group ahead of the rest (0: off)
+    char cap_field[64];         // "source" or "meta.FIELD" (default "source")
+    int explain;                // 0
+    double deadline_ms;         // latency budget for the whole query (0: none)
+    int64_t now_ms;             // the clock for timeliness (0: the system clock)
+} fr_pipeline_config;
+
+fr_pipeline_config fr_pipeline_config_default(void);
+// Applies a JSON object on top of *cfg (unlisted fields keep their values). `name` prefixes
+// error messages: "pipeline.json: diversity.lambda: 1.5 is outside [0, 1]". On failure *cfg
+// is unchanged.
+int fr_pipeline_config_apply_json(fr_pipeline_config *cfg, const char *json, size_t len,
+                                  const char *name, fr_error *err);
+// Reads a JSON file and applies it (as above, named by its path).
+int fr_pipeline_config_load(fr_pipeline_config *cfg, const char *path, fr_error *err);
+// Sets one field from a string ("diversity.lambda", "0.7"); the CLI's flags use this.
+int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char *value,
+                           fr_error *err);
+// The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
+char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
+
+// -- pipeline --
+// candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
+// top N2 (cross-encoder or proximity; semantic score in [0, 1]) → signals (timeliness ×
+// authority, combined with semantic) → MMR → top k. A pipeline is bound to one index and
+// holds the loaded synonyms and model; runs may use per-query configs.
+typedef struct fr_pipeline fr_pipeline;
+
+// A semantic scorer: scores[i] in [0, 1] for (query, passages[i]), i < n. Called with small
+// batches (the pipeline checks its deadline between calls). Return 0 or FR_E*.
+typedef int (*fr_semantic_fn)(void *ctx, const char *query, const char *const *passages,
+                              size_t n, double *scores, fr_error *err);
+
+// cfg supplies the synonyms file and model loaded once. ix must outlive the pipeline.
+// OUT: *out, free with fr_pipeline_free.
+int fr_pipeline_new(fr_index *ix, const fr_pipeline_config *cfg, fr_pipeline **out,
+                    fr_error *err);
+void fr_pipeline_free(fr_pipeline *p);
+// Replaces the fine-sort scorer (used by FR_RERANK_MODEL), e.g. a remote model or a test
+// double; name appears in results ("cross-encoder"). ctx must outlive the pipeline.
+void fr_pipeline_set_scorer(fr_pipeline *p, fr_semantic_fn fn, void *ctx, const char *name);
+
+// One ranked document with every factor of its score.
+typedef struct fr_ranked {
+    uint32_t doc;               // document number in the index snapshot
+    const char *id, *title, *source, *date;  // point into the index (live until it closes)
+    double bm25;                // stage-1 score
+    size_t stage1_rank;         // 1-based rank among the candidates
+    int scored;                 // 1: fine-sorted; 0: beyond N2 or past the deadline
+    double semantic;            // in [0, 1] (NAN when not scored)
+    double timeliness, authority;
+    double score;               // combine(semantic, timeliness, authority) = "final"
+    double max_sim;             // max TF-IDF cosine to the documents ranked above (MMR)
+    double diversity_penalty;   // (1 − λ)·max_sim
+    double mmr;                 // λ·score/max score − penalty (the MMR objective)
+} fr_ranked;
+
+typedef struct fr_result {
+    size_t n;                   // ranked documents (<= k)
+    fr_ranked *items;           // (n) owned: fr_result_free
+    size_t n_candidates;        // stage-1 hits
+    size_t n_rerank;            // documents sent to the fine sort (min(N2, n_candidates))
+    size_t n_scored;            // of those, scored before the deadline
+    int deadline_hit;           // 1: the fine sort stopped early; the rest kept stage-1 order
+    char reranker[32];          // "cross-encoder", "proximity", "none"
+    char *query_terms;          // the BM25 query after synonyms/RM3 ("term^w ...", owned)
+    double ms_candidates, ms_rerank, ms_signals, ms_mmr, ms_total;
+} fr_result;
+
+// Runs one query. cfg NULL: the config given to fr_pipeline_new. OUT: *res (zero it first or
+// pass one already freed), release with fr_result_free.
+int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config *cfg,
+                    fr_result *res, fr_error *err);
+void fr_result_free(fr_result *res);
+// The result as one JSON object {"query", "reranker", "deadline_hit", "timing_ms", "results":
+// [{"rank", "id", "title", "score", "explain": {...}}]} (explain only when asked); malloc'd.
+char *fr_result_to_json(const fr_result *res, const char *query, int explain);
+
 #ifdef __cplusplus
 }
 #endif
