@@ -122,6 +122,90 @@ size_t fr_tokenizer_vocab_size(const fr_tokenizer *tok);
 const char *fr_tokenizer_id_to_token(const fr_tokenizer *tok, int32_t id);
 int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 
+// ---- model ----
+// Cross-encoder rerankers in Hugging Face layout: a directory with config.json,
+// model.safetensors (or model.safetensors.index.json + shards), tokenizer.json,
+// tokenizer_config.json and, when present, sentence-transformers' config files.
+// Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
+// XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
+// architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
+// open). One handle is immutable after open and may be used from many threads at once; every
+// call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
+// to run single-threaded (openblas_set_num_threads(1) at open).
+typedef struct fr_model fr_model;
+
+typedef struct fr_model_opts {
+    int threads;        // default worker threads per call; 0: all online CPUs
+    int load_tokenizer; // 1 (default): open dir/tokenizer.json for fr_model_rerank
+} fr_model_opts;
+fr_model_opts fr_model_opts_default(void);
+
+// Opens a model directory. OUT: *out, free with fr_model_free (NULL is a no-op).
+int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err);
+void fr_model_free(fr_model *m);
+
+// What was loaded. Strings live as long as the model.
+typedef struct fr_model_info {
+    const char *architecture;   // "BertForSequenceClassification", ...
+    const char *model_type;     // "bert", "roberta", "xlm-roberta"
+    const char *weights_dtype;  // "F32", "F16", "BF16" (as stored; compute is float32)
+    const char *hidden_act;     // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
+    int hidden, layers, heads, intermediate, vocab_size, max_position_embeddings;
+    int num_labels;             // 1 or 2
+    int positive_label;         // the logit reported as raw_score: 0 for 1 label, 1 for 2
+    int max_length;             // tokens per pair, specials included (tokenizer_config's
+                                // model_max_length, capped by the position table)
+    const char *activation;     // relevance mapping: "sigmoid" or "softmax"
+    const char *activation_source; // where it came from (config key or "default")
+    int has_tokenizer;
+} fr_model_info;
+void fr_model_get_info(const fr_model *m, fr_model_info *out);
+
+// One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
+// models ignore them, as transformers does (their tokenizers return no token_type_ids).
+typedef struct fr_seq {
+    const int32_t *ids;
+    const uint8_t *type_ids;
+    size_t n;
+} fr_seq;
+
+typedef enum {
+    FR_LONG_TRUNCATE = 0,   // truncate each pair to max_length (the tokenizer's pair truncation)
+    FR_LONG_MAX = 1,        // split the passage into overlapping windows; best window's score
+    FR_LONG_MEAN = 2,       // mean of the windows' raw scores
+    FR_LONG_FIRST = 3,      // first window only
+} fr_long_docs;
+
+typedef struct fr_score_opts {
+    int threads;            // 0: the model's default
+    int batch_tokens;       // token budget per forward batch and thread; 0: 2048
+    int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
+    fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
+    fr_long_docs long_docs;
+    int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
+                            // the passage window
+} fr_score_opts;
+fr_score_opts fr_score_opts_default(void);
+
+// Scores pre-tokenised sequences. OUT: logits (n * num_labels floats, row-major).
+// A sequence longer than the position table or with an id outside the vocabulary is FR_ERANGE.
+// Results do not depend on batch composition or thread count (within float rounding).
+int fr_model_score_ids(const fr_model *m, const fr_seq *seqs, size_t n, const fr_score_opts *opts,
+                       float *logits, fr_error *err);
+
+typedef struct fr_rerank_score {
+    float raw;              // the positive-class logit
+    float relevance;        // in [0, 1]: fr_model_info.activation applied to the logits
+    int windows;            // forward passes aggregated (1 unless long_docs is a window mode)
+} fr_rerank_score;
+
+// Scores (query, docs[i]) pairs with the model's tokenizer, as sentence-transformers'
+// CrossEncoder.predict does. Lengths of -1 mean NUL-terminated (doc_lens may be NULL).
+// OUT: scores[n], in input order. An empty query is FR_EINVAL.
+int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
+                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
+                    fr_rerank_score *scores, fr_error *err);
+
 
 // ---- index ----
 // The first stage: a crash-safe BM25 index over JSON-lines documents, and the analyzer that
