@@ -39,15 +39,37 @@ struct fr_pipeline {
 };
 
 // ---- the cross-encoder and proximity adapters ----
-// Filled in when the model (branch nn) and proximity (branch ir) modules are merged.
+
+// fr_semantic_fn over a cross-encoder: its relevance score (sigmoid or the activation the
+// model's sentence-transformers config records) is already in [0, 1].
+static int model_scorer(void *ctx, const char *query, const char *const *passages, size_t n,
+                        double *scores, fr_error *err) {
+    fr_rerank_score rs[BATCH];
+    fr_score_opts so = fr_score_opts_default();
+    for (size_t o = 0; o < n; o += BATCH) {
+        size_t m = n - o < BATCH ? n - o : BATCH;
+        int rc = fr_model_rerank((const fr_model *)ctx, query, passages + o, NULL, m, &so, rs, err);
+        if (rc < 0) return rc;
+        for (size_t j = 0; j < m; j++) scores[o + j] = rs[j].relevance;
+    }
+    return 0;
+}
 
 static int open_model(fr_pipeline *p, fr_error *err) {
-    return fr__err(err, FR_EUNSUPPORTED, "model: '%s': this build has no cross-encoder",
-                   p->cfg.model);
+    if (!p->cfg.model[0])
+        return fr__err(err, FR_EINVAL, "reranker: cross-encoder asked for but \"model\" is empty");
+    fr_model_opts mo = fr_model_opts_default();
+    fr_model *m = NULL;
+    int rc = fr_model_open(p->cfg.model, &mo, &m, err);
+    if (rc < 0) return fr__err_prefix(err, rc, "model");
+    p->model = m;
+    fr_pipeline_set_scorer(p, model_scorer, m, "cross-encoder");
+    return 0;
 }
 
 static void close_model(fr_pipeline *p) {
-    (void)p;
+    fr_model_free((fr_model *)p->model);
+    p->model = NULL;
 }
 
 // Proximity scores (any scale, higher is better) for n documents; FR_EUNSUPPORTED when the
