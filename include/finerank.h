@@ -287,7 +287,7 @@ typedef struct fr_index fr_index;
 typedef struct fr_index_opts {
     const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
     double k1, b;           // BM25 (0.9, 0.4 as Anserini)
-    double title_weight;    // BM25F title weight (default 2)
+    int title_weight;       // BM25F title weight, an integer 0..16 (default 2)
     fr_analyzer_opts analyzer;
     size_t mem_budget;      // bytes of postings buffered before a segment is flushed
                             // (default 256 MiB)
@@ -318,9 +318,10 @@ typedef enum { FR_ON_ERROR_FAIL = 0, FR_ON_ERROR_SKIP = 1 } fr_on_error;
 int fr_index_add(fr_index *ix, const char *json, size_t len, fr_error *err);
 
 // Adds every line of a JSON-lines file (path "-" = stdin). A bad line gives
-// "FILE:LINE: reason": with FR_ON_ERROR_FAIL the call stops and everything it added is
-// rolled back (nothing of it will be committed); with FR_ON_ERROR_SKIP the line is skipped
-// and counted. OUT (optional): n_added, n_skipped. err receives the first bad line's message.
+// "FILE:LINE: reason" and is never half-added: with FR_ON_ERROR_FAIL the call stops there
+// (the lines before it stay pending: fr_index_rollback discards them); with FR_ON_ERROR_SKIP
+// the line is skipped and counted. OUT (optional): n_added, n_skipped. err receives the first
+// bad line's message. Blank lines are ignored.
 int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
                        size_t *n_added, size_t *n_skipped, fr_error *err);
 
@@ -331,6 +332,9 @@ int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
 // COMMIT.pending, fsyncs, renames it to COMMIT, fsyncs the directory. On failure the previous
 // commit stays intact and the pending writes are kept so commit can be retried.
 int fr_index_commit(fr_index *ix, fr_error *err);
+
+// Discards every add/delete since the last commit (flushed segments included).
+int fr_index_rollback(fr_index *ix, fr_error *err);
 
 // Merges every segment into one, dropping deleted documents, and commits.
 int fr_index_optimize(fr_index *ix, fr_error *err);
@@ -399,7 +403,8 @@ typedef struct fr_index_stats {
     uint64_t bytes;         // bytes of the segment files
     double avg_dl;          // BM25F average document length
     double avg_title_len, avg_text_len;  // average field lengths in terms
-    double k1, b, title_weight;
+    double k1, b;
+    int title_weight;
     uint64_t generation;    // commit generation
     char lang[32];
 } fr_index_stats;
