@@ -228,9 +228,9 @@ doc("dm-sugar-04", "Continuous glucose monitors for sugar control",
     "tighten sugar control and catch lows overnight.",
     "2024-03-08", "vendor", "diabetes-sugar")
 doc("dm-exercise-01", "Exercise management for diabetes",
-    "Exercise management is a pillar of diabetes care: 150 minutes of brisk walking or cycling a "
-    "week plus two sessions of resistance training improve insulin sensitivity. Check glucose "
-    "before exercise and carry a snack.",
+    "Exercise management is the other pillar of diabetes care next to blood sugar control: 150 "
+    "minutes of brisk walking or cycling a week plus two sessions of resistance training improve "
+    "insulin sensitivity. Check glucose before exercise and carry a snack.",
     "2023-06-18", "guideline", "diabetes-exercise")
 doc("dm-exercise-02", "糖尿病运动管理",
     "糖尿病患者每周应进行至少150分钟的中等强度有氧运动，并配合两次抗阻训练。运动前后监测血糖，"
