@@ -80,7 +80,8 @@ bench: $(BUILD)/finerank
 clean:
 	rm -rf build build-san
 
-# The main job for now: tokenize the bundled sample (scripts/demo.sh).
+# The bundled demo: index data/sample, run explained queries through every pipeline stage,
+# then a short tokenizer demo (scripts/demo.sh; FR_DEMO_MODEL=DIR uses a cross-encoder).
 demo: $(BUILD)/finerank
 	@sh scripts/demo.sh
 

@@ -110,11 +110,15 @@ static void print_text(const fr_result *r, const fr_pipeline_config *c) {
                x->source ? x->source : "-", x->date ? x->date : "undated",
                x->title ? x->title : "");
         if (!c->explain) continue;
-        if (x->scored)
+        if (x->scored && c->lambda < 1)
             printf("      bm25 %.3f (stage-1 #%zu) · semantic %.3f · timeliness %.3f · authority "
                    "%.3f → final %.4f · diversity: max sim %.3f, penalty %.3f, mmr %.3f\n",
                    x->bm25, x->stage1_rank, x->semantic, x->timeliness, x->authority, x->score,
                    x->max_sim, x->diversity_penalty, x->mmr);
+        else if (x->scored)
+            printf("      bm25 %.3f (stage-1 #%zu) · semantic %.3f · timeliness %.3f · authority "
+                   "%.3f → final %.4f · diversity off (λ = 1)\n", x->bm25, x->stage1_rank,
+                   x->semantic, x->timeliness, x->authority, x->score);
         else
             printf("      bm25 %.3f (stage-1 #%zu) · not fine-sorted: keeps its stage-1 order · "
                    "timeliness %.3f · authority %.3f\n", x->bm25, x->stage1_rank, x->timeliness,
