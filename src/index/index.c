@@ -30,7 +30,7 @@ fr_index_opts fr_index_opts_default(void) {
     o.lang = "english";
     o.k1 = 0.9;
     o.b = 0.4;
-    o.title_weight = 2;
+    o.title_weight = 3;
     o.analyzer = fr_analyzer_opts_default();
     o.mem_budget = (size_t)256 << 20;
     o.verify_checksums = 1;
@@ -176,6 +176,7 @@ static int make_query_analyzer(fr_index *ix, fr_error *err) {
 
 int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
     fr_index *ix;
+    *out = NULL;
     int rc = handle_new(dir, opts, &ix, err);
     if (rc < 0) return rc;
     // A writer may remove the files of an older commit between our reading COMMIT and
@@ -235,6 +236,7 @@ static void remove_garbage(fr_index *ix) {
 
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
     fr_index *ix;
+    *out = NULL;
     int rc = handle_new(dir, opts, &ix, err);
     if (rc < 0) return rc;
     ix->writer = 1;
