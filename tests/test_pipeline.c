@@ -283,6 +283,28 @@ static void test_synonyms_filters_explain(void) {
     CHECK(r.n > 0 && !strncmp(r.items[0].id, "diab-insulin", 12));
     fr_result_free(&r);
 
+    // The proximity reranker (the default without a model): semantic in [0, 1], max 1.
+    c = base();
+    c.reranker = FR_RERANK_AUTO;
+    CHECK_EQ(run(p, "insulin injection technique", &c, &r), 0);
+    CHECK_STR(r.reranker, "proximity");
+    CHECK(r.n > 0 && r.n_scored == r.n_rerank);
+    double mx = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        CHECK(r.items[i].semantic >= 0 && r.items[i].semantic <= 1);
+        if (r.items[i].semantic > mx) mx = r.items[i].semantic;
+    }
+    CHECK_NEAR(mx, 1.0, 1e-12);
+    CHECK(r.n > 0 && !strncmp(r.items[0].id, "diab-insulin", 12));
+    fr_result_free(&r);
+    // RM3 expansion in stage 1.
+    c.rm3 = 1;
+    c.rm3_fb_docs = 3;
+    CHECK_EQ(run(p, "insulin injection", &c, &r), 0);
+    CHECK(r.query_terms && strstr(r.query_terms, "RM3"));
+    CHECK(r.n > 0 && r.n_candidates >= 5);
+    fr_result_free(&r);
+
     // No terms (only stopwords): empty result, not an error.
     CHECK_EQ(run(p, "the of and", &c, &r), 0);
     CHECK_EQ(r.n, 0);

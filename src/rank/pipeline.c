@@ -72,12 +72,26 @@ static void close_model(fr_pipeline *p) {
     p->model = NULL;
 }
 
-// Proximity scores (any scale, higher is better) for n documents; FR_EUNSUPPORTED when the
-// proximity reranker is not built in.
-static int proximity_scores(fr_pipeline *p, const fr_terms *q, const uint32_t *docs, size_t n,
-                            double *scores, fr_error *err) {
-    (void)p, (void)q, (void)docs, (void)n, (void)scores, (void)err;
-    return FR_EUNSUPPORTED;
+// Proximity scores for n candidates given as stage-1 hits (BM25 + BM25TP of Büttcher,
+// Clarke & Lushman 2006, src/rank/proximity.c): scores[i] for hits[i]. `scale` is the TP
+// multiplier (orig_weight/|q| after RM3, so that BM25 and TP stay on one scale).
+static int proximity_scores(fr_pipeline *p, const fr_terms *q, const fr_hit *hits, size_t n,
+                            double scale, double *scores, fr_error *err) {
+    fr_hit *h = malloc((n + 1) * sizeof *h);
+    if (!h) return fr__err(err, FR_ENOMEM, "proximity: out of memory");
+    memcpy(h, hits, n * sizeof *h);
+    fr_prox_opts po = fr_prox_opts_default();
+    po.depth = n;
+    po.scale = scale;
+    int rc = fr_proximity_rerank_terms(p->ix, q, &po, h, n, err);
+    if (rc == 0) {
+        // The call re-sorts h; map each score back to its candidate (n is a small chunk).
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++)
+                if (hits[i].doc == h[j].doc) { scores[i] = h[j].score; break; }
+    }
+    free(h);
+    return rc;
 }
 
 static double mono_ms(void) {
@@ -231,7 +245,6 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
         fr__err(err, rc, "synonyms: out of memory");
         goto fail;
     }
-    // RM3 expansion is wired in when the ir branch's rm3 module is merged.
     format_terms(&q, &res->query_terms);
     fr_search_opts so = fr_search_opts_default();
     so.k = cfg->candidates;
@@ -243,7 +256,23 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     so.lang = cfg->filter_lang[0] ? cfg->filter_lang : NULL;
     hits = malloc(cfg->candidates * sizeof *hits);
     if (!hits) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
-    if (q.n > 0 && (rc = fr_index_search_terms(p->ix, &q, &so, hits, &nh, err)) < 0) goto fail;
+    if (q.n > 0 && cfg->rm3) {
+        // RM3 (Lavrenko & Croft 2001, as Anserini; src/rank/rm3.c): a first pass, the
+        // expansion from the top fb_docs, and the second pass that gives the candidates.
+        fr_rm3_opts ro = fr_rm3_opts_default();
+        ro.fb_docs = cfg->rm3_fb_docs;
+        ro.fb_terms = cfg->rm3_fb_terms;
+        ro.orig_weight = cfg->rm3_orig_weight;
+        if ((rc = fr_rm3_search_terms(p->ix, &q, &so, &ro, hits, &nh, err)) < 0) goto fail;
+        char *t = NULL;
+        if (res->query_terms && asprintf(&t, "%s + RM3(%zu docs, %zu terms)", res->query_terms,
+                                         ro.fb_docs, ro.fb_terms) > 0) {
+            free(res->query_terms);
+            res->query_terms = t;
+        }
+    } else if (q.n > 0 && (rc = fr_index_search_terms(p->ix, &q, &so, hits, &nh, err)) < 0) {
+        goto fail;
+    }
     res->n_candidates = nh;
     t1 = mono_ms();
     res->ms_candidates = t1 - t0;
@@ -277,12 +306,11 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     sc = calloc(n2 + 1, sizeof *sc);
     if (!sc) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
     if (kind == FR_RERANK_PROXIMITY) {
-        uint32_t *dn = malloc((n2 + 1) * sizeof *dn);
-        if (!dn) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
-        for (size_t i = 0; i < n2; i++) dn[i] = all[i].doc;
         // The original query's terms (not the expansions) drive proximity.
         fr_terms q0 = {0};
         rc = fr_index_analyze(p->ix, query, -1, &q0, err);
+        double tp_scale = 1.0;
+        if (cfg->rm3 && q0.n) tp_scale = cfg->rm3_orig_weight / (double)q0.n;
         if (rc == 0) {
             // In chunks, so that the deadline is honoured as for the cross-encoder.
             const size_t chunk = 32;
@@ -292,19 +320,13 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
                     break;
                 }
                 size_t m = n2 - done < chunk ? n2 - done : chunk;
-                rc = proximity_scores(p, &q0, dn + done, m, sc + done, err);
+                rc = proximity_scores(p, &q0, hits + done, m, tp_scale, sc + done, err);
                 if (rc < 0) break;
                 done += m;
             }
         }
         fr_terms_free(&q0);
-        free(dn);
-        if (rc == FR_EUNSUPPORTED) {
-            kind = FR_RERANK_NONE;  // not built in: fall back to BM25 as the semantic score
-            done = 0;
-            res->deadline_hit = 0;
-            rc = 0;
-        } else if (rc < 0) {
+        if (rc < 0) {
             goto fail;
         } else {
             double mx = 0;
