@@ -518,7 +518,7 @@ static int flush_cur(fr_index *ix, fr_error *err) {
     }
     int rc = fr__segw_finish(w, ix->opts.sync, err);
     if (rc < 0) {
-        memset(ix->cur_del, 0, ix->cur_del_cap);
+        if (ix->cur_del) memset(ix->cur_del, 0, ix->cur_del_cap);
         return rc;  // the pending documents are lost: the caller reports the error
     }
     fr__segref r;
@@ -533,7 +533,7 @@ static int flush_cur(fr_index *ix, fr_error *err) {
         rc = push_seg(ix, &r, err);
         if (rc < 0) segref_free(&r);
     }
-    memset(ix->cur_del, 0, ix->cur_del_cap);
+    if (ix->cur_del) memset(ix->cur_del, 0, ix->cur_del_cap);
     if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     return rc;
 }

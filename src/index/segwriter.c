@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "index/segment.h"
+#include "text/analyzer.h"
+
+static uint32_t serial_counter;  // distinguishes builders in analyzer memos
 
 typedef struct tentry {
     uint32_t hash, len, str_off;    // term bytes at arena[str_off .. + len)
@@ -42,8 +45,15 @@ struct fr__segw {
     int in_title;
     uint32_t cur_doc, title_n, text_n;
     int oom, finished;
+    uint32_t serial;                // this builder's tag in analyzer memos
     size_t mem;
 };
+
+static inline int eq_bytes(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
 
 static uint32_t hash32(const char *s, size_t n) {
     uint32_t h = 2166136261u;
@@ -60,6 +70,7 @@ int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw 
     fr__segw *w = calloc(1, sizeof *w);
     if (!w) return fr__err(err, FR_ENOMEM, "%s: out of memory", name);
     w->f.fd = -1;
+    w->serial = __atomic_add_fetch(&serial_counter, 1, __ATOMIC_RELAXED);
     snprintf(w->name, sizeof w->name, "%s", name);
     w->tw = (uint32_t)title_weight;
     w->cap = 1u << 16;
@@ -138,7 +149,7 @@ static tentry *term_get(fr__segw *w, const char *t, size_t len) {
         uint32_t e = w->slots[j];
         if (!e) break;
         tentry *te = &w->ents[e - 1];
-        if (te->hash == h && te->len == len && !memcmp(w->arena.data + te->str_off, t, len))
+        if (te->hash == h && te->len == len && eq_bytes(w->arena.data + te->str_off, t, len))
             return te;
         j = (j + 1) & (w->cap - 1);
     }
@@ -163,10 +174,16 @@ static tentry *term_get(fr__segw *w, const char *t, size_t len) {
     return &w->ents[w->n_ents - 1];
 }
 
-static int on_term(void *ud, const char *t, size_t len, uint32_t pos) {
+static int on_term(void *ud, const char *t, size_t len, uint32_t pos, uint64_t *memo) {
     fr__segw *w = ud;
-    tentry *te = term_get(w, t, len);
-    if (!te) { w->oom = 1; return FR_ENOMEM; }
+    tentry *te;
+    if (memo && (uint32_t)(*memo >> 32) == w->serial) {
+        te = &w->ents[(uint32_t)*memo];
+    } else {
+        te = term_get(w, t, len);
+        if (!te) { w->oom = 1; return FR_ENOMEM; }
+        if (memo) *memo = ((uint64_t)w->serial << 32) | (uint64_t)(te - w->ents);
+    }
     if (te->last_doc != w->cur_doc + 1) {
         te->last_doc = w->cur_doc + 1;
         te->cur_tf = 0;
@@ -284,11 +301,11 @@ int fr__segw_add(fr__segw *w, const fr__newdoc *nd, fr_analyzer *an, uint32_t *d
     w->in_title = 1;
     int rc = 0;
     if (nd->fields[FLD_TITLE])
-        rc = fr_analyze(an, nd->fields[FLD_TITLE], (ptrdiff_t)nd->lens[FLD_TITLE], 0, on_term, w);
+        rc = fr__analyze_memo(an, nd->fields[FLD_TITLE], (ptrdiff_t)nd->lens[FLD_TITLE], 0, on_term, w);
     w->in_title = 0;
     if (rc == 0 && nd->fields[FLD_TEXT])
-        rc = fr_analyze(an, nd->fields[FLD_TEXT], (ptrdiff_t)nd->lens[FLD_TEXT], w->title_n,
-                        on_term, w);
+        rc = fr__analyze_memo(an, nd->fields[FLD_TEXT], (ptrdiff_t)nd->lens[FLD_TEXT], w->title_n,
+                              on_term, w);
     uint32_t src = intern(w, nd->fields[FLD_SOURCE], nd->lens[FLD_SOURCE]);
     uint32_t lang = intern(w, nd->fields[FLD_LANG], nd->lens[FLD_LANG]);
     size_t ib = w->idbytes.cap;

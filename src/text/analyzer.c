@@ -59,6 +59,7 @@ typedef struct cache_ent {
     uint32_t key_off;   // arena offset of the word (NUL-terminated), 0 = empty slot
     uint32_t val_off;   // arena offset of the stem, 0 = stopword
     uint16_t key_len, val_len;
+    uint64_t memo;      // the caller's memo for this word (fr__analyze_memo), 0 = none
 } cache_ent;
 
 struct fr_analyzer {
@@ -163,15 +164,23 @@ static int is_stop(const fr_analyzer *a, const char *w, size_t n) {
 }
 
 // Looks up / computes the term for a folded word. OUT: *term, *tlen (NULL: drop the word).
-static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term, size_t *tlen) {
+static inline int eq_bytes(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term, size_t *tlen,
+                     uint64_t **memo) {
     uint32_t h = hash_bytes(w, n);
     uint32_t j = h & (a->cap - 1);
     for (;;) {
         cache_ent *e = &a->slots[j];
         if (!e->key_off) break;
-        if (e->hash == h && e->key_len == n && !memcmp(a->arena.data + e->key_off, w, n)) {
+        if (e->hash == h && e->key_len == n && eq_bytes(a->arena.data + e->key_off, w, n)) {
             *term = e->val_off ? a->arena.data + e->val_off : NULL;
             *tlen = e->val_len;
+            *memo = &e->memo;
             return 0;
         }
         j = (j + 1) & (a->cap - 1);
@@ -206,6 +215,7 @@ static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term,
     }
     a->slots[j] = e;
     a->used++;
+    *memo = &a->slots[j].memo;
     *term = stop ? NULL : a->arena.data + e.val_off;
     *tlen = stop ? 0 : vlen;
     return 0;
@@ -265,15 +275,18 @@ static inline size_t dec(const uint8_t *s, size_t i, size_t len, int32_t *cp) {
 typedef struct run_ctx {
     fr_analyzer *a;
     fr_term_fn fn;
+    fr__term_memo_fn mfn;   // used instead of fn when set
     void *ud;
     uint32_t pos;
 } run_ctx;
 
-static int emit(run_ctx *r, const char *t, size_t n) {
-    int rc = r->fn(r->ud, t, n, r->pos);
+static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
+    int rc = r->mfn ? r->mfn(r->ud, t, n, r->pos, memo) : r->fn(r->ud, t, n, r->pos);
     r->pos++;
     return rc;
 }
+
+static int emit(run_ctx *r, const char *t, size_t n) { return emit_memo(r, t, n, NULL); }
 
 static int emit_word(run_ctx *r, const char *w, size_t n) {
     fr_analyzer *a = r->a;
@@ -285,10 +298,11 @@ static int emit_word(run_ctx *r, const char *w, size_t n) {
     if (n == 0 || n > (size_t)a->opts.max_term_bytes) return 0;
     const char *t;
     size_t tn;
+    uint64_t *memo = NULL;
     if (!a->stemmer && !a->stop) { t = w; tn = n; }
-    else if (stem_word(a, w, n, &t, &tn) < 0) return FR_ENOMEM;
+    else if (stem_word(a, w, n, &t, &tn, &memo) < 0) return FR_ENOMEM;
     if (!t || tn == 0) return 0;
-    return emit(r, t, tn);
+    return emit_memo(r, t, tn, memo);
 }
 
 static int emit_cjk(run_ctx *r, const uint32_t *cp, size_t n) {
@@ -365,11 +379,9 @@ static int segment(run_ctx *r, const uint8_t *s, size_t len) {
     return 0;
 }
 
-int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
-               fr_term_fn fn, void *ud) {
+static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
     size_t n = len < 0 ? strlen(text) : (size_t)len;
     const uint8_t *s = (const uint8_t *)text;
-    run_ctx r = {a, fn, ud, pos_base};
     int ascii = 1;
     for (size_t i = 0; i < n; i++)
         if (s[i] >= 0x80 || s[i] == 0) { ascii = 0; break; }
@@ -402,6 +414,18 @@ int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_bas
     int rc = segment(&r, mapped, (size_t)m);
     free(mapped);
     return rc;
+}
+
+int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+               fr_term_fn fn, void *ud) {
+    run_ctx r = {a, fn, NULL, ud, pos_base};
+    return analyze(a, text, len, r);
+}
+
+int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+                     fr__term_memo_fn fn, void *ud) {
+    run_ctx r = {a, NULL, fn, ud, pos_base};
+    return analyze(a, text, len, r);
 }
 
 // ---- term lists ----
