@@ -119,7 +119,7 @@ static void test_sweep(void) {
             }
             if (rc || strcmp(cls.data ? cls.data : "", want)) {
                 if (fr__u_category(cp) == UTF8PROC_CATEGORY_CN) skipped++;
-                else if (++bad < 10)
+                else if (++bad < 10 || getenv("FR_TEST_VERBOSE"))
                     fprintf(stderr, "sweep %s: U+%04X got \"%s\" want \"%s\"\n", name, cp, cls.data, want);
             }
             tested++;

@@ -247,16 +247,20 @@ static int unicode_nf(fr__nstr *s, int compose, int compat) {
     int32_t *buf = NULL;
     size_t nbuf = 0, cap = 0;
     uint32_t seg_org = s->shift;
-    int rc = 0;
+    int rc = 0, prev_inert = 0;
     for (size_t i = 0; i < s->len;) {
         size_t at = i;
         uint32_t c = fr__u8_next(s->s, s->len, &i);
         int32_t tmp[32];
         int last_bc = 0;
-        utf8proc_ssize_t d = utf8proc_decompose_char((utf8proc_int32_t)c, tmp, 32,
-                                                     (utf8proc_option_t)opts, &last_bc);
+        // HF's tables are Unicode 9.0: a later code point is an inert starter there, so it
+        // gets a segment of its own and is not decomposed
+        int inert = fr__u_nf_inert(c);
+        utf8proc_ssize_t d = 1;
+        tmp[0] = (int32_t)c;
+        if (!inert) d = utf8proc_decompose_char((utf8proc_int32_t)c, tmp, 32, (utf8proc_option_t)opts, &last_bc);
         if (d < 0 || d > 32) { rc = FR_EINTERNAL; goto fail; }
-        if (nbuf && (segment_start(tmp[0]) || nbuf > 256)) {
+        if (nbuf && (inert || prev_inert || segment_start(tmp[0]) || nbuf > 256)) {
             if ((rc = flush_segment(&o, buf, nbuf, opts, seg_org)) < 0) goto fail;
             nbuf = 0;
         }
@@ -271,6 +275,7 @@ static int unicode_nf(fr__nstr *s, int compose, int compat) {
         }
         memcpy(buf + nbuf, tmp, (size_t)d * sizeof *tmp);
         nbuf += (size_t)d;
+        prev_inert = inert;
     }
     if ((rc = flush_segment(&o, buf, nbuf, opts, seg_org)) < 0) goto fail;
     free(buf);
