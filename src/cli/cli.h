@@ -29,7 +29,7 @@ typedef struct cli_pipeline {
     const char *config;
     const char *set[CLI_PIPELINE_MAX_FLAGS][3];  // flag, field, value in command-line order
     int n_set;
-    int explain;
+    int explain, rm3;
     int used;
 } cli_pipeline;
 void cli_pipeline_init(cli_pipeline *pl);

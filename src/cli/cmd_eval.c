@@ -159,8 +159,14 @@ int cmd_eval(int argc, char **argv) {
         else cli_usage_error("eval: unknown option '%s' (finerank eval --help)", argv[i]);
     }
     if (pl.used) {  // the whole pipeline, configured as for `finerank search`
-        if (a.rm3 || a.proximity) cli_usage_error("eval: with pipeline flags use --config/--reranker, not --rm3/--rerank");
         cli_pipeline_finish(&pl);
+        if (a.rm3) {  // eval's own RM3/proximity flags map onto the pipeline's fields
+            pl.cfg.rm3 = 1;
+            pl.cfg.rm3_fb_docs = a.ro.fb_docs;
+            pl.cfg.rm3_fb_terms = a.ro.fb_terms;
+            pl.cfg.rm3_orig_weight = a.ro.orig_weight;
+        }
+        if (a.proximity) pl.cfg.reranker = FR_RERANK_PROXIMITY;
         a.pl = &pl;
     }
     if (a.run_in && (a.index || a.queries))

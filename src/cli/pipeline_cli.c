@@ -65,6 +65,11 @@ int cli_pipeline_opt(int argc, char **argv, int *i, cli_pipeline *pl) {
         pl->used = 1;
         return 1;
     }
+    if (!strcmp(argv[*i], "--rm3")) {
+        pl->rm3 = 1;
+        pl->used = 1;
+        return 1;
+    }
     if (!strcmp(argv[*i], "--pipeline")) {
         pl->used = 1;
         return 1;
@@ -81,6 +86,7 @@ void cli_pipeline_finish(cli_pipeline *pl) {
     }
     for (int k = 0; k < pl->n_set; k++) set_or_die(pl, pl->set[k][0], pl->set[k][1], pl->set[k][2]);
     if (pl->explain) pl->cfg.explain = 1;
+    if (pl->rm3) pl->cfg.rm3 = 1;
 }
 
 const char *cli_pipeline_usage(void) {
@@ -88,7 +94,7 @@ const char *cli_pipeline_usage(void) {
            "            [--rerank-top N2] [--reranker auto|cross-encoder|proximity|none]\n"
            "            [--freshness SPEC] [--authority SPEC] [--combine SPEC]\n"
            "            [--diversity LAMBDA] [--cap N] [--cap-field source|meta.F]\n"
-           "            [--synonyms FILE] [--now DATE] [--deadline-ms MS] [--explain]\n"
+           "            [--synonyms FILE] [--rm3] [--now DATE] [--deadline-ms MS] [--explain]\n"
            "            (docs/pipeline.md; flags override the config file)\n";
 }
 
@@ -158,7 +164,7 @@ int cli_search_wants_pipeline(int argc, char **argv) {
     static const char *const only[] = {
         "--pipeline", "--config", "--model", "--candidates", "--rerank-top", "--reranker",
         "--freshness", "--authority", "--combine", "--diversity", "--cap", "--cap-field",
-        "--synonyms", "--now", "--deadline-ms", "--explain",
+        "--synonyms", "--now", "--deadline-ms", "--explain", "--rm3",
     };
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof only / sizeof only[0]; k++) {
