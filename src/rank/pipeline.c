@@ -72,26 +72,65 @@ static void close_model(fr_pipeline *p) {
     p->model = NULL;
 }
 
-// Proximity scores for n candidates given as stage-1 hits (BM25 + BM25TP of Büttcher,
-// Clarke & Lushman 2006, src/rank/proximity.c): scores[i] for hits[i]. `scale` is the TP
-// multiplier (orig_weight/|q| after RM3, so that BM25 and TP stay on one scale).
-static int proximity_scores(fr_pipeline *p, const fr_terms *q, const fr_hit *hits, size_t n,
-                            double scale, double *scores, fr_error *err) {
-    fr_hit *h = malloc((n + 1) * sizeof *h);
-    if (!h) return fr__err(err, FR_ENOMEM, "proximity: out of memory");
-    memcpy(h, hits, n * sizeof *h);
+// The proximity reranker's score of one candidate: BM25 + scale·TP(D), the BM25TP proximity
+// part of Büttcher, Clarke & Lushman (SIGIR 2006) as src/rank/proximity.c computes it in
+// fr_proximity_rerank_terms (same statistics, same query-term weights: idf of each distinct
+// query term). Done here rather than through that call so that each candidate is analyzed
+// once and its terms serve MMR too (analysis dominates both stages); test_pipeline checks
+// that the scores equal fr_proximity_rerank_terms'.
+typedef struct prox_ctx {
+    const char **uniq;  // (n_q) distinct query terms, first-occurrence order
+    double *w;          // (n_q) their idf
+    size_t n_q;
+    int32_t *qidx;      // (cap) scratch: query-term index of each document position
+    size_t cap;
+    double k1, b, avgdl, scale;
+} prox_ctx;
+
+static int prox_init(fr_pipeline *p, const fr_terms *q, double scale, prox_ctx *x, fr_error *err) {
+    memset(x, 0, sizeof *x);
+    fr_index_stats st;
+    int rc = fr_index_stats_get(p->ix, &st, err);
+    if (rc < 0) return rc;
     fr_prox_opts po = fr_prox_opts_default();
-    po.depth = n;
-    po.scale = scale;
-    int rc = fr_proximity_rerank_terms(p->ix, q, &po, h, n, err);
-    if (rc == 0) {
-        // The call re-sorts h; map each score back to its candidate (n is a small chunk).
-        for (size_t j = 0; j < n; j++)
-            for (size_t i = 0; i < n; i++)
-                if (hits[i].doc == h[j].doc) { scores[i] = h[j].score; break; }
+    x->k1 = po.k1 >= 0 ? po.k1 : st.k1;
+    x->b = po.b >= 0 ? po.b : st.b;
+    x->avgdl = st.avg_title_len + st.avg_text_len;
+    x->scale = scale * po.scale;
+    x->uniq = malloc((q->n + 1) * sizeof *x->uniq);
+    x->w = malloc((q->n + 1) * sizeof *x->w);
+    if (!x->uniq || !x->w) return fr__err(err, FR_ENOMEM, "proximity: out of memory");
+    for (size_t i = 0; i < q->n; i++) {
+        size_t j = 0;
+        while (j < x->n_q && strcmp(x->uniq[j], q->terms[i])) j++;
+        if (j == x->n_q) x->uniq[x->n_q++] = q->terms[i];
     }
-    free(h);
-    return rc;
+    for (size_t t = 0; t < x->n_q; t++)
+        x->w[t] = fr_index_idf(p->ix, x->uniq[t], strlen(x->uniq[t]));
+    return 0;
+}
+
+static void prox_free(prox_ctx *x) {
+    free(x->uniq);
+    free(x->w);
+    free(x->qidx);
+}
+
+static int prox_score(prox_ctx *x, const fr_terms *dt, double bm25, double *out, fr_error *err) {
+    if (dt->n > x->cap) {
+        int32_t *q2 = realloc(x->qidx, dt->n * sizeof *q2);
+        if (!q2) return fr__err(err, FR_ENOMEM, "proximity: out of memory");
+        x->qidx = q2;
+        x->cap = dt->n;
+    }
+    for (size_t i = 0; i < dt->n; i++) {
+        x->qidx[i] = -1;
+        for (size_t t = 0; t < x->n_q; t++)
+            if (!strcmp(dt->terms[i], x->uniq[t])) { x->qidx[i] = (int32_t)t; break; }
+    }
+    fr_prox_doc d = {.qidx = x->qidx, .pos = dt->pos, .n = dt->n, .dl = (double)dt->n};
+    *out = bm25 + (x->n_q ? x->scale * fr_proximity_score(&d, x->w, x->n_q, x->k1, x->b, x->avgdl) : 0);
+    return 0;
 }
 
 static double mono_ms(void) {
@@ -229,7 +268,8 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     unsigned char *have = NULL;     // (nh) docs[i] fetched
     char **passages = NULL;         // (BATCH)
     double *sc = NULL;              // (n2) raw fine-sort scores
-    fr_terms *dterms = NULL;        // (n_scored) analyzed terms for MMR
+    fr_terms *dterms = NULL;        // (n2) analyzed terms (proximity and MMR share them)
+    unsigned char *analyzed = NULL; // (n2) dterms[i] filled
     char ***tl = NULL;              // (n_scored) views of dterms[i].terms
     size_t *tn = NULL;              // (n_scored)
     char **groups = NULL;           // (n_scored) cap groups (owned)
@@ -290,6 +330,9 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     }
     n2 = cfg->rerank_top < nh ? cfg->rerank_top : nh;
     res->n_rerank = n2;
+    dterms = calloc(n2 + 1, sizeof *dterms);
+    analyzed = calloc(n2 + 1, 1);
+    if (!dterms || !analyzed) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
     size_t need = n2 > cfg->k ? n2 : (cfg->k < nh ? cfg->k : nh);
     for (size_t i = 0; i < need; i++) {
         if ((rc = fr_index_doc(p->ix, all[i].doc, &docs[i], err)) < 0) goto fail;
@@ -308,23 +351,26 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     if (kind == FR_RERANK_PROXIMITY) {
         // The original query's terms (not the expansions) drive proximity.
         fr_terms q0 = {0};
+        prox_ctx px;
+        memset(&px, 0, sizeof px);
         rc = fr_index_analyze(p->ix, query, -1, &q0, err);
+        // After RM3, whose scores weigh each original term by orig_weight/|q|, TP is scaled
+        // the same way so that BM25 and TP stay on one scale (as src/rank/proximity.h says).
         double tp_scale = 1.0;
         if (cfg->rm3 && q0.n) tp_scale = cfg->rm3_orig_weight / (double)q0.n;
-        if (rc == 0) {
-            // In chunks, so that the deadline is honoured as for the cross-encoder.
-            const size_t chunk = 32;
-            while (done < n2) {
-                if (cfg->deadline_ms > 0 && mono_ms() - t0 >= cfg->deadline_ms) {
-                    res->deadline_hit = 1;
-                    break;
-                }
-                size_t m = n2 - done < chunk ? n2 - done : chunk;
-                rc = proximity_scores(p, &q0, hits + done, m, tp_scale, sc + done, err);
-                if (rc < 0) break;
-                done += m;
+        if (rc == 0) rc = prox_init(p, &q0, tp_scale, &px, err);
+        while (rc == 0 && done < n2) {
+            // Check the deadline every 8 documents, as for the cross-encoder's batches.
+            if (done % BATCH == 0 && cfg->deadline_ms > 0 && mono_ms() - t0 >= cfg->deadline_ms) {
+                res->deadline_hit = 1;
+                break;
             }
+            if ((rc = fr_index_doc_terms(p->ix, all[done].doc, &dterms[done], err)) < 0) break;
+            analyzed[done] = 1;
+            if ((rc = prox_score(&px, &dterms[done], all[done].bm25, &sc[done], err)) < 0) break;
+            done++;
         }
+        prox_free(&px);
         fr_terms_free(&q0);
         if (rc < 0) {
             goto fail;
@@ -399,12 +445,14 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     }
     for (size_t i = 0; i < ns; i++) mi[i].rel = fmax(0, all[i].score);
     if (ns && cfg->lambda < 1) {
-        dterms = calloc(ns, sizeof *dterms);
         tl = calloc(ns, sizeof *tl);
         tn = calloc(ns, sizeof *tn);
-        if (!dterms || !tl || !tn) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
+        if (!tl || !tn) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
         for (size_t i = 0; i < ns; i++) {
-            if ((rc = fr_index_doc_terms(p->ix, all[i].doc, &dterms[i], err)) < 0) goto fail;
+            if (!analyzed[i]) {
+                if ((rc = fr_index_doc_terms(p->ix, all[i].doc, &dterms[i], err)) < 0) goto fail;
+                analyzed[i] = 1;
+            }
             tl[i] = dterms[i].terms;
             tn[i] = dterms[i].n;
         }
@@ -446,8 +494,9 @@ done_:
     free(have);
     free(passages);
     free(sc);
-    if (dterms) for (size_t i = 0; i < done; i++) fr_terms_free(&dterms[i]);
+    if (dterms) for (size_t i = 0; i < n2; i++) fr_terms_free(&dterms[i]);
     free(dterms);
+    free(analyzed);
     free(tl);
     free(tn);
     if (groups) for (size_t i = 0; i < done; i++) free(groups[i]);
