@@ -155,6 +155,12 @@ static void test_diversity(fr_pipeline *p) {
     for (size_t i = 1; i < r.n; i++)
         if (!strncmp(r.items[i].id, "dm-sugar-", 9) && e) CHECK(r.items[i].max_sim > e->max_sim);
     fr_result_free(&r);
+    // Same with MMR's idf taken from the candidates instead of the index.
+    c.mmr_local_idf = 1;
+    CHECK_EQ(run(p, q, &c, &r), 0);
+    re = rank_of(&r, "dm-exercise-01");
+    CHECK(re >= 1 && re <= 3);
+    fr_result_free(&r);
 
     // A cap of 1 per source: the top 5 have 5 different sources.
     c = base();

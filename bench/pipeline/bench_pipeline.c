@@ -123,6 +123,7 @@ int main(int argc, char **argv) {
            "mean candidates per query %.0f\n", c.candidates,
            c.reranker == FR_RERANK_NONE ? "no" : "proximity", c.rerank_top, c.lambda, c.k,
            n ? (double)cands / (double)n : 0);
+    printf("MMR idf from the %s\n", c.mmr_local_idf ? "candidates" : "index");
     printf("%-22s %9s %9s %9s\n", "stage (ms)", "p50", "p99", "mean");
     row("candidates (BM25+syn)", cand, n);
     row("fine sort (proximity)", rer, n);

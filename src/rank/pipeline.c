@@ -456,7 +456,9 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
             tl[i] = dterms[i].terms;
             tn[i] = dterms[i].n;
         }
-        if ((rc = fr_mmr_vectors_build(tl, tn, ns, index_df, p->ix, mi, &mv, err)) < 0) goto fail;
+        if ((rc = fr_mmr_vectors_build(tl, tn, ns, cfg->mmr_local_idf ? NULL : index_df, p->ix,
+                                       mi, &mv, err)) < 0)
+            goto fail;
     }
     if (ns && cfg->cap > 0) {
         for (size_t i = 0; i < ns; i++) mi[i].group = groups[i] = group_of(&docs[i], cfg->cap_field);
