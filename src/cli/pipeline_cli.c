@@ -60,6 +60,24 @@ int cli_pipeline_opt(int argc, char **argv, int *i, cli_pipeline *pl) {
             return 1;
         }
     }
+    if ((v = cli_opt(argc, argv, i, "--set"))) {  // any config field: --set rm3.fb_docs=5
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v) cli_usage_error("--set: expected FIELD=VALUE, got '%s'", v);
+        static char fields[CLI_PIPELINE_MAX_FLAGS][64];
+        size_t n = (size_t)(eq - v);
+        if (n >= sizeof fields[0]) cli_usage_error("--set: field name too long");
+        if (pl->n_set < CLI_PIPELINE_MAX_FLAGS) {
+            memcpy(fields[pl->n_set], v, n);
+            fields[pl->n_set][n] = 0;
+            set_or_die(pl, "--set", fields[pl->n_set], eq + 1);
+            pl->set[pl->n_set][0] = "--set";
+            pl->set[pl->n_set][1] = fields[pl->n_set];
+            pl->set[pl->n_set][2] = eq + 1;
+            pl->n_set++;
+        }
+        pl->used = 1;
+        return 1;
+    }
     if (!strcmp(argv[*i], "--explain")) {
         pl->explain = 1;
         pl->used = 1;
@@ -95,6 +113,7 @@ const char *cli_pipeline_usage(void) {
            "            [--freshness SPEC] [--authority SPEC] [--combine SPEC]\n"
            "            [--diversity LAMBDA] [--cap N] [--cap-field source|meta.F]\n"
            "            [--synonyms FILE] [--rm3] [--now DATE] [--deadline-ms MS] [--explain]\n"
+           "            [--set FIELD=VALUE] (any config field, e.g. diversity.idf=candidates)\n"
            "            (docs/pipeline.md; flags override the config file)\n";
 }
 
@@ -164,7 +183,7 @@ int cli_search_wants_pipeline(int argc, char **argv) {
     static const char *const only[] = {
         "--pipeline", "--config", "--model", "--candidates", "--rerank-top", "--reranker",
         "--freshness", "--authority", "--combine", "--diversity", "--cap", "--cap-field",
-        "--synonyms", "--now", "--deadline-ms", "--explain", "--rm3",
+        "--synonyms", "--now", "--deadline-ms", "--explain", "--rm3", "--set",
     };
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof only / sizeof only[0]; k++) {

@@ -16,7 +16,8 @@
  * Workload: one query at a time per call, N1 ≈ 1000, N2 ≈ 100, k ≈ 10; the fine sort
  * dominates (a cross-encoder takes milliseconds per passage), everything else is a few
  * milliseconds. A pipeline holds only immutable state after fr_pipeline_new (synonyms, the
- * model), so runs on one pipeline may proceed from several threads when the index allows.
+ * model); runs share the index handle, so concurrent runs on one pipeline are as safe as
+ * concurrent fr_index_search/fr_index_analyze calls on that handle.
  */
 #include <jansson.h>
 #include <math.h>
