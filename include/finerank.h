@@ -304,7 +304,8 @@ fr_index_opts fr_index_opts_default(void);
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
 // Opens the last commit of dir read-only (no lock). FR_ENOTFOUND when there is no commit.
 int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
-// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change.
+// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change. On
+// failure the handle keeps its snapshot. Not concurrent with searches on the same handle.
 int fr_index_reopen(fr_index *ix, fr_error *err);
 // Releases the handle (uncommitted writes are discarded). NULL is a no-op.
 void fr_index_close(fr_index *ix);
@@ -331,7 +332,10 @@ int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
 
 // Makes every add/delete so far durable: flushes a segment, writes tombstones, writes
 // COMMIT.pending, fsyncs, renames it to COMMIT, fsyncs the directory. On failure the previous
-// commit stays intact and the pending writes are kept so commit can be retried.
+// commit stays intact (FR_ENOSPC / FR_EIO name the file). Deletions and already flushed
+// segments stay pending for a retry; documents whose segment flush failed are dropped. A
+// failure of the final directory fsync is reported although the new COMMIT is in place
+// (its durability is unknown). A writer handle searches what it has flushed or committed.
 int fr_index_commit(fr_index *ix, fr_error *err);
 
 // Discards every add/delete since the last commit (flushed segments included).

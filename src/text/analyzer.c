@@ -10,7 +10,8 @@
  * Katakana and Hangul characters are not word characters but form CJK runs, emitted as
  * overlapping bigrams (a one-character run as a unigram), as Lucene's CJKBigramFilter does;
  * (4) English possessive "'s" is dropped (Lucene's EnglishPossessiveFilter); (5) stopwords
- * (built-in lists: Lucene's English set) are dropped without leaving a position gap;
+ * (built-in lists: Lucene's English set; the most frequent Snowball stopwords for French,
+ * German, Spanish, Italian, Portuguese and Dutch) are dropped without leaving a position gap;
  * (6) Snowball stemming with libstemmer.
  *
  * Tuned for indexing throughput: stemming costs ~100-300 ns a word, so each analyzer keeps a
@@ -34,6 +35,52 @@ static const char *const stop_en[] = {
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
     "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
     "these", "they", "this", "to", "was", "will", "with", NULL};
+
+// Other languages: the most frequent function words of the Snowball stop lists
+// (snowballstem.org/algorithms/*/stop.txt), folded as the analyzer folds text (lower case,
+// accents stripped when fold_accents, which is how they are compared).
+static const char *const stop_fr[] = {
+    "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "eux",
+    "il", "je", "la", "le", "les", "leur", "lui", "ma", "mais", "me", "meme", "mes", "moi",
+    "mon", "ne", "nos", "notre", "nous", "on", "ou", "par", "pas", "pour", "qu", "que", "qui",
+    "sa", "se", "ses", "son", "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos",
+    "votre", "vous", "c", "d", "j", "l", "a", "m", "n", "s", "t", "y", "est", "sont", NULL};
+static const char *const stop_de[] = {
+    "aber", "als", "am", "an", "auch", "auf", "aus", "bei", "bin", "bis", "das", "dass", "dem",
+    "den", "der", "des", "die", "du", "ein", "eine", "einem", "einen", "einer", "eines", "er",
+    "es", "fur", "hat", "ich", "ihr", "im", "in", "ist", "mit", "nach", "nicht", "noch", "oder",
+    "sich", "sie", "sind", "so", "und", "uber", "um", "von", "vor", "war", "wie", "wir", "zu",
+    "zum", "zur", NULL};
+static const char *const stop_es[] = {
+    "a", "al", "algo", "como", "con", "de", "del", "el", "ella", "en", "entre", "es", "esta",
+    "este", "esto", "ha", "la", "las", "le", "les", "lo", "los", "mas", "me", "mi", "muy", "ni",
+    "no", "nos", "o", "para", "pero", "por", "que", "se", "si", "sin", "sobre", "su", "sus",
+    "te", "tu", "un", "una", "uno", "y", "ya", "yo", NULL};
+static const char *const stop_it[] = {
+    "a", "ad", "al", "alla", "anche", "che", "chi", "con", "da", "dal", "dei", "del", "della",
+    "di", "e", "ed", "gli", "ha", "i", "il", "in", "io", "la", "le", "lo", "ma", "mi", "ne",
+    "nel", "nella", "non", "o", "per", "piu", "se", "si", "su", "sua", "suo", "tra", "un",
+    "una", "uno", NULL};
+static const char *const stop_pt[] = {
+    "a", "ao", "as", "com", "como", "da", "das", "de", "do", "dos", "e", "ela", "ele", "em",
+    "entre", "era", "essa", "esse", "esta", "eu", "foi", "ha", "isso", "ja", "lhe", "mais",
+    "mas", "me", "na", "nao", "nas", "no", "nos", "o", "os", "ou", "para", "pela", "pelo",
+    "por", "que", "se", "sem", "seu", "sua", "um", "uma", NULL};
+static const char *const stop_nl[] = {
+    "aan", "al", "als", "bij", "dat", "de", "den", "der", "die", "dit", "een", "en", "er",
+    "het", "hij", "ik", "in", "is", "je", "maar", "met", "naar", "niet", "nog", "of", "om",
+    "ook", "op", "te", "tot", "uit", "van", "voor", "was", "wat", "ze", "zich", "zij", "zijn",
+    NULL};
+
+typedef struct lang_stop {
+    const char *algorithm;
+    const char *const *words;
+} lang_stop;
+
+static const lang_stop stops[] = {
+    {"english", stop_en}, {"porter", stop_en}, {"french", stop_fr}, {"german", stop_de},
+    {"spanish", stop_es}, {"italian", stop_it}, {"portuguese", stop_pt}, {"dutch", stop_nl},
+    {NULL, NULL}};
 
 typedef struct lang_alias {
     const char *name;       // accepted spelling
@@ -117,7 +164,9 @@ int fr_analyzer_new(const char *lang, const fr_analyzer_opts *opts, fr_analyzer 
                                "analyzer: no Snowball stemmer for language '%s'", lang);
             }
         }
-        if (a->opts.stopwords && a->english) a->stop = stop_en;
+        if (a->opts.stopwords)
+            for (const lang_stop *l = stops; l->algorithm; l++)
+                if (!strcmp(l->algorithm, a->lang)) a->stop = l->words;
     }
     a->cap = 1u << 12;
     a->slots = calloc(a->cap, sizeof(cache_ent));
