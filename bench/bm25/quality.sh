@@ -36,6 +36,7 @@ for col in "$DATA"/*/; do
     rm -rf "$W/idx_default" "$W/idx_classic"
     "$FR" index build --corpus "$C" --index "$W/idx_default" --no-sync >&2
     "$FR" index build --corpus "$C" --index "$W/idx_classic" --k1 1.2 --b 0.75 --no-sync >&2
+    tw=$("$FR" index stats --index "$W/idx_default" | sed -n 's/.*title_weight=\([0-9]*\).*/\1/p')
     runs=()
     for set in default classic; do
         for mode in bm25 prox rm3 rm3prox; do
@@ -54,11 +55,11 @@ for col in "$DATA"/*/; do
     runs+=(sqlite_fts5 xapian)
     for r in "${runs[@]}"; do
         case $r in
-            bm25_default) sys="finerank BM25"; st="k1 0.9, b 0.4 (default), title weight 2" ;;
+            bm25_default) sys="finerank BM25"; st="k1 0.9, b 0.4, title weight $tw (defaults)" ;;
             prox_default) sys="finerank BM25 + proximity"; st="BM25TP, top 100" ;;
             rm3_default) sys="finerank BM25 + RM3"; st="fbDocs 10, fbTerms 10, λ 0.5" ;;
             rm3prox_default) sys="finerank BM25 + RM3 + proximity"; st="as above" ;;
-            bm25_classic) sys="finerank BM25"; st="k1 1.2, b 0.75 (as FTS5), title weight 2" ;;
+            bm25_classic) sys="finerank BM25"; st="k1 1.2, b 0.75 (as FTS5), title weight $tw" ;;
             prox_classic) sys="finerank BM25 + proximity"; st="k1 1.2, b 0.75" ;;
             rm3_classic) sys="finerank BM25 + RM3"; st="k1 1.2, b 0.75" ;;
             rm3prox_classic) sys="finerank BM25 + RM3 + proximity"; st="k1 1.2, b 0.75" ;;

@@ -6,7 +6,8 @@
 #
 #   N=1000000 bash bench/bm25/speed.sh     (default N=1000000; N=100000 for a quick run)
 # Env: N (documents), NQ (queries, default 1000), WORK (scratch dir, default
-# /tmp/fr_speed), FINERANK (binary), PEERS=0 to skip the peers.
+# /tmp/fr_speed), FINERANK (binary), PEERS=0 to skip the peers, PEER_ENGINES=sqlite_fts5
+# (or xapian) for one of them (Xapian's Python bulk load is slow: ~10^2-10^3 docs/s).
 #
 # How each number is taken:
 #  - finerank build: wall time of `finerank index build --optimize` (fsync on, one segment
@@ -57,7 +58,7 @@ row "finerank (C, CLI)" "$(awk -v n="$N" -v s="$fr_s" 'BEGIN{printf "%.0f", n/s}
 if [ "${PEERS:-1}" != 0 ]; then
     echo "== peers (sqlite_fts5, xapian)" >&2
     $PY "$ROOT/bench/bm25/peers.py" speed --corpus "$C" --queries "$Q" --work-dir "$WORK/peers" \
-        --max-queries "$NQ" | while read -r js; do
+        --max-queries "$NQ" --engines "${PEER_ENGINES:-sqlite_fts5,xapian}" | while read -r js; do
         $PY - "$js" <<'EOF'
 import json, sys
 o = json.loads(sys.argv[1])
