@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 #include "finerank.h"
 #include "test.h"
@@ -275,7 +276,68 @@ static void cranfield(void) {
     fr_qrels_free(qr);
 }
 
+// ---- the CLI: finerank eval --run-in ----
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+// Runs cmd, returns its exit status; OUT: its stdout+stderr in out.
+static int run_cmd(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cli(void) {
+    const char *b = getenv("FR_BUILD");
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/finerank", b && *b ? b : "build");
+    if (access(bin, X_OK) != 0) {
+        TEST_SKIP("finerank binary not built");
+        return;
+    }
+    char dir[] = "/tmp/fr_test_eval_cli_XXXXXX";
+    if (!mkdtemp(dir)) return;
+    char run[600], qrels[600], pq[600], cmd[3000], out[4096];
+    snprintf(run, sizeof run, "%s/run.trec", dir);
+    snprintf(qrels, sizeof qrels, "%s/qrels.tsv", dir);
+    snprintf(pq, sizeof pq, "%s/pq.tsv", dir);
+    // q1: relevant d2 (grade 2) at rank 2 → MRR 0.5; q2 judged, absent from the run (-c).
+    write_file(run, "q1 Q0 d1 1 3.0 t\nq1 Q0 d2 2 2.0 t\n");
+    write_file(qrels, "query-id\tcorpus-id\tscore\nq1\td2\t2\nq2\td9\t1\n");
+    snprintf(cmd, sizeof cmd, "%s eval --run-in %s --qrels %s --per-query %s 2>&1", bin, run,
+             qrels, pq);
+    CHECK_EQ(run_cmd(cmd, out, sizeof out), 0);
+    CHECK(strstr(out, "queries    2 judged, 1 with results") != NULL);
+    CHECK(strstr(out, "MRR@10     0.2500") != NULL);     // (0.5 + 0) / 2
+    CHECK(strstr(out, "nDCG@10    0.3155") != NULL);     // (1/log2(3)) / 2 = 0.31546
+    FILE *f = fopen(pq, "r");
+    char line[256] = {0};
+    CHECK(f && fgets(line, sizeof line, f));
+    if (f) fclose(f);
+    CHECK(strncmp(line, "q1\t0.630930\t0.500000\t1.000000\t1.000000\t0.500000", 47) == 0);
+
+    // A run listing a document twice is refused with a message and a failing status.
+    write_file(run, "q1 Q0 d1 1 3.0 t\nq1 Q0 d1 2 2.0 t\n");
+    snprintf(cmd, sizeof cmd, "%s eval --run-in %s --qrels %s 2>&1", bin, run, qrels);
+    CHECK(run_cmd(cmd, out, sizeof out) != 0);
+    CHECK(strstr(out, "twice") != NULL);
+    snprintf(cmd, sizeof cmd, "%s eval --run-in %s 2>&1", bin, run);
+    CHECK_EQ(run_cmd(cmd, out, sizeof out), 2);  // usage error: no --qrels
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
 int main(void) {
+    cli();
     tiny();
     cranfield();
     return TEST_REPORT();
