@@ -6,6 +6,7 @@
  * source file (greedy WordPiece, Viterbi Unigram, ranked BPE merges).
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "finerank.h"
@@ -385,6 +386,46 @@ static void test_reference(void) {
     json_decref(root);
 }
 
+// ---- one handle, many threads ----
+typedef struct { const fr_tokenizer *t; const char *const *texts; size_t n; int ok; } thr_arg;
+static const char *const THR_TEXTS[] = {"unaff ab", "ab aff un", "ÉÉ ab", "[MASK] ab [SEP] aff", "x", ""};
+
+static void *thr_run(void *p) {
+    thr_arg *a = p;
+    a->ok = 1;
+    for (int rep = 0; rep < 200; rep++)
+        for (size_t i = 0; i < a->n; i++) {
+            fr_encoding e = {0}, r = {0};
+            fr_encode_opts o = fr_encode_opts_default();
+            o.want_tokens = rep & 1;
+            if (fr_tokenizer_encode(a->t, a->texts[i], -1, a->texts[(i + 1) % a->n], -1, &o, &e, NULL) < 0 ||
+                fr_tokenizer_encode(a->t, a->texts[i], -1, a->texts[(i + 1) % a->n], -1, &o, &r, NULL) < 0 ||
+                e.n != r.n || memcmp(e.ids, r.ids, e.n * sizeof *e.ids) != 0)
+                a->ok = 0;
+            fr_encoding_free(&e);
+            fr_encoding_free(&r);
+        }
+    return NULL;
+}
+
+static void test_threads(void) {
+    fr_tokenizer *t = open_json(WP);
+    if (!t) { CHECK(0); return; }
+    pthread_t th[4];
+    thr_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thr_arg){t, THR_TEXTS, sizeof THR_TEXTS / sizeof THR_TEXTS[0], 0};
+        CHECK_EQ(pthread_create(&th[i], NULL, thr_run, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(args[i].ok);
+    }
+    // and the threads agree with a fresh single-threaded encode
+    CHECK(enc_eq(t, "unaff ab", "ab aff un", NULL, IDS(1, 3, 4, 6, 7, 2, 6, 7, 10, 3, 2), NULL));
+    fr_tokenizer_free(t);
+}
+
 // ---- CLI ----
 static void test_cli(void) {
     const char *b = getenv("FR_BUILD");
@@ -429,6 +470,7 @@ int main(void) {
     test_truncation();
     test_errors();
     test_long_word();
+    test_threads();
     test_reference();
     test_cli();
     return TEST_REPORT();

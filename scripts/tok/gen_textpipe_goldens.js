@@ -60,7 +60,7 @@ const texts = [
   '\u0b47\u0b3e \u0dd9\u0dcf', 'ｶﾀｶﾅ ﾊﾟ ｶﾞ', long,
   // alignment probes: removals and expansions at the start, marks after a leading space
   '\u000babc', '\u0002\u000bab', 'ab\u000bcd', ' \u0301x', '\ufb01x', '  hello', '\u00a0x', '\u3000\u3000a',
-  '\u200bx', 'a\u0302\u0323b', '\u0301\u0300a',
+  '\u200bx', 'a\u0302\u0323b', '\u0301\u0300a', 'どこで生れ。Yes', 'Apples are りんご 林檎', '  lead Ωμέγα Кириллица',
 ];
 
 // ---- specs ----
@@ -87,6 +87,11 @@ const normSpecs = [
   ['nmt', { type: 'Nmt' }], ['bytelevel', { type: 'ByteLevel' }],
   ['seq-nfd-strip-lower', { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'StripAccents' }, { type: 'Lowercase' }] }],
   ['seq-nfkc-prepend-replace', { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] }],
+  // legacy: no "type", the fields identify the normalizer
+  ['typeless-bert', { clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true }],
+  ['typeless-strip', { strip_left: true, strip_right: true }],
+  ['typeless-sequence', { normalizers: [{ type: 'NFKC' }, { prepend: '▁' }] }],
+  ['typeless-replace', { pattern: { String: ' ' }, content: '▁' }],
   // specs tokenizers 0.22 rejects (required fields): finerank must reject them too
   ['bad-bert-missing-fields', { type: 'BertNormalizer', lowercase: false }],
   ['bad-strip-missing-fields', { type: 'Strip' }],
@@ -130,6 +135,8 @@ const preSpecs = [
   ['bytelevel-prefix', { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }],
   ['bytelevel-noregex', { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }],
   ['char-delimiter', { type: 'CharDelimiterSplit', delimiter: '-' }],
+  ['unicode-scripts', { type: 'UnicodeScripts' }],
+  ['seq-scripts-whitespace', { type: 'Sequence', pretokenizers: [{ type: 'UnicodeScripts' }, { type: 'WhitespaceSplit' }] }],
   ['seq-wsplit-metaspace', { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Metaspace', replacement: '▁', add_prefix_space: true }] }],
   ['seq-punct-metaspace-first', { type: 'Sequence', pretokenizers: [{ type: 'Punctuation', behavior: 'Isolated' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: true }] }],
   ['seq-llama3-bytelevel', { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: LLAMA3 }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] }],
@@ -245,6 +252,7 @@ const sweepPre = [
   ['split-llama3', preSpecs.find(s => s[0] === 'split-llama3')[1]],
   ['split-w', { type: 'Split', pattern: { Regex: '\\w+' }, behavior: 'Isolated', invert: false }],
   ['split-s', { type: 'Split', pattern: { Regex: '\\s+' }, behavior: 'Isolated', invert: false }],
+  ['unicode-scripts', { type: 'UnicodeScripts' }],
 ];
 const sweep = [{ _header: { ...header, probe_pre_tokenizer: 'a + c + b', max_cp: 0x10FFFF } }];
 const cps = [];

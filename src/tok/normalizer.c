@@ -106,6 +106,14 @@ void fr__nstr_free(fr__nstr *s) {
     memset(s, 0, sizeof *s);
 }
 
+// Appends s's bytes [a, b) with their own alignment.
+static int push_span(fr__nstr *o, const fr__nstr *s, size_t a, size_t b) {
+    if (a >= b) return 0;
+    int rc = fr__nstr_push(o, s->s + a, b - a, 0);
+    if (rc == 0) memcpy(o->orig + o->len - (b - a), s->orig + a, (b - a) * sizeof *o->orig);
+    return rc;
+}
+
 static int push_cp(fr__nstr *o, uint32_t cp, uint32_t orig) {
     char b[4];
     return fr__nstr_push(o, b, fr__u8_put(cp, b), orig);
@@ -182,6 +190,14 @@ static int bert_clean_chinese(const fr__normalizer *n, fr__nstr *s) {
     fr__nstr o = {0};
     int rc = 0;
     for (size_t i = 0; i < s->len;) {
+        // printable ASCII passes both steps unchanged: copy runs of it at once
+        size_t run = i;
+        while (run < s->len && (unsigned char)s->s[run] >= 0x20 && (unsigned char)s->s[run] < 0x7F) run++;
+        if (run > i) {
+            if ((rc = push_span(&o, s, i, run)) < 0) goto fail;
+            i = run;
+            continue;
+        }
         size_t at = i;
         uint32_t c = fr__u8_next(s->s, s->len, &i);
         uint32_t org = s->orig[at];
@@ -397,6 +413,13 @@ static int strip_marks(fr__nstr *s, int all_marks) {
     fr__nstr o = {0};
     int rc = 0;
     for (size_t i = 0; i < s->len;) {
+        size_t run = i;  // ASCII is never a mark
+        while (run < s->len && (unsigned char)s->s[run] < 0x80) run++;
+        if (run > i) {
+            if ((rc = push_span(&o, s, i, run)) < 0) goto fail;
+            i = run;
+            continue;
+        }
         size_t at = i;
         uint32_t c = fr__u8_next(s->s, s->len, &i);
         if (all_marks ? fr__u_is_mark(c) : fr__u_is_mark_nonspacing(c)) continue;
@@ -585,6 +608,16 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__normalizer
     if (depth > 32) return fr__err(err, FR_EFORMAT, "%s: nested too deeply", path);
     if (!json_is_object(j)) return fr__err(err, FR_EFORMAT, "%s: expected an object", path);
     const char *type = json_string_value(json_object_get(j, "type"));
+    if (!type && !json_object_get(j, "type")) {
+        // tokenizers also accepts a normalizer without "type" when its fields identify one of
+        // the struct variants (serde untagged fallback), in its variant order
+        if (json_object_get(j, "clean_text") || json_object_get(j, "handle_chinese_chars")) type = "BertNormalizer";
+        else if (json_object_get(j, "strip_left") || json_object_get(j, "strip_right")) type = "Strip";
+        else if (json_object_get(j, "normalizers")) type = "Sequence";
+        else if (json_object_get(j, "precompiled_charsmap")) type = "Precompiled";
+        else if (json_object_get(j, "pattern")) type = "Replace";
+        else if (json_object_get(j, "prepend")) type = "Prepend";
+    }
     if (!type) return fr__err(err, FR_EFORMAT, "%s.type: expected a string", path);
     fr__normalizer *n = calloc(1, sizeof *n);
     if (!n) return fr__err(err, FR_ENOMEM, "%s: out of memory", path);

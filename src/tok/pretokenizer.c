@@ -262,7 +262,7 @@ static int pieces_from_matches(size_t n, const fr__matches *m, int invert, piece
 // ---- pre-tokenizer objects ----
 enum {
     P_BERT, P_WHITESPACE, P_WHITESPACE_SPLIT, P_METASPACE, P_PUNCTUATION, P_DIGITS, P_SPLIT,
-    P_BYTELEVEL, P_CHAR_DELIM, P_SEQUENCE
+    P_BYTELEVEL, P_CHAR_DELIM, P_SEQUENCE, P_SCRIPTS
 };
 enum { PREPEND_ALWAYS, PREPEND_NEVER, PREPEND_FIRST };
 
@@ -319,6 +319,25 @@ static int step_whitespace(const char *t, const uint32_t *orig, size_t n, splits
         }
     }
     if (cls && (rc = add_split(out, t + run, orig + run, n - run)) < 0) return rc;
+    return 0;
+}
+
+// UnicodeScripts: a split starts wherever the script changes (spaces belong to any script);
+// text before the first character with a script (leading spaces) is dropped, as in HF.
+static int step_scripts(const char *t, const uint32_t *orig, size_t n, splits *out) {
+    int last = -1;          // HF last_script: None (-1) or a script other than Any
+    size_t start = (size_t)-1;
+    int rc;
+    for (size_t i = 0; i < n;) {
+        size_t at = i;
+        int sc = fr__u_script(fr__u8_next(t, n, &i));
+        if (sc != 0 && sc != last) {
+            if (start != (size_t)-1 && (rc = add_split(out, t + start, orig + start, at - start)) < 0) return rc;
+            start = at;
+        }
+        if (sc != 0) last = sc;
+    }
+    if (start != (size_t)-1) return add_split(out, t + start, orig + start, n - start);
     return 0;
 }
 
@@ -446,6 +465,7 @@ static int run_one(const fr__pretok *p, ctx *c, const splits *in, splits *out) {
         uint32_t sh = in->shift[k];
         switch (p->type) {
         case P_WHITESPACE: rc = step_whitespace(t, o, n, out); break;
+        case P_SCRIPTS: rc = step_scripts(t, o, n, out); break;
         case P_WHITESPACE_SPLIT: rc = step_char(t, o, n, C_WHITESPACE, 0, B_REMOVED, &c->pl, out); break;
         case P_BERT:
             splits_clear(&c->tmp);
@@ -556,6 +576,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
     if (!strcmp(type, "BertPreTokenizer")) p->type = P_BERT;
     else if (!strcmp(type, "Whitespace")) p->type = P_WHITESPACE;
     else if (!strcmp(type, "WhitespaceSplit")) p->type = P_WHITESPACE_SPLIT;
+    else if (!strcmp(type, "UnicodeScripts")) p->type = P_SCRIPTS;
     else if (!strcmp(type, "Punctuation")) {
         p->type = P_PUNCTUATION;
         rc = get_behavior(j, B_ISOLATED, &p->behavior, path, err);

@@ -1,6 +1,11 @@
 /* textpipe.h — the text half of a Hugging Face tokenizer: normalizers and pre-tokenizers
  * (internal interface between src/tok/normalizer.c, src/tok/pretokenizer.c and the
- * tokenizer proper in src/tok/tokenizer.c).
+ * tokenizer proper in src/tok/tokenizer.c). Helpers: pattern.c (HF's String/Regex pattern on
+ * PCRE2, GPT-2 byte alphabet), precompiled.c (SentencePiece charsmap), unicode.c and
+ * unicode_tables.c (the Unicode predicates of the Rust crates HF uses, at their versions).
+ * Conformance: tests/test_normalizer.c, tests/test_pretokenizer.c against goldens from
+ * scripts/tok/gen_textpipe_goldens.js (the HF oracle), including per-code-point sweeps and
+ * alignments.
  *
  * Data flow for one input section (a run of the original text between added tokens):
  *   fr__nstr  (original bytes → normalized bytes, with alignment to the original)
@@ -97,7 +102,7 @@ void fr__normalizer_free(fr__normalizer *n);
 
 // ---- pre-tokenizers ----
 // BertPreTokenizer, Whitespace, WhitespaceSplit, Metaspace, Punctuation, Digits, Split,
-// ByteLevel, Sequence (and CharDelimiterSplit, UnicodeScripts if cheap).
+// ByteLevel, Sequence, CharDelimiterSplit, UnicodeScripts.
 typedef struct fr__pretok fr__pretok;
 
 // The output: pieces whose bytes live in `text`; piece i is text[off[i], off[i]+len[i]).

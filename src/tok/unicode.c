@@ -92,6 +92,15 @@ int fr__u_age(uint32_t cp) {
     return i < 0 ? 0 : fr__u_ages[i].cat;
 }
 
+int fr__u_script(uint32_t cp) {
+    if (cp == ' ') return 0;
+    if (cp == 0x30FC) return fr__u_script_han;
+    long i = fr__u_find(fr__u_scripts, fr__u_scripts_n, cp);
+    if (i < 0) return 0;
+    int k = fr__u_scripts[i].cat;
+    return k == fr__u_script_hiragana || k == fr__u_script_katakana ? fr__u_script_han : k;
+}
+
 static int after8(uint32_t cp) { return cp >= 0x80 && fr__u_age(cp) > 80; }
 
 int fr__u_nf_inert(uint32_t cp) { return cp >= 0x80 && fr__u_age(cp) > 90; }

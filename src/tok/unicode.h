@@ -36,9 +36,17 @@ typedef struct fr__u_range {
 } fr__u_range;
 extern const fr__u_range fr__u_ages[], fr__u_age15[], fr__u_otheralpha[];
 extern const size_t fr__u_ages_n, fr__u_age15_n, fr__u_otheralpha_n;
+extern const fr__u_range fr__u_scripts[];  // unicode_scripts.c
+extern const size_t fr__u_scripts_n;
+extern const char *const fr__u_script_names[];
+extern const int fr__u_script_han, fr__u_script_hiragana, fr__u_script_katakana;
+// The UnicodeScripts pre-tokenizer's fixed_script(): 0 = Any (space, and everything its
+// Unicode 9.0 table lacks); Hiragana, Katakana and U+30FC count as Han.
+int fr__u_script(uint32_t cp);
 // Index of the range holding cp, or -1 (ranges sorted, disjoint).
 long fr__u_find(const fr__u_range *r, size_t n, uint32_t cp);
-// Unicode version (x10) that assigned cp, per DerivedAge 15.0; 0 if unassigned there.
+// When cp was assigned (DerivedAge 15.0): 80 = by Unicode 8.0, 90 = in 9.0, 150 = in 10.0..15.0,
+// 0 = unassigned in 15.0.
 int fr__u_age(uint32_t cp);
 // Canonical combining class / decomposition as unicode-normalization-alignments (Unicode 9.0)
 // sees them: code points assigned later are inert starters.
