@@ -349,6 +349,39 @@ static void test_synonyms_filters_explain(void) {
     CHECK_EQ(r.n, 0);
     fr_result_free(&r);
 
+    // The cross-encoder path, with a tiny random-weight checkpoint (nn's test fixture): the
+    // semantic score is the model's relevance for the passage "title\ntext".
+    if (access("tests/data/models/bert-gelu/config.json", R_OK) == 0) {
+        fr_pipeline_config mc = base();
+        strcpy(mc.model, "tests/data/models/bert-gelu");
+        fr_pipeline *mp = NULL;
+        CHECK_EQ(fr_pipeline_new(ix, &mc, &mp, &err), 0);
+        if (mp) {
+            mc.reranker = FR_RERANK_AUTO;
+            CHECK_EQ(run(mp, "insulin injection", &mc, &r), 0);
+            CHECK_STR(r.reranker, "cross-encoder");
+            CHECK(r.n > 0 && r.n_scored == r.n_rerank);
+            fr_model *m = NULL;
+            CHECK_EQ(fr_model_open("tests/data/models/bert-gelu", NULL, &m, &err), 0);
+            for (size_t i = 0; m && i < r.n; i++) {
+                fr_doc d;
+                CHECK_EQ(fr_index_doc(ix, r.items[i].doc, &d, &err), 0);
+                char pass[4096];
+                snprintf(pass, sizeof pass, "%s\n%s", d.title, d.text);
+                const char *pp = pass;
+                fr_rerank_score rs;
+                fr_score_opts so = fr_score_opts_default();
+                CHECK_EQ(fr_model_rerank(m, "insulin injection", &pp, NULL, 1, &so, &rs, &err), 0);
+                CHECK_NEAR(r.items[i].semantic, rs.relevance, 1e-6);
+            }
+            fr_model_free(m);
+            fr_result_free(&r);
+            fr_pipeline_free(mp);
+        }
+    } else {
+        TEST_SKIP("tests/data/models/bert-gelu absent");
+    }
+
     // Errors name their field.
     c = base();
     c.reranker = FR_RERANK_MODEL;
