@@ -122,6 +122,102 @@ size_t fr_tokenizer_vocab_size(const fr_tokenizer *tok);
 const char *fr_tokenizer_id_to_token(const fr_tokenizer *tok, int32_t id);
 int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 
+// ---- model ----
+// Cross-encoder rerankers in Hugging Face layout: a directory with config.json,
+// model.safetensors (or model.safetensors.index.json + shards), tokenizer.json,
+// tokenizer_config.json and, when present, sentence-transformers' config files.
+// Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
+// XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
+// architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
+// open). One handle is immutable after open and may be used from many threads at once; every
+// call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
+// to run single-threaded (openblas_set_num_threads(1) at open).
+//
+//   fr_model *m = NULL;
+//   if (fr_model_open("ms-marco-MiniLM-L-6-v2", NULL, &m, &err) < 0) { ... err.msg ... }
+//   const char *docs[] = {"BM25 ranks documents", "Paris is in France"};
+//   fr_rerank_score s[2];
+//   fr_score_opts so = fr_score_opts_default();   // truncate to the model's max_length
+//   if (fr_model_rerank(m, "what is bm25?", docs, NULL, 2, &so, s, &err) == 0)
+//       printf("%f %f\n", s[0].relevance, s[0].raw);   // sigmoid(logit), logit
+//   fr_model_free(m);
+typedef struct fr_model fr_model;
+
+typedef struct fr_model_opts {
+    int threads;        // default worker threads per call; 0: all online CPUs
+    int load_tokenizer; // 1 (default): open dir/tokenizer.json for fr_model_rerank
+} fr_model_opts;
+fr_model_opts fr_model_opts_default(void);
+
+// Opens a model directory. OUT: *out, free with fr_model_free (NULL is a no-op).
+int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err);
+void fr_model_free(fr_model *m);
+
+// What was loaded. Strings live as long as the model.
+typedef struct fr_model_info {
+    const char *architecture;   // "BertForSequenceClassification", ...
+    const char *model_type;     // "bert", "roberta", "xlm-roberta"
+    const char *weights_dtype;  // "F32", "F16", "BF16" (as stored; compute is float32)
+    const char *hidden_act;     // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
+    int hidden, layers, heads, intermediate, vocab_size, max_position_embeddings;
+    int num_labels;             // 1 or 2
+    int positive_label;         // the logit reported as raw_score: 0 for 1 label, 1 for 2
+    int max_length;             // tokens per pair, specials included (tokenizer_config's
+                                // model_max_length, capped by the position table)
+    const char *activation;     // relevance mapping: "sigmoid" or "softmax"
+    const char *activation_source; // where it came from (config key or "default")
+    const char *recorded_activation; // the sentence-transformers class path found ("" if none);
+                                // relevance is always in [0, 1]: an Identity recorded for one
+                                // label still gets the sigmoid (raw carries the logit)
+    int has_tokenizer;
+} fr_model_info;
+void fr_model_get_info(const fr_model *m, fr_model_info *out);
+
+// One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
+// models ignore them, as transformers does (their tokenizers return no token_type_ids).
+typedef struct fr_seq {
+    const int32_t *ids;
+    const uint8_t *type_ids;
+    size_t n;
+} fr_seq;
+
+typedef enum {
+    FR_LONG_TRUNCATE = 0,   // truncate each pair to max_length (the tokenizer's pair truncation)
+    FR_LONG_MAX = 1,        // split the passage into overlapping windows; best window's score
+    FR_LONG_MEAN = 2,       // mean of the windows' raw scores
+    FR_LONG_FIRST = 3,      // first window only
+} fr_long_docs;
+
+typedef struct fr_score_opts {
+    int threads;            // 0: the model's default
+    int batch_tokens;       // token budget per forward batch and thread; 0: 2048
+    int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
+    fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
+    fr_long_docs long_docs;
+    int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
+                            // the passage window
+} fr_score_opts;
+fr_score_opts fr_score_opts_default(void);
+
+// Scores pre-tokenised sequences. OUT: logits (n * num_labels floats, row-major).
+// A sequence longer than the position table or with an id outside the vocabulary is FR_ERANGE.
+// Results do not depend on batch composition or thread count (within float rounding).
+int fr_model_score_ids(const fr_model *m, const fr_seq *seqs, size_t n, const fr_score_opts *opts,
+                       float *logits, fr_error *err);
+
+typedef struct fr_rerank_score {
+    float raw;              // the positive-class logit
+    float relevance;        // in [0, 1]: fr_model_info.activation applied to the logits
+    int windows;            // forward passes aggregated (1 unless long_docs is a window mode)
+} fr_rerank_score;
+
+// Scores (query, docs[i]) pairs with the model's tokenizer, as sentence-transformers'
+// CrossEncoder.predict does. Lengths of -1 mean NUL-terminated (doc_lens may be NULL).
+// OUT: scores[n], in input order. An empty query is FR_EINVAL.
+int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
+                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
+                    fr_rerank_score *scores, fr_error *err);
+
 // ---- hub ----
 // Models from the Hugging Face hub, stored in Hugging Face's own cache layout so that files
 // fetched by Python tools (huggingface_hub, transformers) are reused and vice versa:
@@ -398,101 +494,398 @@ uint64_t fr_index_df(fr_index *ix, const char *term, size_t len);
 double fr_index_idf(fr_index *ix, const char *term, size_t len);
 // Number of documents in the snapshot (doc numbers are 0 .. n-1).
 uint32_t fr_index_n_docs(fr_index *ix);
-// ---- model ----
-// Cross-encoder rerankers in Hugging Face layout: a directory with config.json,
-// model.safetensors (or model.safetensors.index.json + shards), tokenizer.json,
-// tokenizer_config.json and, when present, sentence-transformers' config files.
-// Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
-// XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
-// architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
-// open). One handle is immutable after open and may be used from many threads at once; every
-// call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
-// to run single-threaded (openblas_set_num_threads(1) at open).
+
+// ---- evaluation ----
+// Relevance judgments (qrels), query sets and TREC run files, and the five metrics of the
+// first-stage benchmark computed exactly as trec_eval 10.0 computes them (src/rank/metrics.c):
+//   ndcg10     = ndcg_cut.10   graded gain = qrel grade, log2(rank+1) discount, ideal over all
+//                              judged documents of the query
+//   map1000    = map  -M1000   every grade >= 1 counts as relevant
+//   recall100  = recall.100,  recall1000 = recall.1000
+//   mrr10      = recip_rank -M10 (0 when no relevant document in the first 10)
+// A run is sorted as trec_eval sorts it (score descending, ties by docid descending, byte
+// order), and the means are taken over every query of the qrels (trec_eval -c): a judged
+// query the run misses scores 0; a run query without judgments is ignored.
 //
-//   fr_model *m = NULL;
-//   if (fr_model_open("ms-marco-MiniLM-L-6-v2", NULL, &m, &err) < 0) { ... err.msg ... }
-//   const char *docs[] = {"BM25 ranks documents", "Paris is in France"};
-//   fr_rerank_score s[2];
-//   fr_score_opts so = fr_score_opts_default();   // truncate to the model's max_length
-//   if (fr_model_rerank(m, "what is bm25?", docs, NULL, 2, &so, s, &err) == 0)
-//       printf("%f %f\n", s[0].relevance, s[0].raw);   // sigmoid(logit), logit
-//   fr_model_free(m);
-typedef struct fr_model fr_model;
+//   fr_qrels *qr; fr_run *run; fr_eval ev;
+//   fr_qrels_read("qrels/test.tsv", &qr, &err);
+//   fr_run_read("bm25.trec", &run, &err);
+//   fr_eval_run(qr, run, &ev, &err);       // ev.mean.ndcg10, ev.per_query[i].m.map1000 ...
+//   fr_eval_free(&ev); fr_run_free(run); fr_qrels_free(qr);
 
-typedef struct fr_model_opts {
-    int threads;        // default worker threads per call; 0: all online CPUs
-    int load_tokenizer; // 1 (default): open dir/tokenizer.json for fr_model_rerank
-} fr_model_opts;
-fr_model_opts fr_model_opts_default(void);
+// Judgments: "query-id corpus-id score" lines (BEIR qrels TSV; a first line whose last field
+// is not an integer is a header and skipped) or "qid iter docid rel" (TREC qrels); fields split
+// on tabs/spaces; blank lines and '#' lines skipped. A repeated (qid, docid) is FR_EFORMAT,
+// as in trec_eval. Negative grades are kept as "judged but unjudged" (trec_eval's pool value).
+typedef struct fr_qrels fr_qrels;
+// OUT: *out, free with fr_qrels_free. `name` is used in error messages ("qrels.tsv:12: ...").
+int fr_qrels_read(const char *path, fr_qrels **out, fr_error *err);
+int fr_qrels_parse(const char *data, size_t len, const char *name, fr_qrels **out,
+                   fr_error *err);
+void fr_qrels_free(fr_qrels *qr);
+size_t fr_qrels_n_queries(const fr_qrels *qr);
+// Grade of (qid, docid); INT32_MIN when not judged.
+int32_t fr_qrels_grade(const fr_qrels *qr, const char *qid, const char *docid);
 
-// Opens a model directory. OUT: *out, free with fr_model_free (NULL is a no-op).
-int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err);
-void fr_model_free(fr_model *m);
-
-// What was loaded. Strings live as long as the model.
-typedef struct fr_model_info {
-    const char *architecture;   // "BertForSequenceClassification", ...
-    const char *model_type;     // "bert", "roberta", "xlm-roberta"
-    const char *weights_dtype;  // "F32", "F16", "BF16" (as stored; compute is float32)
-    const char *hidden_act;     // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
-    int hidden, layers, heads, intermediate, vocab_size, max_position_embeddings;
-    int num_labels;             // 1 or 2
-    int positive_label;         // the logit reported as raw_score: 0 for 1 label, 1 for 2
-    int max_length;             // tokens per pair, specials included (tokenizer_config's
-                                // model_max_length, capped by the position table)
-    const char *activation;     // relevance mapping: "sigmoid" or "softmax"
-    const char *activation_source; // where it came from (config key or "default")
-    const char *recorded_activation; // the sentence-transformers class path found ("" if none);
-                                // relevance is always in [0, 1]: an Identity recorded for one
-                                // label still gets the sigmoid (raw carries the logit)
-    int has_tokenizer;
-} fr_model_info;
-void fr_model_get_info(const fr_model *m, fr_model_info *out);
-
-// One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
-// models ignore them, as transformers does (their tokenizers return no token_type_ids).
-typedef struct fr_seq {
-    const int32_t *ids;
-    const uint8_t *type_ids;
+// Queries: BEIR queries.jsonl, one object a line with "_id" (or "id"; a string or an integer)
+// and "text"; other keys ignored. Arrays owned by the struct: fr_queries_free().
+typedef struct fr_query {
+    char *id;
+    char *text;
+} fr_query;
+typedef struct fr_queries {
     size_t n;
-} fr_seq;
+    fr_query *q;       // (n) in file order
+} fr_queries;
+int fr_queries_read(const char *path, fr_queries *out, fr_error *err);
+int fr_queries_parse(const char *data, size_t len, const char *name, fr_queries *out,
+                     fr_error *err);
+void fr_queries_free(fr_queries *qs);
 
+// A run: (qid, docid, score) triples, i.e. a TREC run file "qid Q0 docid rank score tag"
+// (rank and tag are ignored on reading, as trec_eval does; blank and '#' lines skipped).
+typedef struct fr_run fr_run;
+int fr_run_new(fr_run **out);
+void fr_run_free(fr_run *run);
+// Copies the strings. A docid repeated within one query is reported by fr_eval_run.
+int fr_run_add(fr_run *run, const char *qid, const char *docid, double score);
+size_t fr_run_size(const fr_run *run);
+int fr_run_read(const char *path, fr_run **out, fr_error *err);
+int fr_run_parse(const char *data, size_t len, const char *name, fr_run **out, fr_error *err);
+// Writes the run, each query's lines in trec_eval order with ranks 1.., scores printed so
+// that they read back exactly (%.15g, or %.17g where that is needed). Queries in order of
+// first appearance. tag NULL → "finerank".
+int fr_run_write(const fr_run *run, const char *path, const char *tag, fr_error *err);
+
+typedef struct fr_metrics {
+    double ndcg10, map1000, recall100, recall1000, mrr10;
+} fr_metrics;
+
+typedef struct fr_eval_query {
+    const char *qid;   // points into the qrels (lives as long as it)
+    fr_metrics m;
+    size_t n_ret;      // documents the run returned for the query (before any cutoff)
+    size_t n_rel;      // judged documents with grade >= 1
+} fr_eval_query;
+
+typedef struct fr_eval {
+    size_t n_queries;          // queries of the qrels (the -c denominator)
+    size_t n_run_queries;      // of those, queries the run has results for
+    size_t n_ignored;          // run queries without judgments (ignored)
+    fr_metrics mean;
+    fr_eval_query *per_query;  // (n_queries) in qid byte order, as trec_eval -q prints them
+} fr_eval;
+
+// Scores run against qrels. OUT: *out, release with fr_eval_free. FR_EFORMAT when a query
+// of the run lists a docid twice (trec_eval refuses such runs too).
+int fr_eval_run(const fr_qrels *qr, const fr_run *run, fr_eval *out, fr_error *err);
+void fr_eval_free(fr_eval *ev);
+
+// ---- no-model reranking ----
+// What finerank does with the first stage's candidates when no neural model is configured
+// (src/rank/proximity.c, src/rank/rm3.c; formulas and sources in those files' headers).
+
+// Term proximity: BM25 + the BM25TP proximity score of Büttcher, Clarke & Lushman (SIGIR
+// 2006) over the first `depth` candidates, from their re-analysed stored text.
+typedef struct fr_prox_opts {
+    size_t depth;     // candidates reranked (default 100); the rest keep their order
+    double k1, b;     // accumulator saturation; < 0 (default): the index's BM25 k1, b
+    double scale;     // TP multiplier (default 1). After RM3, whose scores weigh each
+                      // original query term by orig_weight / |q|, pass that to keep BM25
+                      // and TP on one scale (fr_rm3_search does not rescale TP itself)
+} fr_prox_opts;
+fr_prox_opts fr_prox_opts_default(void);
+
+// One document's analyzed term stream, as query-term indices (pure scoring input).
+typedef struct fr_prox_doc {
+    const int32_t *qidx;   // (n) index of the query term at each position, -1 for others
+    const uint32_t *pos;   // (n) positions, ascending
+    size_t n;
+    double dl;             // document length in terms
+} fr_prox_doc;
+// The proximity part TP(D) (>= 0) for distinct query terms with idf weights w (n_q).
+double fr_proximity_score(const fr_prox_doc *doc, const double *w, size_t n_q, double k1,
+                          double b, double avgdl);
+
+// Reranks hits[0..n_hits) (sorted by score, as fr_index_search gives them) in place:
+// score += TP over the first opts->depth, which are re-sorted (ties by doc number).
+int fr_proximity_rerank(fr_index *ix, const char *query, ptrdiff_t len,
+                        const fr_prox_opts *opts, fr_hit *hits, size_t n_hits, fr_error *err);
+int fr_proximity_rerank_terms(fr_index *ix, const fr_terms *query, const fr_prox_opts *opts,
+                              fr_hit *hits, size_t n_hits, fr_error *err);
+
+// RM3 pseudo-relevance feedback (Lavrenko & Croft 2001), as Anserini's Rm3Reranker.
+typedef struct fr_rm3_opts {
+    size_t fb_docs;        // feedback documents (default 10)
+    size_t fb_terms;       // expansion terms (default 10)
+    double orig_weight;    // weight of the original query (default 0.5)
+    double max_df_ratio;   // terms in more than this share of documents are not used (0.1)
+} fr_rm3_opts;
+fr_rm3_opts fr_rm3_opts_default(void);
+
+// Share of the collection's documents that contain term (for the df filter).
+typedef double (*fr_rm3_df_ratio_fn)(void *ud, const char *term, size_t len);
+
+// Pure expansion: from the analyzed query, the analyzed feedback documents and their
+// first-pass scores, the weighted expanded query (weights sum to 1, heaviest first).
+// df_ratio may be NULL (no df filter). OUT: *out, release with fr_terms_free.
+int fr_rm3_expand(const fr_terms *query, const fr_terms *fb_docs, const double *fb_scores,
+                  size_t n_fb, const fr_rm3_opts *opts, fr_rm3_df_ratio_fn df_ratio, void *ud,
+                  fr_terms *out, fr_error *err);
+
+// First pass, expansion, second pass; same contract as fr_index_search.
+int fr_rm3_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_search_opts *so,
+                  const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
+int fr_rm3_search_terms(fr_index *ix, const fr_terms *query, const fr_search_opts *so,
+                        const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
+
+// ---- pipeline ----
+// The second half of two-stage retrieval (src/rank/): business signals (timeliness and
+// authority, src/rank/signals.c), diversity (MMR, src/rank/mmr.c) and the pipeline that runs
+// candidates → fine sort → signals → MMR → top k (src/rank/pipeline.c, docs/pipeline.md).
+// Specs, configs and signal structs are plain data: copy them by value to override per query.
+
+// Dates and durations. fr_date_parse accepts exactly ISO 8601 calendar dates "YYYY-MM-DD" and
+// date-times "YYYY-MM-DDThh:mm[:ss[.f+]][Z|±hh:mm|±hhmm]" (no zone = UTC). `field` names the
+// value in error messages ("date: '2023-13-01': month 13 out of range"). OUT: *ms, Unix ms.
+int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
+// "30d", "2y", "1.5h", "250ms": a decimal number and one of ms s m h d w y (y = 365 d).
+int fr_duration_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
+// Milliseconds since the Unix epoch, from the system clock.
+int64_t fr_now_ms(void);
+
+// Timeliness: a weight from a document's age. Decay functions exactly as Elasticsearch's
+// function_score defines them, on distance d = max(0, |date − origin| − offset) in ms:
+//   exp:    exp(ln(decay)/scale · d)
+//   gauss:  exp(d² · ln(decay) / scale²)      (= exp(−d²/2σ²) with σ² = −scale²/(2 ln decay))
+//   linear: max(0, (s − d)/s), s = scale/(1 − decay)
+// or a step table over age = max(0, origin − date), first matching rule wins.
+// Spec syntax (fr_freshness_parse): "none" |
+//   "exp|gauss|linear:scale=DUR[,offset=DUR][,decay=X][,origin=DATE|now][,missing=X]" |
+//   "[step:]OPDUR:W{,OPDUR:W}[,else=W][,missing=W]" with OP one of <= < >= >,
+//   e.g. "<=2y:1.2,>=10y:0.7". Defaults: offset 0, decay 0.5, origin now, else 1, missing 1.
 typedef enum {
-    FR_LONG_TRUNCATE = 0,   // truncate each pair to max_length (the tokenizer's pair truncation)
-    FR_LONG_MAX = 1,        // split the passage into overlapping windows; best window's score
-    FR_LONG_MEAN = 2,       // mean of the windows' raw scores
-    FR_LONG_FIRST = 3,      // first window only
-} fr_long_docs;
+    FR_FRESH_NONE = 0,
+    FR_FRESH_EXP,
+    FR_FRESH_GAUSS,
+    FR_FRESH_LINEAR,
+    FR_FRESH_STEP,
+} fr_fresh_kind;
 
-typedef struct fr_score_opts {
-    int threads;            // 0: the model's default
-    int batch_tokens;       // token budget per forward batch and thread; 0: 2048
-    int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
-    fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
-    fr_long_docs long_docs;
-    int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
-                            // the passage window
-} fr_score_opts;
-fr_score_opts fr_score_opts_default(void);
+#define FR_FRESH_MAX_STEPS 16
+typedef struct fr_fresh_step {
+    char op[3];                 // "<=", "<", ">=", ">"
+    int64_t age_ms;
+    double weight;
+} fr_fresh_step;
 
-// Scores pre-tokenised sequences. OUT: logits (n * num_labels floats, row-major).
-// A sequence longer than the position table or with an id outside the vocabulary is FR_ERANGE.
-// Results do not depend on batch composition or thread count (within float rounding).
-int fr_model_score_ids(const fr_model *m, const fr_seq *seqs, size_t n, const fr_score_opts *opts,
-                       float *logits, fr_error *err);
+typedef struct fr_freshness {
+    fr_fresh_kind kind;
+    int has_origin;             // 0: origin = the query's "now"
+    int64_t origin_ms;
+    int64_t scale_ms, offset_ms;
+    double decay;               // in (0, 1)
+    double missing;             // weight for documents without a date (the neutral value)
+    double otherwise;           // step tables: weight when no rule matches
+    int n_steps;
+    fr_fresh_step steps[FR_FRESH_MAX_STEPS];
+} fr_freshness;
 
-typedef struct fr_rerank_score {
-    float raw;              // the positive-class logit
-    float relevance;        // in [0, 1]: fr_model_info.activation applied to the logits
-    int windows;            // forward passes aggregated (1 unless long_docs is a window mode)
-} fr_rerank_score;
+fr_freshness fr_freshness_default(void);  // FR_FRESH_NONE, missing 1
+// Parses a spec into *out (fully overwritten on success, untouched on failure).
+int fr_freshness_parse(const char *spec, fr_freshness *out, fr_error *err);
+// The weight of a document dated date_ms (has_date 0: the `missing` value); now_ms is the
+// origin when the spec has none.
+double fr_freshness_weight(const fr_freshness *f, int has_date, int64_t date_ms, int64_t now_ms);
+// A canonical spec string for explanations ("gauss:scale=1095d,offset=0d,decay=0.5,...").
+void fr_freshness_format(const fr_freshness *f, char *buf, size_t cap);
 
-// Scores (query, docs[i]) pairs with the model's tokenizer, as sentence-transformers'
-// CrossEncoder.predict does. Lengths of -1 mean NUL-terminated (doc_lens may be NULL).
-// OUT: scores[n], in input order. An empty query is FR_EINVAL.
-int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
-                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
-                    fr_rerank_score *scores, fr_error *err);
+// Authority: a coefficient per document. Table entries match the document's `source` exactly;
+// otherwise the document's own `authority` number is used (unless "nofield"), otherwise
+// `default`. Spec: "none" | "ITEM{,ITEM}" with ITEM = SOURCE:X | default=X | field | nofield,
+// e.g. "guideline:1.0,self-media:0.7,default=0.9".
+#define FR_AUTH_MAX 32
+typedef struct fr_authority {
+    int use_field;              // 1 (default): a document's `authority` field applies
+    double dflt;                // 1.0
+    int n;
+    char source[FR_AUTH_MAX][64];
+    double coef[FR_AUTH_MAX];
+} fr_authority;
+
+fr_authority fr_authority_default(void);
+int fr_authority_parse(const char *spec, fr_authority *out, fr_error *err);
+// source may be NULL; has_auth says whether the document carries an `authority` number.
+// Negative or non-finite values count as 0.
+double fr_authority_weight(const fr_authority *a, const char *source, int has_auth, double auth);
+
+// Combination of the per-document factors. product (default): semantic × timeliness ×
+// authority; sum: ws·semantic + wt·timeliness + wa·authority.
+// Spec: "product" | "sum[:semantic=X,timeliness=X,authority=X]" (sum defaults 0.7/0.15/0.15).
+typedef enum { FR_COMBINE_PRODUCT = 0, FR_COMBINE_SUM = 1 } fr_combine_mode;
+typedef struct fr_combine {
+    fr_combine_mode mode;
+    double w_semantic, w_timeliness, w_authority;
+} fr_combine;
+
+fr_combine fr_combine_default(void);
+int fr_combine_parse(const char *spec, fr_combine *out, fr_error *err);
+double fr_combine_score(const fr_combine *c, double semantic, double timeliness, double authority);
+
+// MMR (Carbonell & Goldstein 1998): greedily picks
+//   argmax_{d ∉ S} λ·rel(d)/max rel − (1 − λ)·max_{s ∈ S} cos(d, s)
+// over sparse document vectors (TF-IDF over analyzed terms; fr_mmr_vectors builds them).
+// λ = 1 is plain relevance order. With cap > 0, at most `cap` documents of one group enter
+// the list before every document within its group's cap has been placed (over-cap documents
+// are demoted, not dropped).
+typedef struct fr_mmr_item {
+    double rel;                 // relevance, >= 0 (the combined score)
+    const char *group;          // cap group (source or a meta field), NULL: none
+    size_t n;                   // sparse vector: n (term, weight) pairs, terms ascending
+    const uint32_t *terms;
+    const float *w;
+} fr_mmr_item;
+
+typedef struct fr_mmr_opts {
+    double lambda;              // in [0, 1]
+    int cap;                    // 0: no cap
+    size_t k;                   // MMR picks the first k ranks (0: all n); the rest follow in
+                                // relevance order (keeps the cost O(n·k) cosines)
+} fr_mmr_opts;
+
+// Orders the n items. OUT (caller-allocated, n entries each; any may be NULL):
+// order[r] = index of the item at rank r; max_sim[i] = max cosine of item i to the items
+// ranked above it when it was picked; mmr[i] = its MMR score then (for ranks >= k: its
+// normalized relevance and max_sim 0). Ties go to the lower index.
+int fr_mmr_rank(const fr_mmr_item *items, size_t n, const fr_mmr_opts *opts, size_t *order,
+                double *max_sim, double *mmr, fr_error *err);
+// Cosine of two sparse vectors (terms ascending); 0 when either is empty.
+double fr_mmr_cosine(const fr_mmr_item *a, const fr_mmr_item *b);
+
+// TF-IDF vectors for n documents given as analyzed term lists (terms[i]: n_terms[i]
+// NUL-terminated strings): w(t, d) = tf(t, d) · idf(t) with Lucene's BM25 idf
+// ln(1 + (N − df + 0.5)/(df + 0.5)), always > 0. df and N come from df_fn (e.g. the index)
+// when not NULL, else from the n documents themselves.
+// OUT: items[i].n/terms/w (rel and group untouched), pointing into *out, which owns them:
+// free with fr_mmr_vectors_free.
+typedef struct fr_mmr_vectors fr_mmr_vectors;
+typedef uint64_t (*fr_df_fn)(void *ctx, const char *term, size_t len, uint64_t *n_docs);
+int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
+                         fr_df_fn df_fn, void *df_ctx, fr_mmr_item *items,
+                         fr_mmr_vectors **out, fr_error *err);
+void fr_mmr_vectors_free(fr_mmr_vectors *v);
+
+// -- pipeline config --
+// Every knob of the pipeline, as plain data (copy to override per query). Loaded from a JSON
+// file (docs/pipeline.md lists every field with its default), overridden by JSON fragments
+// (HTTP requests) and by key=value pairs (CLI flags), all through the same field table, so a
+// field has one name everywhere: "candidates", "diversity.lambda", "filters.source", ...
+typedef enum {
+    FR_RERANK_AUTO = 0,         // the cross-encoder when a model is configured, else proximity
+    FR_RERANK_NONE,             // semantic = BM25 / max BM25 of the candidates
+    FR_RERANK_PROXIMITY,        // the term-proximity reranker (no model)
+    FR_RERANK_MODEL,            // the cross-encoder (needs "model")
+} fr_rerank_kind;
+
+typedef struct fr_pipeline_config {
+    size_t candidates;          // N1: BM25 candidates (1000)
+    size_t rerank_top;          // N2: candidates fine-sorted (100)
+    size_t k;                   // results returned (10)
+    fr_rerank_kind reranker;    // auto
+    char model[1024];           // cross-encoder model directory ("": none)
+    int rm3;                    // 0: RM3 expansion of the BM25 query (ir helper's rm3.c)
+    size_t rm3_fb_docs;         // 10
+    size_t rm3_fb_terms;        // 10
+    double rm3_orig_weight;     // 0.5
+    char synonyms[1024];        // synonyms file ("": none); format in docs/pipeline.md
+    double synonym_weight;      // BM25 weight of terms added by synonyms (0.5)
+    char filter_source[128];    // exact source ("": any)
+    char filter_lang[32];       // exact lang ("": any)
+    int64_t date_from_ms;       // INT64_MIN: none
+    int64_t date_to_ms;         // INT64_MAX: none
+    fr_freshness freshness;     // none
+    fr_authority authority;     // the document's own `authority` field, else 1
+    fr_combine combine;         // product
+    double lambda;              // MMR λ (1: no diversity)
+    int cap;                    // at most cap documents per group ahead of the rest (0: off)
+    char cap_field[64];         // "source" or "meta.FIELD" (default "source")
+    int mmr_local_idf;          // 1 (default): MMR's idf over the fine-sorted candidates (no
+                                // dictionary lookups); 0: the collection's idf from the index
+    int explain;                // 0
+    double deadline_ms;         // latency budget for the whole query (0: none)
+    int64_t now_ms;             // the clock for timeliness (0: the system clock)
+} fr_pipeline_config;
+
+fr_pipeline_config fr_pipeline_config_default(void);
+// Applies a JSON object on top of *cfg (unlisted fields keep their values). `name` prefixes
+// error messages: "pipeline.json: diversity.lambda: 1.5 is outside [0, 1]". On failure *cfg
+// is unchanged.
+int fr_pipeline_config_apply_json(fr_pipeline_config *cfg, const char *json, size_t len,
+                                  const char *name, fr_error *err);
+// Reads a JSON file and applies it (as above, named by its path).
+int fr_pipeline_config_load(fr_pipeline_config *cfg, const char *path, fr_error *err);
+// Sets one field from a string ("diversity.lambda", "0.7"); the CLI's flags use this.
+int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char *value,
+                           fr_error *err);
+// The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
+char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
+
+// -- pipeline --
+// candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
+// top N2 (cross-encoder or proximity; semantic score in [0, 1]) → signals (timeliness ×
+// authority, combined with semantic) → MMR → top k. A pipeline is bound to one index and
+// holds the loaded synonyms and model; runs may use per-query configs.
+typedef struct fr_pipeline fr_pipeline;
+
+// A semantic scorer: scores[i] in [0, 1] for (query, passages[i]), i < n. Called with small
+// batches (the pipeline checks its deadline between calls). Return 0 or FR_E*.
+typedef int (*fr_semantic_fn)(void *ctx, const char *query, const char *const *passages,
+                              size_t n, double *scores, fr_error *err);
+
+// cfg supplies the synonyms file and model loaded once. ix must outlive the pipeline.
+// OUT: *out, free with fr_pipeline_free.
+int fr_pipeline_new(fr_index *ix, const fr_pipeline_config *cfg, fr_pipeline **out,
+                    fr_error *err);
+void fr_pipeline_free(fr_pipeline *p);
+// Replaces the fine-sort scorer (used by FR_RERANK_MODEL), e.g. a remote model or a test
+// double; name appears in results ("cross-encoder"). ctx must outlive the pipeline.
+void fr_pipeline_set_scorer(fr_pipeline *p, fr_semantic_fn fn, void *ctx, const char *name);
+
+// One ranked document with every factor of its score.
+typedef struct fr_ranked {
+    uint32_t doc;               // document number in the index snapshot
+    const char *id, *title, *source, *date;  // point into the index (live until it closes)
+    double bm25;                // stage-1 score
+    size_t stage1_rank;         // 1-based rank among the candidates
+    int scored;                 // 1: fine-sorted; 0: beyond N2 or past the deadline
+    double semantic;            // in [0, 1] (NAN when not scored)
+    double timeliness, authority;
+    double score;               // combine(semantic, timeliness, authority) = "final"
+    double max_sim;             // max TF-IDF cosine to the documents ranked above (MMR)
+    double diversity_penalty;   // (1 − λ)·max_sim
+    double mmr;                 // λ·score/max score − penalty (the MMR objective)
+} fr_ranked;
+
+typedef struct fr_result {
+    size_t n;                   // ranked documents (<= k)
+    fr_ranked *items;           // (n) owned: fr_result_free
+    size_t n_candidates;        // stage-1 hits
+    size_t n_rerank;            // documents sent to the fine sort (min(N2, n_candidates))
+    size_t n_scored;            // of those, scored before the deadline
+    int deadline_hit;           // 1: the fine sort stopped early; the rest kept stage-1 order
+    char reranker[32];          // "cross-encoder", "proximity", "none"
+    char *query_terms;          // the BM25 query after synonyms/RM3 ("term^w ...", owned)
+    double ms_candidates, ms_rerank, ms_signals, ms_mmr, ms_total;
+} fr_result;
+
+// Runs one query. cfg NULL: the config given to fr_pipeline_new. OUT: *res (zero it first or
+// pass one already freed), release with fr_result_free.
+int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config *cfg,
+                    fr_result *res, fr_error *err);
+void fr_result_free(fr_result *res);
+// The result as one JSON object {"query", "reranker", "deadline_hit", "timing_ms", "results":
+// [{"rank", "id", "title", "score", "explain": {...}}]} (explain only when asked); malloc'd.
+char *fr_result_to_json(const fr_result *res, const char *query, int explain);
 
 #ifdef __cplusplus
 }

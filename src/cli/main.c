@@ -12,6 +12,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_rerank(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 
@@ -20,6 +21,7 @@ static const fr_cli_cmd commands[] = {
     {"rerank", cmd_rerank, "score (query, document) pairs with a cross-encoder, best first"},
     {"index", cmd_index, "build and maintain a BM25 index (build, add, delete, optimize, stats)"},
     {"search", cmd_search, "search an index: BM25, then the ranking pipeline when asked"},
+    {"eval", cmd_eval, "score a run against qrels (nDCG@10, MAP, recall, MRR) as trec_eval does"},
     {"pull", cmd_pull, "download a model from the Hugging Face hub into its cache"},
     {"models", cmd_models, "list the models in the Hugging Face cache"},
 };
