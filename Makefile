@@ -80,5 +80,17 @@ bench: $(BUILD)/finerank
 clean:
 	rm -rf build build-san
 
-.PHONY: all check tests fuzz bench clean
+# The bundled demo: index data/sample, run explained queries through every pipeline stage,
+# then a short tokenizer demo (scripts/demo.sh; FR_DEMO_MODEL=DIR uses a cross-encoder).
+demo: $(BUILD)/finerank
+	@sh scripts/demo.sh
+
+# Tokenizer speed vs the Hugging Face Rust library (bench/tokenize/run.sh).
+bench-tokenize: build/bench/tokenize
+	@sh bench/tokenize/run.sh
+build/bench/tokenize: bench/tokenize/bench_tokenize.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+.PHONY: all check tests fuzz bench clean demo bench-tokenize
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

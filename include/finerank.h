@@ -184,6 +184,547 @@ typedef struct fr_hub_cached {
 int fr_hub_list_cached(const char *cache_dir, fr_hub_cached **list, size_t *n, fr_error *err);
 void fr_hub_cached_free(fr_hub_cached *list, size_t n);
 
+// ---- model ----
+// Cross-encoder rerankers in Hugging Face layout: a directory with config.json,
+// model.safetensors (or model.safetensors.index.json + shards), tokenizer.json,
+// tokenizer_config.json and, when present, sentence-transformers' config files.
+// Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
+// XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
+// architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
+// open). One handle is immutable after open and may be used from many threads at once; every
+// call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
+// to run single-threaded (openblas_set_num_threads(1) at open).
+typedef struct fr_model fr_model;
+
+typedef struct fr_model_opts {
+    int threads;        // default worker threads per call; 0: all online CPUs
+    int load_tokenizer; // 1 (default): open dir/tokenizer.json for fr_model_rerank
+} fr_model_opts;
+fr_model_opts fr_model_opts_default(void);
+
+// Opens a model directory. OUT: *out, free with fr_model_free (NULL is a no-op).
+int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err);
+void fr_model_free(fr_model *m);
+
+// What was loaded. Strings live as long as the model.
+typedef struct fr_model_info {
+    const char *architecture;   // "BertForSequenceClassification", ...
+    const char *model_type;     // "bert", "roberta", "xlm-roberta"
+    const char *weights_dtype;  // "F32", "F16", "BF16" (as stored; compute is float32)
+    const char *hidden_act;     // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
+    int hidden, layers, heads, intermediate, vocab_size, max_position_embeddings;
+    int num_labels;             // 1 or 2
+    int positive_label;         // the logit reported as raw_score: 0 for 1 label, 1 for 2
+    int max_length;             // tokens per pair, specials included (tokenizer_config's
+                                // model_max_length, capped by the position table)
+    const char *activation;     // relevance mapping: "sigmoid" or "softmax"
+    const char *activation_source; // where it came from (config key or "default")
+    int has_tokenizer;
+} fr_model_info;
+void fr_model_get_info(const fr_model *m, fr_model_info *out);
+
+// One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
+// models ignore them, as transformers does (their tokenizers return no token_type_ids).
+typedef struct fr_seq {
+    const int32_t *ids;
+    const uint8_t *type_ids;
+    size_t n;
+} fr_seq;
+
+typedef enum {
+    FR_LONG_TRUNCATE = 0,   // truncate each pair to max_length (the tokenizer's pair truncation)
+    FR_LONG_MAX = 1,        // split the passage into overlapping windows; best window's score
+    FR_LONG_MEAN = 2,       // mean of the windows' raw scores
+    FR_LONG_FIRST = 3,      // first window only
+} fr_long_docs;
+
+typedef struct fr_score_opts {
+    int threads;            // 0: the model's default
+    int batch_tokens;       // token budget per forward batch and thread; 0: 2048
+    int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
+    fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
+    fr_long_docs long_docs;
+    int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
+                            // the passage window
+} fr_score_opts;
+fr_score_opts fr_score_opts_default(void);
+
+// Scores pre-tokenised sequences. OUT: logits (n * num_labels floats, row-major).
+// A sequence longer than the position table or with an id outside the vocabulary is FR_ERANGE.
+// Results do not depend on batch composition or thread count (within float rounding).
+int fr_model_score_ids(const fr_model *m, const fr_seq *seqs, size_t n, const fr_score_opts *opts,
+                       float *logits, fr_error *err);
+
+typedef struct fr_rerank_score {
+    float raw;              // the positive-class logit
+    float relevance;        // in [0, 1]: fr_model_info.activation applied to the logits
+    int windows;            // forward passes aggregated (1 unless long_docs is a window mode)
+} fr_rerank_score;
+
+// Scores (query, docs[i]) pairs with the model's tokenizer, as sentence-transformers'
+// CrossEncoder.predict does. Lengths of -1 mean NUL-terminated (doc_lens may be NULL).
+// OUT: scores[n], in input order. An empty query is FR_EINVAL.
+int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
+                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
+                    fr_rerank_score *scores, fr_error *err);
+
+
+// ---- index ----
+// The first stage: a crash-safe BM25 index over JSON-lines documents, and the analyzer that
+// turns text into index terms (the same analyzer at index and at query time).
+//
+//   fr_index_opts io = fr_index_opts_default();        // lang "english", k1 0.9, b 0.4
+//   fr_index *ix = NULL;
+//   fr_index_build("idx", &io, &ix, &err);             // create (or open) for writing
+//   fr_index_add_jsonl(ix, "corpus.jsonl", FR_ON_ERROR_SKIP, NULL, &err);
+//   fr_index_commit(ix, &err);                          // durable once this returns 0
+//   fr_search_opts so = fr_search_opts_default();       // k = 10
+//   fr_hit hits[10]; size_t n;
+//   fr_index_search(ix, "wing slipstream", -1, &so, hits, &n, &err);
+//   fr_doc d; fr_index_doc(ix, hits[0].doc, &d, &err);  // d.id, d.title ... live until close
+//   fr_index_close(ix);
+
+// -- analyzer --
+// Text → terms: NFKC + Unicode case folding (utf8proc), optional accent folding, word
+// segmentation (runs of letters/marks/digits; an apostrophe or period between letters and a
+// period/comma between digits stay inside a word, as UAX #29 MidLetter/MidNum), English
+// possessive "'s" dropped, stopwords, Snowball stemming (libstemmer); Han, Hiragana,
+// Katakana and Hangul runs become overlapping character bigrams (a lone CJK character is a
+// unigram), so "糖尿病饮食禁忌" is searchable without a dictionary.
+// An analyzer is NOT thread-safe (the stemmer and the stem cache are mutable): one per thread.
+typedef struct fr_analyzer fr_analyzer;
+
+typedef struct fr_analyzer_opts {
+    int stem;           // 1 (default): Snowball-stem words of the language
+    int stopwords;      // 1 (default): drop the language's stopwords (built-in lists)
+    int fold_accents;   // 1 (default): strip combining marks after NFKD ("café" → "cafe")
+    int max_term_bytes; // terms longer than this are dropped (default 64)
+} fr_analyzer_opts;
+
+fr_analyzer_opts fr_analyzer_opts_default(void);
+
+// lang: a libstemmer algorithm name or ISO 639-1 code ("english"/"en", "porter", "french"/
+// "fr", ...; NULL → "english"; "none" → no stemming and no stopwords). opts NULL → defaults.
+// Unknown languages give FR_EUNSUPPORTED. OUT: *out, free with fr_analyzer_free.
+int fr_analyzer_new(const char *lang, const fr_analyzer_opts *opts, fr_analyzer **out,
+                    fr_error *err);
+void fr_analyzer_free(fr_analyzer *a);
+
+// Called once per term, in text order. term is NOT NUL-terminated and lives only during the
+// call. pos is the term's position (0, 1, 2, ...; stopwords leave no gap; each CJK bigram
+// takes one position). Return nonzero to stop (fr_analyze then returns that value).
+typedef int (*fr_term_fn)(void *ud, const char *term, size_t len, uint32_t pos);
+
+// Analyzes text (len -1: NUL-terminated). Invalid UTF-8 bytes are treated as separators
+// (documents from the wild must still index). Returns 0 or the callback's nonzero value.
+// pos_base is added to every position (to analyze title and text as one stream).
+int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+               fr_term_fn fn, void *ud);
+
+// A list of analyzed terms, owned by the struct: fr_terms_free(). terms[i] are NUL-terminated.
+typedef struct fr_terms {
+    size_t n;
+    char **terms;       // (n) the terms, in text order
+    uint32_t *pos;      // (n) their positions
+    float *weight;      // (n) query weights (1.0 from fr_analyze_terms); callers may edit
+} fr_terms;
+
+// Same as fr_analyze, collecting into *out (appends; zero it first).
+int fr_analyze_terms(fr_analyzer *a, const char *text, ptrdiff_t len, fr_terms *out,
+                     fr_error *err);
+void fr_terms_free(fr_terms *t);
+
+// -- index --
+// A directory holding immutable segment files, per-segment tombstone files and one COMMIT
+// file naming the live set (format: src/index/segment.h and src/index/commit.h). A handle is
+// either a writer (fr_index_build; takes the directory's flock, one writer at a time) or a
+// reader (fr_index_open) on the snapshot of the last commit. Searches on one handle may run
+// from several threads at once; writes (add/delete/commit) from one thread at a time.
+// Scoring: BM25 (Robertson & Zaragoza 2009) with Lucene's idf log(1 + (N - n + 0.5)/(n + 0.5)),
+// title and text combined as simple BM25F: tf = tf_text + title_weight * tf_title, length =
+// len_text + title_weight * len_title, one k1 and b (Robertson, Zaragoza & Taylor 2004).
+// N, avgdl and df count documents deleted since the last optimize (as Lucene does).
+typedef struct fr_index fr_index;
+
+typedef struct fr_index_opts {
+    const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
+    double k1, b;           // BM25 (0.9, 0.4 as Anserini)
+    int title_weight;       // BM25F title weight, an integer 0..16 (default 2)
+    fr_analyzer_opts analyzer;
+    size_t mem_budget;      // bytes of postings buffered before a segment is flushed
+                            // (default 256 MiB)
+    int verify_checksums;   // 1 (default): CRC-check every segment on open
+    int sync;               // 1 (default): fsync on commit (0 only for benchmarks/tests)
+} fr_index_opts;
+
+fr_index_opts fr_index_opts_default(void);
+
+// Creates the index in dir (made if missing) or opens an existing one for writing; the
+// settings of an existing index (lang, k1, b, title_weight) win over opts. Takes the writer
+// lock: FR_EBUSY if another writer holds it. OUT: *out, release with fr_index_close.
+int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
+// Opens the last commit of dir read-only (no lock). FR_ENOTFOUND when there is no commit.
+int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
+// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change.
+int fr_index_reopen(fr_index *ix, fr_error *err);
+// Releases the handle (uncommitted writes are discarded). NULL is a no-op.
+void fr_index_close(fr_index *ix);
+
+typedef enum { FR_ON_ERROR_FAIL = 0, FR_ON_ERROR_SKIP = 1 } fr_on_error;
+
+// Adds one document given as one JSON object (a JSON-lines line): "id" (or BEIR "_id",
+// string, required), "text" (string, required), optional "title", "date" (ISO 8601 date or
+// date-time), "source" (string), "authority" (number), "lang", "meta" (or BEIR "metadata",
+// any JSON value, stored verbatim). A document whose id exists replaces it (update).
+// Invisible to readers until fr_index_commit. Bad input: FR_EFORMAT, nothing added.
+int fr_index_add(fr_index *ix, const char *json, size_t len, fr_error *err);
+
+// Adds every line of a JSON-lines file (path "-" = stdin). A bad line gives
+// "FILE:LINE: reason" and is never half-added: with FR_ON_ERROR_FAIL the call stops there
+// (the lines before it stay pending: fr_index_rollback discards them); with FR_ON_ERROR_SKIP
+// the line is skipped and counted. OUT (optional): n_added, n_skipped. err receives the first
+// bad line's message. Blank lines are ignored.
+int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
+                       size_t *n_added, size_t *n_skipped, fr_error *err);
+
+// Deletes the document with this id (committed or pending). FR_ENOTFOUND if absent.
+int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
+
+// Makes every add/delete so far durable: flushes a segment, writes tombstones, writes
+// COMMIT.pending, fsyncs, renames it to COMMIT, fsyncs the directory. On failure the previous
+// commit stays intact and the pending writes are kept so commit can be retried.
+int fr_index_commit(fr_index *ix, fr_error *err);
+
+// Discards every add/delete since the last commit (flushed segments included).
+int fr_index_rollback(fr_index *ix, fr_error *err);
+
+// Merges every segment into one, dropping deleted documents, and commits.
+int fr_index_optimize(fr_index *ix, fr_error *err);
+
+// -- search --
+typedef struct fr_search_opts {
+    size_t k;               // number of hits wanted (default 10)
+    int64_t date_from;      // filter: date >= date_from (Unix seconds; INT64_MIN: none)
+    int64_t date_to;        // filter: date <= date_to (INT64_MAX: none); undated docs fail
+                            // any date filter
+    const char *source;     // filter: exact source (NULL: none)
+    const char *lang;       // filter: exact lang (NULL: none)
+    int exhaustive;         // 1: score every posting (no pruning) — for tests
+} fr_search_opts;
+
+fr_search_opts fr_search_opts_default(void);
+
+// A hit: doc is the document number in this handle's snapshot (valid until close/reopen).
+typedef struct fr_hit {
+    uint32_t doc;
+    double score;
+} fr_hit;
+
+// Top-k documents by BM25 for the query text (analyzed with the index's default analyzer;
+// every term OR-ed; a repeated term counts once per occurrence). Ordered by score
+// descending, ties by doc number ascending; exactly the exhaustive top-k (Block-Max
+// MaxScore pruning). OUT: hits (caller array of >= opts->k entries), *n_hits.
+int fr_index_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_search_opts *opts,
+                    fr_hit *hits, size_t *n_hits, fr_error *err);
+// Same, for already analyzed terms with weights: score = sum_i weight_i * bm25(term_i)
+// (RM3 expansion). Terms are not analyzed again.
+int fr_index_search_terms(fr_index *ix, const fr_terms *terms, const fr_search_opts *opts,
+                          fr_hit *hits, size_t *n_hits, fr_error *err);
+
+// Stored fields of one document; strings point into the index mapping and live until
+// fr_index_close/reopen. Absent fields are NULL (date_unix INT64_MIN, authority NAN).
+// Strings are NUL-terminated; *_len give their lengths.
+typedef struct fr_doc {
+    const char *id;     size_t id_len;
+    const char *title;  size_t title_len;
+    const char *text;   size_t text_len;
+    const char *date;   size_t date_len;      // as given in the input
+    const char *source; size_t source_len;
+    const char *lang;   size_t lang_len;
+    const char *meta;   size_t meta_len;      // compact JSON of "meta"/"metadata"
+    double authority;
+    int64_t date_unix;
+    int deleted;        // 1 when deleted in this snapshot
+} fr_doc;
+
+int fr_index_doc(fr_index *ix, uint32_t doc, fr_doc *out, fr_error *err);
+// Looks up a live document by id. OUT: *doc. FR_ENOTFOUND if absent.
+int fr_index_find(fr_index *ix, const char *id, uint32_t *doc, fr_error *err);
+// The analyzed terms of a document (title then text, positions continuing) — for proximity
+// and RM3. Appends to *out (zero it first). Uses the index's analyzer for the doc's lang.
+int fr_index_doc_terms(fr_index *ix, uint32_t doc, fr_terms *out, fr_error *err);
+// Analyzes text with the index's default analyzer (query side for proximity/RM3).
+int fr_index_analyze(fr_index *ix, const char *text, ptrdiff_t len, fr_terms *out,
+                     fr_error *err);
+
+typedef struct fr_index_stats {
+    uint64_t n_docs;        // documents in the snapshot, deleted included (BM25's N)
+    uint64_t n_live;        // documents not deleted
+    uint64_t n_segments;
+    uint64_t n_terms;       // sum over segments of distinct terms
+    uint64_t bytes;         // bytes of the segment files
+    double avg_dl;          // BM25F average document length
+    double avg_title_len, avg_text_len;  // average field lengths in terms
+    double k1, b;
+    int title_weight;
+    uint64_t generation;    // commit generation
+    char lang[32];
+} fr_index_stats;
+
+int fr_index_stats_get(fr_index *ix, fr_index_stats *out, fr_error *err);
+// Document frequency of an analyzed term (deleted docs included, as N). 0 when absent.
+uint64_t fr_index_df(fr_index *ix, const char *term, size_t len);
+// BM25 idf of a term under this snapshot's statistics.
+double fr_index_idf(fr_index *ix, const char *term, size_t len);
+// Number of documents in the snapshot (doc numbers are 0 .. n-1).
+uint32_t fr_index_n_docs(fr_index *ix);
+
+// ---- pipeline ----
+// The second half of two-stage retrieval (src/rank/): business signals (timeliness and
+// authority, src/rank/signals.c), diversity (MMR, src/rank/mmr.c) and the pipeline that runs
+// candidates → fine sort → signals → MMR → top k (src/rank/pipeline.c, docs/pipeline.md).
+// Specs, configs and signal structs are plain data: copy them by value to override per query.
+
+// Dates and durations. fr_date_parse accepts exactly ISO 8601 calendar dates "YYYY-MM-DD" and
+// date-times "YYYY-MM-DDThh:mm[:ss[.f+]][Z|±hh:mm|±hhmm]" (no zone = UTC). `field` names the
+// value in error messages ("date: '2023-13-01': month 13 out of range"). OUT: *ms, Unix ms.
+int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
+// "30d", "2y", "1.5h", "250ms": a decimal number and one of ms s m h d w y (y = 365 d).
+int fr_duration_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
+// Milliseconds since the Unix epoch, from the system clock.
+int64_t fr_now_ms(void);
+
+// Timeliness: a weight from a document's age. Decay functions exactly as Elasticsearch's
+// function_score defines them, on distance d = max(0, |date − origin| − offset) in ms:
+//   exp:    exp(ln(decay)/scale · d)
+//   gauss:  exp(d² · ln(decay) / scale²)      (= exp(−d²/2σ²) with σ² = −scale²/(2 ln decay))
+//   linear: max(0, (s − d)/s), s = scale/(1 − decay)
+// or a step table over age = max(0, origin − date), first matching rule wins.
+// Spec syntax (fr_freshness_parse): "none" |
+//   "exp|gauss|linear:scale=DUR[,offset=DUR][,decay=X][,origin=DATE|now][,missing=X]" |
+//   "[step:]OPDUR:W{,OPDUR:W}[,else=W][,missing=W]" with OP one of <= < >= >,
+//   e.g. "<=2y:1.2,>=10y:0.7". Defaults: offset 0, decay 0.5, origin now, else 1, missing 1.
+typedef enum {
+    FR_FRESH_NONE = 0,
+    FR_FRESH_EXP,
+    FR_FRESH_GAUSS,
+    FR_FRESH_LINEAR,
+    FR_FRESH_STEP,
+} fr_fresh_kind;
+
+#define FR_FRESH_MAX_STEPS 16
+typedef struct fr_fresh_step {
+    char op[3];                 // "<=", "<", ">=", ">"
+    int64_t age_ms;
+    double weight;
+} fr_fresh_step;
+
+typedef struct fr_freshness {
+    fr_fresh_kind kind;
+    int has_origin;             // 0: origin = the query's "now"
+    int64_t origin_ms;
+    int64_t scale_ms, offset_ms;
+    double decay;               // in (0, 1)
+    double missing;             // weight for documents without a date (the neutral value)
+    double otherwise;           // step tables: weight when no rule matches
+    int n_steps;
+    fr_fresh_step steps[FR_FRESH_MAX_STEPS];
+} fr_freshness;
+
+fr_freshness fr_freshness_default(void);  // FR_FRESH_NONE, missing 1
+// Parses a spec into *out (fully overwritten on success, untouched on failure).
+int fr_freshness_parse(const char *spec, fr_freshness *out, fr_error *err);
+// The weight of a document dated date_ms (has_date 0: the `missing` value); now_ms is the
+// origin when the spec has none.
+double fr_freshness_weight(const fr_freshness *f, int has_date, int64_t date_ms, int64_t now_ms);
+// A canonical spec string for explanations ("gauss:scale=1095d,offset=0d,decay=0.5,...").
+void fr_freshness_format(const fr_freshness *f, char *buf, size_t cap);
+
+// Authority: a coefficient per document. Table entries match the document's `source` exactly;
+// otherwise the document's own `authority` number is used (unless "nofield"), otherwise
+// `default`. Spec: "none" | "ITEM{,ITEM}" with ITEM = SOURCE:X | default=X | field | nofield,
+// e.g. "guideline:1.0,self-media:0.7,default=0.9".
+#define FR_AUTH_MAX 32
+typedef struct fr_authority {
+    int use_field;              // 1 (default): a document's `authority` field applies
+    double dflt;                // 1.0
+    int n;
+    char source[FR_AUTH_MAX][64];
+    double coef[FR_AUTH_MAX];
+} fr_authority;
+
+fr_authority fr_authority_default(void);
+int fr_authority_parse(const char *spec, fr_authority *out, fr_error *err);
+// source may be NULL; has_auth says whether the document carries an `authority` number.
+// Negative or non-finite values count as 0.
+double fr_authority_weight(const fr_authority *a, const char *source, int has_auth, double auth);
+
+// Combination of the per-document factors. product (default): semantic × timeliness ×
+// authority; sum: ws·semantic + wt·timeliness + wa·authority.
+// Spec: "product" | "sum[:semantic=X,timeliness=X,authority=X]" (sum defaults 0.7/0.15/0.15).
+typedef enum { FR_COMBINE_PRODUCT = 0, FR_COMBINE_SUM = 1 } fr_combine_mode;
+typedef struct fr_combine {
+    fr_combine_mode mode;
+    double w_semantic, w_timeliness, w_authority;
+} fr_combine;
+
+fr_combine fr_combine_default(void);
+int fr_combine_parse(const char *spec, fr_combine *out, fr_error *err);
+double fr_combine_score(const fr_combine *c, double semantic, double timeliness, double authority);
+
+// MMR (Carbonell & Goldstein 1998): greedily picks
+//   argmax_{d ∉ S} λ·rel(d)/max rel − (1 − λ)·max_{s ∈ S} cos(d, s)
+// over sparse document vectors (TF-IDF over analyzed terms; fr_mmr_vectors builds them).
+// λ = 1 is plain relevance order. With cap > 0, at most `cap` documents of one group enter
+// the list before every document within its group's cap has been placed (over-cap documents
+// are demoted, not dropped).
+typedef struct fr_mmr_item {
+    double rel;                 // relevance, >= 0 (the combined score)
+    const char *group;          // cap group (source or a meta field), NULL: none
+    size_t n;                   // sparse vector: n (term, weight) pairs, terms ascending
+    const uint32_t *terms;
+    const float *w;
+} fr_mmr_item;
+
+typedef struct fr_mmr_opts {
+    double lambda;              // in [0, 1]
+    int cap;                    // 0: no cap
+    size_t k;                   // MMR picks the first k ranks (0: all n); the rest follow in
+                                // relevance order (keeps the cost O(n·k) cosines)
+} fr_mmr_opts;
+
+// Orders the n items. OUT (caller-allocated, n entries each; any may be NULL):
+// order[r] = index of the item at rank r; max_sim[i] = max cosine of item i to the items
+// ranked above it when it was picked; mmr[i] = its MMR score then (for ranks >= k: its
+// normalized relevance and max_sim 0). Ties go to the lower index.
+int fr_mmr_rank(const fr_mmr_item *items, size_t n, const fr_mmr_opts *opts, size_t *order,
+                double *max_sim, double *mmr, fr_error *err);
+// Cosine of two sparse vectors (terms ascending); 0 when either is empty.
+double fr_mmr_cosine(const fr_mmr_item *a, const fr_mmr_item *b);
+
+// TF-IDF vectors for n documents given as analyzed term lists (terms[i]: n_terms[i]
+// NUL-terminated strings): w(t, d) = tf(t, d) · idf(t) with Lucene's BM25 idf
+// ln(1 + (N − df + 0.5)/(df + 0.5)), always > 0. df and N come from df_fn (e.g. the index)
+// when not NULL, else from the n documents themselves.
+// OUT: items[i].n/terms/w (rel and group untouched), pointing into *out, which owns them:
+// free with fr_mmr_vectors_free.
+typedef struct fr_mmr_vectors fr_mmr_vectors;
+typedef uint64_t (*fr_df_fn)(void *ctx, const char *term, size_t len, uint64_t *n_docs);
+int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
+                         fr_df_fn df_fn, void *df_ctx, fr_mmr_item *items,
+                         fr_mmr_vectors **out, fr_error *err);
+void fr_mmr_vectors_free(fr_mmr_vectors *v);
+
+// -- pipeline config --
+// Every knob of the pipeline, as plain data (copy to override per query). Loaded from a JSON
+// file (docs/pipeline.md lists every field with its default), overridden by JSON fragments
+// (HTTP requests) and by key=value pairs (CLI flags), all through the same field table, so a
+// field has one name everywhere: "candidates", "diversity.lambda", "filters.source", ...
+typedef enum {
+    FR_RERANK_AUTO = 0,         // the cross-encoder when a model is configured, else proximity
+    FR_RERANK_NONE,             // semantic = BM25 / max BM25 of the candidates
+    FR_RERANK_PROXIMITY,        // the term-proximity reranker (no model)
+    FR_RERANK_MODEL,            // the cross-encoder (needs "model")
+} fr_rerank_kind;
+
+typedef struct fr_pipeline_config {
+    size_t candidates;          // N1: BM25 candidates (1000)
+    size_t rerank_top;          // N2: candidates fine-sorted (100)
+    size_t k;                   // results returned (10)
+    fr_rerank_kind reranker;    // auto
+    char model[1024];           // cross-encoder model directory ("": none)
+    int rm3;                    // 0: RM3 expansion of the BM25 query (ir helper's rm3.c)
+    size_t rm3_fb_docs;         // 10
+    size_t rm3_fb_terms;        // 10
+    double rm3_orig_weight;     // 0.5
+    char synonyms[1024];        // synonyms file ("": none); format in docs/pipeline.md
+    double synonym_weight;      // BM25 weight of terms added by synonyms (0.5)
+    char filter_source[128];    // exact source ("": any)
+    char filter_lang[32];       // exact lang ("": any)
+    int64_t date_from_ms;       // INT64_MIN: none
+    int64_t date_to_ms;         // INT64_MAX: none
+    fr_freshness freshness;     // none
+    fr_authority authority;     // the document's own `authority` field, else 1
+    fr_combine combine;         // product
+    double lambda;              // MMR λ (1: no diversity)
+    int cap;                    // at most cap documents per group ahead of the rest (0: off)
+    char cap_field[64];         // "source" or "meta.FIELD" (default "source")
+    int explain;                // 0
+    double deadline_ms;         // latency budget for the whole query (0: none)
+    int64_t now_ms;             // the clock for timeliness (0: the system clock)
+} fr_pipeline_config;
+
+fr_pipeline_config fr_pipeline_config_default(void);
+// Applies a JSON object on top of *cfg (unlisted fields keep their values). `name` prefixes
+// error messages: "pipeline.json: diversity.lambda: 1.5 is outside [0, 1]". On failure *cfg
+// is unchanged.
+int fr_pipeline_config_apply_json(fr_pipeline_config *cfg, const char *json, size_t len,
+                                  const char *name, fr_error *err);
+// Reads a JSON file and applies it (as above, named by its path).
+int fr_pipeline_config_load(fr_pipeline_config *cfg, const char *path, fr_error *err);
+// Sets one field from a string ("diversity.lambda", "0.7"); the CLI's flags use this.
+int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char *value,
+                           fr_error *err);
+// The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
+char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
+
+// -- pipeline --
+// candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
+// top N2 (cross-encoder or proximity; semantic score in [0, 1]) → signals (timeliness ×
+// authority, combined with semantic) → MMR → top k. A pipeline is bound to one index and
+// holds the loaded synonyms and model; runs may use per-query configs.
+typedef struct fr_pipeline fr_pipeline;
+
+// A semantic scorer: scores[i] in [0, 1] for (query, passages[i]), i < n. Called with small
+// batches (the pipeline checks its deadline between calls). Return 0 or FR_E*.
+typedef int (*fr_semantic_fn)(void *ctx, const char *query, const char *const *passages,
+                              size_t n, double *scores, fr_error *err);
+
+// cfg supplies the synonyms file and model loaded once. ix must outlive the pipeline.
+// OUT: *out, free with fr_pipeline_free.
+int fr_pipeline_new(fr_index *ix, const fr_pipeline_config *cfg, fr_pipeline **out,
+                    fr_error *err);
+void fr_pipeline_free(fr_pipeline *p);
+// Replaces the fine-sort scorer (used by FR_RERANK_MODEL), e.g. a remote model or a test
+// double; name appears in results ("cross-encoder"). ctx must outlive the pipeline.
+void fr_pipeline_set_scorer(fr_pipeline *p, fr_semantic_fn fn, void *ctx, const char *name);
+
+// One ranked document with every factor of its score.
+typedef struct fr_ranked {
+    uint32_t doc;               // document number in the index snapshot
+    const char *id, *title, *source, *date;  // point into the index (live until it closes)
+    double bm25;                // stage-1 score
+    size_t stage1_rank;         // 1-based rank among the candidates
+    int scored;                 // 1: fine-sorted; 0: beyond N2 or past the deadline
+    double semantic;            // in [0, 1] (NAN when not scored)
+    double timeliness, authority;
+    double score;               // combine(semantic, timeliness, authority) = "final"
+    double max_sim;             // max TF-IDF cosine to the documents ranked above (MMR)
+    double diversity_penalty;   // (1 − λ)·max_sim
+    double mmr;                 // λ·score/max score − penalty (the MMR objective)
+} fr_ranked;
+
+typedef struct fr_result {
+    size_t n;                   // ranked documents (<= k)
+    fr_ranked *items;           // (n) owned: fr_result_free
+    size_t n_candidates;        // stage-1 hits
+    size_t n_rerank;            // documents sent to the fine sort (min(N2, n_candidates))
+    size_t n_scored;            // of those, scored before the deadline
+    int deadline_hit;           // 1: the fine sort stopped early; the rest kept stage-1 order
+    char reranker[32];          // "cross-encoder", "proximity", "none"
+    char *query_terms;          // the BM25 query after synonyms/RM3 ("term^w ...", owned)
+    double ms_candidates, ms_rerank, ms_signals, ms_mmr, ms_total;
+} fr_result;
+
+// Runs one query. cfg NULL: the config given to fr_pipeline_new. OUT: *res (zero it first or
+// pass one already freed), release with fr_result_free.
+int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config *cfg,
+                    fr_result *res, fr_error *err);
+void fr_result_free(fr_result *res);
+// The result as one JSON object {"query", "reranker", "deadline_hit", "timing_ms", "results":
+// [{"rank", "id", "title", "score", "explain": {...}}]} (explain only when asked); malloc'd.
+char *fr_result_to_json(const fr_result *res, const char *query, int explain);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,11 +11,15 @@
 int cmd_tokenize(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
     {"pull", cmd_pull, "download a model from the Hugging Face hub into its cache"},
     {"models", cmd_models, "list the models in the Hugging Face cache"},
+    {"index", cmd_index, "build and maintain a BM25 index (build, add, delete, optimize, stats)"},
+    {"search", cmd_search, "BM25 top-k from an index"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {

@@ -1,0 +1,890 @@
+/* index.c — the fr_index handle: open / build (writer lock), document parsing (JSON lines),
+ * add / update / delete, segment flushes by memory budget, the commit protocol, rollback,
+ * optimize (merge), stored-document access and statistics. Scoring lives in search.c, the
+ * file formats in segment.h and commit.h.
+ *
+ * Durability: a document is acknowledged when fr_index_commit returns 0. Commit flushes the
+ * pending segment (written and fsynced), writes tombstone files, fsyncs the directory, then
+ * writes COMMIT.pending → fsync → rename → fsync dir. A crash at any point leaves the old
+ * COMMIT or the new one; files it does not name are garbage, removed by the next writer.
+ * Readers map the segments named by COMMIT; the writer unlinks obsolete files only after a
+ * new COMMIT is durable, and open mappings survive the unlink (POSIX), so readers keep their
+ * snapshot. A reader racing a writer's cleanup retries open with the newer COMMIT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "index/index_impl.h"
+#include "text/analyzer.h"
+
+fr_index_opts fr_index_opts_default(void) {
+    fr_index_opts o = {0};
+    o.lang = "english";
+    o.k1 = 0.9;
+    o.b = 0.4;
+    o.title_weight = 2;
+    o.analyzer = fr_analyzer_opts_default();
+    o.mem_budget = (size_t)256 << 20;
+    o.verify_checksums = 1;
+    o.sync = 1;
+    return o;
+}
+
+// ---- snapshot ----
+
+static void segref_free(fr__segref *r) {
+    fr__seg_free(r->seg);
+    free(r->deleted);
+    free(r->K);
+    memset(r, 0, sizeof *r);
+}
+
+static void drop_segs(fr_index *ix) {
+    for (uint32_t i = 0; i < ix->n_segs; i++) segref_free(&ix->segs[i]);
+    ix->n_segs = 0;
+}
+
+static int push_seg(fr_index *ix, fr__segref *r, fr_error *err) {
+    if (ix->n_segs == ix->segs_cap) {
+        uint32_t nc = ix->segs_cap ? ix->segs_cap * 2 : 8;
+        fr__segref *p = realloc(ix->segs, nc * sizeof *p);
+        if (!p) return fr__err(err, FR_ENOMEM, "%s: out of memory", ix->dir);
+        ix->segs = p;
+        ix->segs_cap = nc;
+    }
+    ix->segs[ix->n_segs++] = *r;
+    return 0;
+}
+
+// Opens segment `name` with an empty deletion bitmap. OUT: *r.
+static int open_segref(fr_index *ix, const char *name, fr__segref *r, fr_error *err) {
+    memset(r, 0, sizeof *r);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    int rc = fr__seg_open_file(path, name, ix->opts.verify_checksums, &r->seg, err);
+    if (rc < 0) return rc;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->deleted = calloc((size_t)r->seg->n_docs / 8 + 1, 1);
+    if (!r->deleted) {
+        segref_free(r);
+        return fr__err(err, FR_ENOMEM, "%s: out of memory", name);
+    }
+    if (r->seg->title_weight != ix->tw) {
+        segref_free(r);
+        return fr__err(err, FR_ECORRUPT, "%s: title weight %u differs from the index's %u",
+                       name, r->seg->title_weight, ix->tw);
+    }
+    return 0;
+}
+
+int fr__index_refresh_stats(fr_index *ix, fr_error *err) {
+    uint64_t N = 0, sdl = 0, st = 0, sx = 0;
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        fr__segref *r = &ix->segs[i];
+        if (N + r->seg->n_docs > UINT32_MAX - 1)
+            return fr__err(err, FR_ERANGE, "%s: more than 2^32 documents", ix->dir);
+        r->base = (uint32_t)N;
+        N += r->seg->n_docs;
+        sdl += r->seg->sum_dl;
+        st += r->seg->sum_title;
+        sx += r->seg->sum_text;
+    }
+    ix->N = N;
+    ix->sum_dl = sdl;
+    ix->sum_title = st;
+    ix->sum_text = sx;
+    ix->avgdl = N ? (double)sdl / (double)N : 1.0;
+    if (ix->avgdl <= 0) ix->avgdl = 1.0;
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        fr__segref *r = &ix->segs[i];
+        float *K = realloc(r->K, ((size_t)r->seg->n_docs + 1) * sizeof *K);
+        if (!K) return fr__err(err, FR_ENOMEM, "%s: out of memory", ix->dir);
+        r->K = K;
+        // BM25 length normalisation, Robertson & Zaragoza 2009 eq. 3.15
+        for (uint32_t d = 0; d < r->seg->n_docs; d++)
+            K[d] = (float)(ix->k1 * (1.0 - ix->b + ix->b * (double)r->seg->docs[d].dl / ix->avgdl));
+    }
+    return 0;
+}
+
+// Loads the snapshot named by COMMIT (replacing the current one).
+static int load_commit(fr_index *ix, fr_error *err) {
+    fr__commit c;
+    int rc = fr__commit_read(ix->dir, &c, err);
+    if (rc < 0) return rc;
+    drop_segs(ix);
+    snprintf(ix->lang, sizeof ix->lang, "%s", c.lang[0] ? c.lang : "english");
+    ix->k1 = c.k1;
+    ix->b = c.b;
+    ix->tw = c.title_weight;
+    ix->generation = c.generation;
+    ix->next_id = c.next_id;
+    for (uint32_t i = 0; i < c.n_segs; i++) {
+        fr__segref r;
+        rc = open_segref(ix, c.segs[i].name, &r, err);
+        if (rc < 0) goto fail;
+        if (r.seg->n_docs != c.segs[i].n_docs) {
+            segref_free(&r);
+            rc = fr__err(err, FR_ECORRUPT, "%s: COMMIT says %u docs, segment has %u",
+                         c.segs[i].name, c.segs[i].n_docs, r.seg->n_docs);
+            goto fail;
+        }
+        if (c.segs[i].del[0]) {
+            rc = fr__tomb_read(ix->dir, c.segs[i].del, r.deleted, r.seg->n_docs, &r.n_deleted, err);
+            if (rc < 0) { segref_free(&r); goto fail; }
+            snprintf(r.del, sizeof r.del, "%s", c.segs[i].del);
+        }
+        r.committed = 1;
+        if ((rc = push_seg(ix, &r, err)) < 0) { segref_free(&r); goto fail; }
+    }
+    fr__commit_free(&c);
+    return fr__index_refresh_stats(ix, err);
+fail:
+    fr__commit_free(&c);
+    drop_segs(ix);
+    return rc;
+}
+
+// ---- open / close ----
+
+static int handle_new(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
+    *out = NULL;
+    if (strlen(dir) >= 4000) return fr__err(err, FR_EINVAL, "index directory path too long");
+    fr_index *ix = calloc(1, sizeof *ix);
+    if (!ix) return fr__err(err, FR_ENOMEM, "out of memory");
+    snprintf(ix->dir, sizeof ix->dir, "%s", dir);
+    ix->opts = opts ? *opts : fr_index_opts_default();
+    ix->opts.lang = NULL;  // not retained; ix->lang holds it
+    ix->lock_fd = -1;
+    pthread_mutex_init(&ix->an_mu, NULL);
+    *out = ix;
+    return 0;
+}
+
+static int make_query_analyzer(fr_index *ix, fr_error *err) {
+    int rc = fr_analyzer_new(ix->lang, &ix->opts.analyzer, &ix->an, err);
+    return rc < 0 ? fr__err_prefix(err, rc, "%s", ix->dir) : 0;
+}
+
+int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
+    fr_index *ix;
+    int rc = handle_new(dir, opts, &ix, err);
+    if (rc < 0) return rc;
+    // A writer may remove the files of an older commit between our reading COMMIT and
+    // opening its segments: retry with the newer COMMIT.
+    for (int attempt = 0;; attempt++) {
+        rc = load_commit(ix, err);
+        if (rc != FR_ENOTFOUND || attempt == 20) break;
+        struct stat st;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/COMMIT", dir);
+        if (stat(p, &st) < 0) break;
+        usleep(1000);
+    }
+    if (rc == 0) rc = make_query_analyzer(ix, err);
+    if (rc < 0) {
+        fr_index_close(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
+}
+
+int fr_index_reopen(fr_index *ix, fr_error *err) {
+    if (ix->writer) return fr__err(err, FR_EINVAL, "%s: reopen is for readers", ix->dir);
+    fr__commit c;
+    int rc = fr__commit_read(ix->dir, &c, err);
+    if (rc < 0) return rc;
+    uint64_t g = c.generation;
+    fr__commit_free(&c);
+    if (g == ix->generation) return 0;
+    return load_commit(ix, err);
+}
+
+static int is_garbage(const char *name) {
+    return !strncmp(name, "seg_", 4) || !strcmp(name, "COMMIT.pending");
+}
+
+// Removes files no commit or pending state references (crash leftovers).
+static void remove_garbage(fr_index *ix) {
+    DIR *d = opendir(ix->dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_garbage(e->d_name)) continue;
+        int used = 0;
+        for (uint32_t i = 0; i < ix->n_segs && !used; i++)
+            used = !strcmp(ix->segs[i].name, e->d_name) || !strcmp(ix->segs[i].del, e->d_name);
+        if (ix->cur && !strcmp(ix->cur_name, e->d_name)) used = 1;
+        if (!used) {
+            char p[4400];
+            snprintf(p, sizeof p, "%s/%s", ix->dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
+    fr_index *ix;
+    int rc = handle_new(dir, opts, &ix, err);
+    if (rc < 0) return rc;
+    ix->writer = 1;
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        rc = fr__err(err, fr__io_errno_code(errno), "%s: mkdir: %s", dir, strerror(errno));
+        goto fail;
+    }
+    char p[4200];
+    snprintf(p, sizeof p, "%s/LOCK", dir);
+    ix->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (ix->lock_fd < 0) {
+        rc = fr__err(err, fr__io_errno_code(errno), "%s: %s", p, strerror(errno));
+        goto fail;
+    }
+    if (flock(ix->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = fr__err(err, errno == EWOULDBLOCK ? FR_EBUSY : FR_EIO,
+                     "%s: another writer holds the index lock", dir);
+        goto fail;
+    }
+    rc = load_commit(ix, err);
+    if (rc == FR_ENOTFOUND) {  // a new index: settings from opts, empty first commit
+        fr_index_opts o = opts ? *opts : fr_index_opts_default();
+        fr_analyzer *probe = NULL;
+        if (!(o.k1 >= 0 && o.k1 < 1000) || !(o.b >= 0 && o.b <= 1) || o.title_weight < 0 ||
+            o.title_weight > 16) {
+            rc = fr__err(err, FR_EINVAL, "%s: k1 must be in [0, 1000), b in [0, 1], title "
+                         "weight in 0..16", dir);
+            goto fail;
+        }
+        snprintf(ix->lang, sizeof ix->lang, "%s", o.lang && *o.lang ? o.lang : "english");
+        if ((rc = fr_analyzer_new(ix->lang, &ix->opts.analyzer, &probe, err)) < 0) goto fail;
+        fr_analyzer_free(probe);
+        ix->k1 = o.k1;
+        ix->b = o.b;
+        ix->tw = (uint32_t)o.title_weight;
+        fr__commit c = {0};
+        snprintf(c.lang, sizeof c.lang, "%s", ix->lang);
+        c.k1 = ix->k1;
+        c.b = ix->b;
+        c.title_weight = ix->tw;
+        if ((rc = fr__commit_write(dir, &c, ix->opts.sync, err)) < 0) goto fail;
+        rc = fr__index_refresh_stats(ix, err);
+    }
+    if (rc < 0) goto fail;
+    remove_garbage(ix);
+    if ((rc = make_query_analyzer(ix, err)) < 0) goto fail;
+    *out = ix;
+    return 0;
+fail:
+    fr_index_close(ix);
+    return rc;
+}
+
+void fr_index_close(fr_index *ix) {
+    if (!ix) return;
+    if (ix->cur) fr__segw_abort(ix->cur);
+    free(ix->cur_del);
+    drop_segs(ix);
+    free(ix->segs);
+    fr_analyzer_free(ix->an);
+    for (uint32_t i = 0; i < ix->n_langs; i++) fr_analyzer_free(ix->langs[i].a);
+    free(ix->obsolete);
+    if (ix->lock_fd >= 0) close(ix->lock_fd);  // releases the flock
+    pthread_mutex_destroy(&ix->an_mu);
+    free(ix);
+}
+
+// ---- documents: parsing ----
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    // Howard Hinnant's days_from_civil (proleptic Gregorian), days since 1970-01-01
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, size_t n, size_t at, int k, int *v) {
+    if (at + (size_t)k > n) return 0;
+    int x = 0;
+    for (int i = 0; i < k; i++) {
+        char c = s[at + (size_t)i];
+        if (c < '0' || c > '9') return 0;
+        x = x * 10 + (c - '0');
+    }
+    *v = x;
+    return 1;
+}
+
+// ISO 8601: YYYY[-MM[-DD[(T| )hh:mm[:ss[.frac]][Z|±hh[:mm]]]]]. OUT: *t (Unix seconds).
+int fr__parse_date(const char *s, size_t n, int64_t *t) {
+    int y, mo = 1, d = 1, h = 0, mi = 0, se = 0;
+    size_t i = 0;
+    if (!digits(s, n, 0, 4, &y)) return -1;
+    i = 4;
+    if (i < n) {
+        if (s[i] != '-' || !digits(s, n, i + 1, 2, &mo)) return -1;
+        i += 3;
+        if (i < n) {
+            if (s[i] != '-' || !digits(s, n, i + 1, 2, &d)) return -1;
+            i += 3;
+        }
+    }
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
+    int64_t off = 0;
+    if (i < n) {
+        if ((s[i] != 'T' && s[i] != 't' && s[i] != ' ') || !digits(s, n, i + 1, 2, &h) ||
+            i + 3 >= n || s[i + 3] != ':' || !digits(s, n, i + 4, 2, &mi))
+            return -1;
+        i += 6;
+        if (i < n && s[i] == ':') {
+            if (!digits(s, n, i + 1, 2, &se)) return -1;
+            i += 3;
+            if (i < n && (s[i] == '.' || s[i] == ',')) {
+                i++;
+                size_t st = i;
+                while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+                if (i == st) return -1;
+            }
+        }
+        if (h > 24 || mi > 59 || se > 60) return -1;
+        if (i < n) {
+            if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) i++;
+            else if (s[i] == '+' || s[i] == '-') {
+                int oh, om = 0;
+                if (!digits(s, n, i + 1, 2, &oh)) return -1;
+                size_t j = i + 3;
+                if (j < n) {
+                    if (s[j] == ':') j++;
+                    if (!digits(s, n, j, 2, &om)) return -1;
+                    j += 2;
+                }
+                if (j != n || oh > 23 || om > 59) return -1;
+                off = (s[i] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+                i = j;
+            } else return -1;
+        }
+    }
+    if (i != n) return -1;
+    *t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+    return 0;
+}
+
+typedef struct parsed {
+    json_t *root;
+    fr__newdoc nd;
+    char idbuf[32];
+    char *meta;   // json_dumps of meta, malloc'd
+} parsed;
+
+static void parsed_free(parsed *p) {
+    json_decref(p->root);
+    free(p->meta);
+    p->root = NULL;
+    p->meta = NULL;
+}
+
+static int str_field(json_t *o, const char *key, const char **s, size_t *n, const char **bad) {
+    json_t *v = json_object_get(o, key);
+    *s = NULL;
+    *n = 0;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) { *bad = key; return -1; }
+    *s = json_string_value(v);
+    *n = json_string_length(v);
+    return 0;
+}
+
+// Parses one JSON document. On failure fills err with the reason (no location prefix).
+static int parse_doc(const char *json, size_t len, parsed *p, fr_error *err) {
+    memset(p, 0, sizeof *p);
+    json_error_t je;
+    p->root = json_loadb(json, len, JSON_DECODE_INT_AS_REAL * 0, &je);
+    if (!p->root) return fr__err(err, FR_EFORMAT, "invalid JSON at column %d: %s", je.column, je.text);
+    if (!json_is_object(p->root)) {
+        parsed_free(p);
+        return fr__err(err, FR_EFORMAT, "a document must be a JSON object");
+    }
+    json_t *o = p->root;
+    fr__newdoc *nd = &p->nd;
+    json_t *id = json_object_get(o, "id");
+    if (!id || json_is_null(id)) id = json_object_get(o, "_id");
+    if (json_is_integer(id)) {
+        snprintf(p->idbuf, sizeof p->idbuf, "%lld", (long long)json_integer_value(id));
+        nd->fields[FLD_ID] = p->idbuf;
+        nd->lens[FLD_ID] = strlen(p->idbuf);
+    } else if (json_is_string(id) && json_string_length(id) > 0) {
+        nd->fields[FLD_ID] = json_string_value(id);
+        nd->lens[FLD_ID] = json_string_length(id);
+    } else {
+        parsed_free(p);
+        return fr__err(err, FR_EFORMAT, "missing \"id\" (a non-empty string)");
+    }
+    if (memchr(nd->fields[FLD_ID], 0, nd->lens[FLD_ID]) || nd->lens[FLD_ID] > 4096) {
+        parsed_free(p);
+        return fr__err(err, FR_EFORMAT, "\"id\" contains a NUL character or is over 4096 bytes");
+    }
+    const char *bad = NULL;
+    json_t *text = json_object_get(o, "text");
+    if (!json_is_string(text)) {
+        parsed_free(p);
+        return fr__err(err, FR_EFORMAT, "missing \"text\" (a string)");
+    }
+    nd->fields[FLD_TEXT] = json_string_value(text);
+    nd->lens[FLD_TEXT] = json_string_length(text);
+    if (str_field(o, "title", &nd->fields[FLD_TITLE], &nd->lens[FLD_TITLE], &bad) < 0 ||
+        str_field(o, "date", &nd->fields[FLD_DATE], &nd->lens[FLD_DATE], &bad) < 0 ||
+        str_field(o, "source", &nd->fields[FLD_SOURCE], &nd->lens[FLD_SOURCE], &bad) < 0 ||
+        str_field(o, "lang", &nd->fields[FLD_LANG], &nd->lens[FLD_LANG], &bad) < 0) {
+        parsed_free(p);
+        return fr__err(err, FR_EFORMAT, "\"%s\" must be a string", bad);
+    }
+    if (nd->fields[FLD_DATE]) {
+        if (fr__parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date) < 0) {
+            fr__err(err, FR_EFORMAT, "\"date\" is not an ISO 8601 date: \"%.40s\"",
+                    nd->fields[FLD_DATE]);
+            parsed_free(p);
+            return FR_EFORMAT;
+        }
+        nd->has_date = 1;
+    }
+    json_t *au = json_object_get(o, "authority");
+    if (au && !json_is_null(au)) {
+        if (!json_is_number(au) || !isfinite(json_number_value(au))) {
+            parsed_free(p);
+            return fr__err(err, FR_EFORMAT, "\"authority\" must be a number");
+        }
+        nd->authority = json_number_value(au);
+        nd->has_authority = 1;
+    }
+    json_t *meta = json_object_get(o, "meta");
+    if (!meta || json_is_null(meta)) meta = json_object_get(o, "metadata");
+    if (meta && !json_is_null(meta)) {
+        p->meta = json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        if (!p->meta) {
+            parsed_free(p);
+            return fr__err(err, FR_ENOMEM, "cannot serialise \"meta\"");
+        }
+        nd->fields[FLD_META] = p->meta;
+        nd->lens[FLD_META] = strlen(p->meta);
+    }
+    return 0;
+}
+
+// ---- writes ----
+
+static int need_writer(fr_index *ix, fr_error *err) {
+    return ix->writer ? 0 : fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
+}
+
+static fr_analyzer *analyzer_for(fr_index *ix, const char *lang, size_t n) {
+    if (!lang || !n || n >= 32) return ix->an;
+    for (uint32_t i = 0; i < ix->n_langs; i++)
+        if (strlen(ix->langs[i].lang) == n && !memcmp(ix->langs[i].lang, lang, n))
+            return ix->langs[i].a ? ix->langs[i].a : ix->an;
+    if (ix->n_langs == FR__MAX_LANGS) return ix->an;
+    char l[32];
+    memcpy(l, lang, n);
+    l[n] = 0;
+    fr_analyzer *a = NULL;
+    if (strcasecmp(l, ix->lang) != 0) fr_analyzer_new(l, &ix->opts.analyzer, &a, NULL);
+    snprintf(ix->langs[ix->n_langs].lang, 32, "%s", l);
+    ix->langs[ix->n_langs++].a = a;  // NULL: unknown language, use the index default
+    return a ? a : ix->an;
+}
+
+static int flush_cur(fr_index *ix, fr_error *err) {
+    if (!ix->cur) return 0;
+    uint32_t n = fr__segw_n_docs(ix->cur);
+    fr__segw *w = ix->cur;
+    ix->cur = NULL;
+    if (n == 0) {
+        fr__segw_abort(w);
+        return 0;
+    }
+    int rc = fr__segw_finish(w, ix->opts.sync, err);
+    if (rc < 0) {
+        memset(ix->cur_del, 0, ix->cur_del_cap);
+        return rc;  // the pending documents are lost: the caller reports the error
+    }
+    fr__segref r;
+    rc = open_segref(ix, ix->cur_name, &r, err);
+    if (rc == 0) {
+        for (uint32_t d = 0; d < n; d++)
+            if (d / 8 < ix->cur_del_cap && ((ix->cur_del[d >> 3] >> (d & 7)) & 1)) {
+                r.deleted[d >> 3] |= (uint8_t)(1u << (d & 7));
+                r.n_deleted++;
+            }
+        r.del_dirty = r.n_deleted > 0;
+        rc = push_seg(ix, &r, err);
+        if (rc < 0) segref_free(&r);
+    }
+    memset(ix->cur_del, 0, ix->cur_del_cap);
+    if (rc == 0) rc = fr__index_refresh_stats(ix, err);
+    return rc;
+}
+
+// Marks every live document with this id deleted. Returns 1 if one was found.
+static int delete_id(fr_index *ix, const char *id, size_t len, fr_error *err) {
+    int found = 0;
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        fr__segref *r = &ix->segs[i];
+        uint32_t d;
+        int rc = fr__seg_find(r->seg, id, len, &d, err);
+        if (rc == FR_ENOTFOUND) continue;
+        if (rc < 0) return rc;
+        if (fr__is_deleted(r, d)) continue;
+        r->deleted[d >> 3] |= (uint8_t)(1u << (d & 7));
+        r->n_deleted++;
+        r->del_dirty = 1;
+        found = 1;
+    }
+    uint32_t d;
+    if (ix->cur && fr__segw_find(ix->cur, id, len, &d) == 0) {
+        if (d / 8 >= ix->cur_del_cap) {
+            size_t nc = ix->cur_del_cap ? ix->cur_del_cap : 1024;
+            while (nc <= d / 8) nc *= 2;
+            uint8_t *p = realloc(ix->cur_del, nc);
+            if (!p) return fr__err(err, FR_ENOMEM, "out of memory");
+            memset(p + ix->cur_del_cap, 0, nc - ix->cur_del_cap);
+            ix->cur_del = p;
+            ix->cur_del_cap = nc;
+        }
+        if (!((ix->cur_del[d >> 3] >> (d & 7)) & 1)) {
+            ix->cur_del[d >> 3] |= (uint8_t)(1u << (d & 7));
+            found = 1;
+        }
+    }
+    return found;
+}
+
+static int add_parsed(fr_index *ix, parsed *p, fr_error *err) {
+    int rc = delete_id(ix, p->nd.fields[FLD_ID], p->nd.lens[FLD_ID], err);  // update
+    if (rc < 0) return rc;
+    if (!ix->cur) {
+        snprintf(ix->cur_name, sizeof ix->cur_name, "seg_%llu.frs", (unsigned long long)ix->next_id++);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", ix->dir, ix->cur_name);
+        if ((rc = fr__segw_new(path, ix->cur_name, (int)ix->tw, &ix->cur, err)) < 0) return rc;
+    }
+    fr_analyzer *an = analyzer_for(ix, p->nd.fields[FLD_LANG], p->nd.lens[FLD_LANG]);
+    uint32_t d;
+    if ((rc = fr__segw_add(ix->cur, &p->nd, an, &d, err)) < 0) return rc;
+    if (fr__segw_mem(ix->cur) > ix->opts.mem_budget) rc = flush_cur(ix, err);
+    return rc;
+}
+
+int fr_index_add(fr_index *ix, const char *json, size_t len, fr_error *err) {
+    int rc = need_writer(ix, err);
+    if (rc < 0) return rc;
+    parsed p;
+    if ((rc = parse_doc(json, len, &p, err)) < 0) return rc;
+    rc = add_parsed(ix, &p, err);
+    parsed_free(&p);
+    return rc;
+}
+
+int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
+                       size_t *n_added, size_t *n_skipped, fr_error *err) {
+    size_t added = 0, skipped = 0;
+    if (n_added) *n_added = 0;
+    if (n_skipped) *n_skipped = 0;
+    int rc = need_writer(ix, err);
+    if (rc < 0) return rc;
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return fr__err(err, fr__io_errno_code(errno), "%s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int first_bad = 1;
+    rc = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
+        if (k == len) continue;
+        parsed p;
+        fr_error e = {0};
+        rc = parse_doc(line, len, &p, &e);
+        if (rc < 0) {
+            if (first_bad || on_error == FR_ON_ERROR_FAIL)
+                fr__err(err, rc, "%s:%zu: %s", path, lineno, e.msg);
+            first_bad = 0;
+            if (on_error == FR_ON_ERROR_FAIL) break;
+            skipped++;
+            rc = 0;
+            continue;
+        }
+        rc = add_parsed(ix, &p, err);
+        parsed_free(&p);
+        if (rc < 0) {
+            fr__err_prefix(err, rc, "%s:%zu", path, lineno);
+            break;
+        }
+        added++;
+    }
+    if (rc == 0 && ferror(f)) rc = fr__err(err, FR_EIO, "%s: read error", path);
+    free(line);
+    if (f != stdin) fclose(f);
+    if (n_added) *n_added = added;
+    if (n_skipped) *n_skipped = skipped;
+    return rc;
+}
+
+int fr_index_delete(fr_index *ix, const char *id, fr_error *err) {
+    int rc = need_writer(ix, err);
+    if (rc < 0) return rc;
+    rc = delete_id(ix, id, strlen(id), err);
+    if (rc < 0) return rc;
+    return rc ? 0 : fr__err(err, FR_ENOTFOUND, "%s: no document with id \"%s\"", ix->dir, id);
+}
+
+static void unlink_name(fr_index *ix, const char *name) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", ix->dir, name);
+    unlink(p);
+}
+
+static int add_obsolete(fr_index *ix, const char *name) {
+    if (!name[0]) return 0;
+    if (ix->n_obsolete == ix->obsolete_cap) {
+        uint32_t nc = ix->obsolete_cap ? ix->obsolete_cap * 2 : 16;
+        char (*p)[FR__NAME] = realloc(ix->obsolete, nc * sizeof *p);
+        if (!p) return FR_ENOMEM;
+        ix->obsolete = p;
+        ix->obsolete_cap = nc;
+    }
+    snprintf(ix->obsolete[ix->n_obsolete++], FR__NAME, "%s", name);
+    return 0;
+}
+
+int fr_index_commit(fr_index *ix, fr_error *err) {
+    int rc = need_writer(ix, err);
+    if (rc < 0) return rc;
+    if ((rc = flush_cur(ix, err)) < 0) return rc;
+    uint64_t gen = ix->generation + 1;
+    fr__commit c = {0};
+    c.generation = gen;
+    c.next_id = ix->next_id;
+    snprintf(c.lang, sizeof c.lang, "%s", ix->lang);
+    c.k1 = ix->k1;
+    c.b = ix->b;
+    c.title_weight = ix->tw;
+    c.n_segs = ix->n_segs;
+    c.segs = calloc(ix->n_segs + 1, sizeof *c.segs);
+    if (!c.segs) return fr__err(err, FR_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        fr__segref *r = &ix->segs[i];
+        fr__commit_seg *cs = &c.segs[i];
+        snprintf(cs->name, sizeof cs->name, "%s", r->name);
+        snprintf(cs->del, sizeof cs->del, "%s", r->del);
+        cs->n_docs = r->seg->n_docs;
+        cs->n_deleted = r->n_deleted;
+        if (r->del_dirty) {
+            char base[FR__NAME];
+            snprintf(base, sizeof base, "%.*s", (int)(strlen(r->name) - 4), r->name);
+            snprintf(cs->del, sizeof cs->del, "%.20s_%llu.del", base, (unsigned long long)gen);
+            rc = fr__tomb_write(ix->dir, cs->del, r->deleted, r->seg->n_docs, ix->opts.sync, err);
+            if (rc < 0) goto done;
+        }
+    }
+    // new segment and tombstone files must be durable names before COMMIT points at them
+    if (ix->opts.sync && (rc = fr__io_fsync_dir(ix->dir, err)) < 0) goto done;
+    if ((rc = fr__commit_write(ix->dir, &c, ix->opts.sync, err)) < 0) goto done;
+    // durable: adopt the new state, then remove what no commit references any more
+    ix->generation = gen;
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        fr__segref *r = &ix->segs[i];
+        if (strcmp(r->del, c.segs[i].del)) add_obsolete(ix, r->del);
+        snprintf(r->del, sizeof r->del, "%s", c.segs[i].del);
+        r->del_dirty = 0;
+        r->committed = 1;
+    }
+    for (uint32_t i = 0; i < ix->n_obsolete; i++) unlink_name(ix, ix->obsolete[i]);
+    ix->n_obsolete = 0;
+done:
+    fr__commit_free(&c);
+    return rc;
+}
+
+int fr_index_rollback(fr_index *ix, fr_error *err) {
+    int rc = need_writer(ix, err);
+    if (rc < 0) return rc;
+    if (ix->cur) fr__segw_abort(ix->cur);
+    ix->cur = NULL;
+    if (ix->cur_del) memset(ix->cur_del, 0, ix->cur_del_cap);
+    ix->n_obsolete = 0;
+    rc = load_commit(ix, err);
+    remove_garbage(ix);
+    return rc;
+}
+
+// ---- optimize ----
+
+int fr_index_optimize(fr_index *ix, fr_error *err) {
+    int rc = fr_index_commit(ix, err);
+    if (rc < 0) return rc;
+    uint32_t n_old = ix->n_segs;
+    if (n_old == 0 || (n_old == 1 && ix->segs[0].n_deleted == 0)) return 0;
+    fr__segref *old = ix->segs;
+    ix->segs = NULL;
+    ix->n_segs = ix->segs_cap = 0;
+    // Re-index every live document from its stored fields: the same analysis as at add time,
+    // new segments flushed by the memory budget.
+    for (uint32_t i = 0; i < n_old && rc == 0; i++) {
+        fr__segref *r = &old[i];
+        for (uint32_t d = 0; d < r->seg->n_docs && rc == 0; d++) {
+            if (fr__is_deleted(r, d)) continue;
+            fr_doc doc;
+            if ((rc = fr__seg_doc(r->seg, d, &doc, err)) < 0) break;
+            parsed p = {0};
+            fr__newdoc *nd = &p.nd;
+            const char *f[FR__N_FIELDS] = {doc.id, doc.title, doc.text, doc.date, doc.source,
+                                          doc.lang, doc.meta};
+            size_t l[FR__N_FIELDS] = {doc.id_len, doc.title_len, doc.text_len, doc.date_len,
+                                      doc.source_len, doc.lang_len, doc.meta_len};
+            for (int k = 0; k < FR__N_FIELDS; k++) { nd->fields[k] = f[k]; nd->lens[k] = l[k]; }
+            nd->has_date = doc.date_unix != INT64_MIN;
+            nd->date = doc.date_unix;
+            nd->has_authority = !isnan(doc.authority);
+            nd->authority = doc.authority;
+            if (!ix->cur) {
+                snprintf(ix->cur_name, sizeof ix->cur_name, "seg_%llu.frs",
+                         (unsigned long long)ix->next_id++);
+                char path[4200];
+                snprintf(path, sizeof path, "%s/%s", ix->dir, ix->cur_name);
+                if ((rc = fr__segw_new(path, ix->cur_name, (int)ix->tw, &ix->cur, err)) < 0) break;
+            }
+            uint32_t nd_doc;
+            rc = fr__segw_add(ix->cur, nd, analyzer_for(ix, doc.lang, doc.lang_len), &nd_doc, err);
+            if (rc == 0 && fr__segw_mem(ix->cur) > ix->opts.mem_budget) rc = flush_cur(ix, err);
+        }
+    }
+    if (rc == 0) rc = flush_cur(ix, err);
+    for (uint32_t i = 0; i < n_old && rc == 0; i++) {
+        add_obsolete(ix, old[i].name);
+        add_obsolete(ix, old[i].del);
+    }
+    if (rc == 0) rc = fr_index_commit(ix, err);
+    if (rc < 0) {  // back to the old snapshot; the new files are garbage
+        fr__segref *neu = ix->segs;
+        uint32_t n_new = ix->n_segs;
+        for (uint32_t i = 0; i < n_new; i++) { unlink_name(ix, neu[i].name); segref_free(&neu[i]); }
+        free(neu);
+        if (ix->cur) { fr__segw_abort(ix->cur); ix->cur = NULL; }
+        ix->segs = old;
+        ix->n_segs = ix->segs_cap = n_old;
+        ix->n_obsolete = 0;
+        fr__index_refresh_stats(ix, NULL);
+        return rc;
+    }
+    for (uint32_t i = 0; i < n_old; i++) segref_free(&old[i]);
+    free(old);
+    return 0;
+}
+
+// ---- reading ----
+
+static fr__segref *seg_of(fr_index *ix, uint32_t doc, uint32_t *local) {
+    uint32_t lo = 0, hi = ix->n_segs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ix->segs[mid].base + ix->segs[mid].seg->n_docs <= doc) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == ix->n_segs || doc < ix->segs[lo].base) return NULL;
+    *local = doc - ix->segs[lo].base;
+    return &ix->segs[lo];
+}
+
+int fr_index_doc(fr_index *ix, uint32_t doc, fr_doc *out, fr_error *err) {
+    uint32_t l;
+    fr__segref *r = seg_of(ix, doc, &l);
+    if (!r) {
+        memset(out, 0, sizeof *out);
+        return fr__err(err, FR_ERANGE, "%s: doc %u out of range (%llu docs)", ix->dir, doc,
+                       (unsigned long long)ix->N);
+    }
+    int rc = fr__seg_doc(r->seg, l, out, err);
+    if (rc == 0) out->deleted = fr__is_deleted(r, l);
+    return rc;
+}
+
+int fr_index_find(fr_index *ix, const char *id, uint32_t *doc, fr_error *err) {
+    size_t len = strlen(id);
+    for (uint32_t i = ix->n_segs; i-- > 0;) {
+        fr__segref *r = &ix->segs[i];
+        uint32_t d;
+        int rc = fr__seg_find(r->seg, id, len, &d, err);
+        if (rc == FR_ENOTFOUND) continue;
+        if (rc < 0) return rc;
+        if (fr__is_deleted(r, d)) continue;
+        *doc = r->base + d;
+        return 0;
+    }
+    return fr__err(err, FR_ENOTFOUND, "%s: no document with id \"%s\"", ix->dir, id);
+}
+
+int fr_index_doc_terms(fr_index *ix, uint32_t doc, fr_terms *out, fr_error *err) {
+    fr_doc d;
+    int rc = fr_index_doc(ix, doc, &d, err);
+    if (rc < 0) return rc;
+    pthread_mutex_lock(&ix->an_mu);
+    fr_analyzer *a = NULL;
+    if (d.lang && strcasecmp(d.lang, ix->lang) != 0) fr_analyzer_new(d.lang, &ix->opts.analyzer, &a, NULL);
+    fr_analyzer *use = a ? a : ix->an;
+    uint32_t base = out->n ? out->pos[out->n - 1] + 1 : 0;
+    rc = 0;
+    if (d.title) rc = fr__analyze_append(use, d.title, (ptrdiff_t)d.title_len, base, out, err);
+    uint32_t base2 = out->n ? out->pos[out->n - 1] + 1 : base;
+    if (rc == 0) rc = fr__analyze_append(use, d.text, (ptrdiff_t)d.text_len, base2, out, err);
+    fr_analyzer_free(a);
+    pthread_mutex_unlock(&ix->an_mu);
+    return rc;
+}
+
+int fr_index_analyze(fr_index *ix, const char *text, ptrdiff_t len, fr_terms *out,
+                     fr_error *err) {
+    pthread_mutex_lock(&ix->an_mu);
+    int rc = fr_analyze_terms(ix->an, text, len, out, err);
+    pthread_mutex_unlock(&ix->an_mu);
+    return rc;
+}
+
+int fr_index_stats_get(fr_index *ix, fr_index_stats *out, fr_error *err) {
+    memset(out, 0, sizeof *out);
+    out->n_docs = ix->N;
+    out->n_segments = ix->n_segs;
+    uint64_t del = 0;
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        del += ix->segs[i].n_deleted;
+        out->n_terms += ix->segs[i].seg->n_terms;
+        out->bytes += ix->segs[i].seg->len;
+    }
+    out->n_live = ix->N - del;
+    out->avg_dl = ix->N ? (double)ix->sum_dl / (double)ix->N : 0;
+    out->avg_title_len = ix->N ? (double)ix->sum_title / (double)ix->N : 0;
+    out->avg_text_len = ix->N ? (double)ix->sum_text / (double)ix->N : 0;
+    out->k1 = ix->k1;
+    out->b = ix->b;
+    out->title_weight = (int)ix->tw;
+    out->generation = ix->generation;
+    snprintf(out->lang, sizeof out->lang, "%s", ix->lang);
+    return 0;
+}
+
+uint32_t fr_index_n_docs(fr_index *ix) { return (uint32_t)ix->N; }

@@ -1,0 +1,144 @@
+/* io.c — file-system wrappers with fault injection and the CRC32-keeping buffered writer
+ * (see io.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "index/io.h"
+
+int (*fr__io_fault)(fr__io_op op, const char *path);
+
+static int fault(fr__io_op op, const char *path) {
+    if (!fr__io_fault) return 0;
+    int e = fr__io_fault(op, path);
+    if (e) errno = e;
+    return e;
+}
+
+int fr__io_errno_code(int e) {
+    switch (e) {
+    case ENOENT: return FR_ENOTFOUND;
+    case ENOMEM: return FR_ENOMEM;
+    case ENOSPC: case EDQUOT: return FR_ENOSPC;
+    default: return FR_EIO;
+    }
+}
+
+static int sys_err(fr_error *err, const char *call, const char *path) {
+    int e = errno;
+    return fr__err(err, fr__io_errno_code(e), "%s: %s: %s", path, call, strerror(e));
+}
+
+int fr__io_open_write(const char *path, int *fd, fr_error *err) {
+    *fd = -1;
+    if (fault(FR__IO_OPEN, path)) return sys_err(err, "open", path);
+    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f < 0) return sys_err(err, "open", path);
+    *fd = f;
+    return 0;
+}
+
+int fr__io_write(int fd, const char *path, const void *p, size_t n, fr_error *err) {
+    const char *c = p;
+    while (n > 0) {
+        if (fault(FR__IO_WRITE, path)) return sys_err(err, "write", path);
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return sys_err(err, "write", path);
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int fr__io_fsync(int fd, const char *path, fr_error *err) {
+    if (fault(FR__IO_FSYNC, path) || fsync(fd) < 0) return sys_err(err, "fsync", path);
+    return 0;
+}
+
+int fr__io_fsync_dir(const char *dir, fr_error *err) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return sys_err(err, "open", dir);
+    int rc = fr__io_fsync(fd, dir, err);
+    close(fd);
+    return rc;
+}
+
+int fr__io_rename(const char *from, const char *to, fr_error *err) {
+    if (fault(FR__IO_RENAME, to) || rename(from, to) < 0) return sys_err(err, "rename", to);
+    return 0;
+}
+
+// ---- buffered writer ----
+
+int fr__wfile_open(fr__wfile *w, const char *path, fr_error *err) {
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    snprintf(w->path, sizeof w->path, "%s", path);
+    w->cap = 1 << 20;
+    w->buf = malloc(w->cap);
+    if (!w->buf) return fr__err(err, FR_ENOMEM, "%s: out of memory", path);
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    int rc = fr__io_open_write(path, &w->fd, err);
+    if (rc < 0) {
+        free(w->buf);
+        w->buf = NULL;
+    }
+    return rc;
+}
+
+int fr__wfile_flush(fr__wfile *w, fr_error *err) {
+    if (!w->len) return 0;
+    int rc = fr__io_write(w->fd, w->path, w->buf, w->len, err);
+    w->len = 0;
+    return rc;
+}
+
+int fr__wfile_write(fr__wfile *w, const void *p, size_t n, fr_error *err) {
+    const uint8_t *c = p;
+    size_t done = 0;
+    while (done < n) {  // zlib's crc32 takes uInt lengths: feed in chunks
+        size_t k = n - done > (1u << 30) ? (1u << 30) : n - done;
+        w->crc = (uint32_t)crc32(w->crc, c + done, (uInt)k);
+        done += k;
+    }
+    w->off += n;
+    if (w->len + n > w->cap) {
+        int rc = fr__wfile_flush(w, err);
+        if (rc < 0) return rc;
+        if (n >= w->cap) return fr__io_write(w->fd, w->path, c, n, err);
+    }
+    memcpy(w->buf + w->len, c, n);
+    w->len += n;
+    return 0;
+}
+
+int fr__wfile_pad8(fr__wfile *w, fr_error *err) {
+    static const uint8_t zeros[8];
+    size_t pad = (size_t)((8 - (w->off & 7)) & 7);
+    return pad ? fr__wfile_write(w, zeros, pad, err) : 0;
+}
+
+int fr__wfile_finish(fr__wfile *w, int sync, fr_error *err) {
+    int rc = fr__wfile_flush(w, err);
+    if (rc == 0 && sync) rc = fr__io_fsync(w->fd, w->path, err);
+    if (close(w->fd) < 0 && rc == 0) rc = sys_err(err, "close", w->path);
+    w->fd = -1;
+    free(w->buf);
+    w->buf = NULL;
+    return rc;
+}
+
+void fr__wfile_abort(fr__wfile *w) {
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    free(w->buf);
+    w->buf = NULL;
+    if (w->path[0]) unlink(w->path);
+    w->path[0] = 0;
+}

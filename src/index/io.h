@@ -1,0 +1,46 @@
+/* io.h — the index's write path to the file system: every write, fsync, rename and unlink of
+ * src/index goes through these wrappers so that tests can inject failures (ENOSPC, EIO) at
+ * the N-th call of an operation (fault injection, tests/test_index_faults.c), and a buffered
+ * sequential file writer that keeps a running CRC32 (zlib) of what it wrote.
+ */
+#ifndef FR_INDEX_IO_H
+#define FR_INDEX_IO_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/base.h"
+
+// ---- fault injection (tests only) ----
+typedef enum { FR__IO_WRITE, FR__IO_FSYNC, FR__IO_RENAME, FR__IO_OPEN, FR__IO_N_OPS } fr__io_op;
+// Returns an errno to fail this call with, or 0 to let it run. NULL (default): no faults.
+// Process-global, set only by tests before they touch an index.
+extern int (*fr__io_fault)(fr__io_op op, const char *path);
+
+// ---- wrappers: return 0 or an FR_E* code with err naming path and call ----
+int fr__io_open_write(const char *path, int *fd, fr_error *err);       // O_CREAT|O_TRUNC
+int fr__io_write(int fd, const char *path, const void *p, size_t n, fr_error *err);
+int fr__io_fsync(int fd, const char *path, fr_error *err);
+int fr__io_fsync_dir(const char *dir, fr_error *err);
+int fr__io_rename(const char *from, const char *to, fr_error *err);
+int fr__io_errno_code(int e);
+
+// ---- buffered sequential writer with CRC32 ----
+typedef struct fr__wfile {
+    int fd;
+    char path[4096];
+    uint8_t *buf;       // (cap) pending bytes
+    size_t len, cap;
+    uint64_t off;       // bytes written so far (flushed + buffered)
+    uint32_t crc;       // CRC32 of every byte written so far
+} fr__wfile;
+
+int fr__wfile_open(fr__wfile *w, const char *path, fr_error *err);
+int fr__wfile_write(fr__wfile *w, const void *p, size_t n, fr_error *err);
+int fr__wfile_pad8(fr__wfile *w, fr_error *err);                 // zero bytes up to 8-alignment
+int fr__wfile_flush(fr__wfile *w, fr_error *err);
+// Flushes, fsyncs (when sync) and closes; on failure the file is closed too.
+int fr__wfile_finish(fr__wfile *w, int sync, fr_error *err);
+void fr__wfile_abort(fr__wfile *w);                               // close and unlink
+
+#endif
