@@ -60,7 +60,7 @@ class CrossEncoderRef(torch.nn.Module):
         return F.linear(x, self.p(name + ".weight"), self.p(name + ".bias"))
 
     def ln(self, x, name):
-        return F.layer_norm(x, (x.shape[-1],), self.p(name + ".weight"), self.p(name + ".bias"), self.eps)
+        return F.layer_norm(x, (self.cfg["hidden_size"],), self.p(name + ".weight"), self.p(name + ".bias"), self.eps)
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         P = self.prefix

@@ -125,7 +125,8 @@ URLS = ["https://www.example.com/path/to/page.html?query=abc&lang=en#section-2",
 
 SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "<s>", "</s>", "<pad>", "<unk>", "<mask>",
             "<extra_id_0>", "<extra_id_99>", "<|endoftext|>", "<|im_start|>", "<|im_end|>",
-            "[cls]", "<S>", "<extra_id_100>", "<mask >"]
+            "[cls]", "<S>", "<extra_id_100>", "<mask >", "<doc>", "[Q]", "[EOP]", "<cls>", "<sep>",
+            "<|begin_of_text|>", "rerank", "BM25", "Hello World", "ＡＢＣ", "<0x41>"]
 
 # Every character with the Unicode White_Space property, plus other odd spaces.
 WHITESPACE = ["\t", "\n", "\x0b", "\x0c", "\r", " ", "\x85", "\xa0", "\u1680", "\u2000", "\u2001",
@@ -147,6 +148,33 @@ DIGITS = ["0", "7", "42", "2024", "3.14159", "1,000,000", "10^6", "-273.15", "00
           "12:30", "2024-11-28", "+49 30 1234567", "99.9%", "#1", "3rd", "v1.2.3"]
 
 ALL_NATIVE = ZH + JA + KO + AR + HI + TH + RU + OTHER
+
+# Pseudo-words per script, for vocabulary diversity (unseen words, rare characters).
+ONSETS = ["", "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
+          "z", "st", "tr", "ch", "sh", "th", "pl", "gr", "br", "qu", "sp", "str"]
+VOWELS = ["a", "e", "i", "o", "u", "y", "ai", "ou", "ea", "ie", "oo", "ee"]
+CODAS = ["", "", "n", "r", "s", "t", "l", "m", "ng", "ck", "x", "rd", "nt"]
+SUFFIXES = ["", "", "", "ing", "ed", "tion", "ly", "s", "er", "ness", "able", "'s"]
+
+
+def cp_range(a, b):
+    return [chr(c) for c in range(a, b + 1)]
+
+
+SCRIPT_CHARS = {
+    "cjk": cp_range(0x4E00, 0x50FF),
+    "hangul": cp_range(0xAC00, 0xAEFF),
+    "kana": cp_range(0x3041, 0x3096) + cp_range(0x30A1, 0x30FA),
+    "cyrillic": cp_range(0x0430, 0x044F) + ["\u0451", "\u0456", "\u0457", "\u0454", "\u0491"],
+    "greek": cp_range(0x03B1, 0x03C9) + ["\u03ac", "\u03ad", "\u03ae", "\u03af", "\u03cc", "\u03cd", "\u03ce"],
+    "arabic": cp_range(0x0621, 0x063A) + cp_range(0x0641, 0x064A),
+    "hebrew": cp_range(0x05D0, 0x05EA),
+    "devanagari": cp_range(0x0915, 0x0939),
+    "thai": cp_range(0x0E01, 0x0E2E),
+}
+DEVA_SIGNS = cp_range(0x093E, 0x094C) + ["\u094d", "\u0902", ""]
+THAI_SIGNS = ["\u0e30", "\u0e31", "\u0e32", "\u0e34", "\u0e35", "\u0e36", "\u0e37", "\u0e38",
+              "\u0e39", "\u0e48", "\u0e49", "\u0e40", "", ""]
 
 
 def build_pool():
@@ -317,8 +345,33 @@ class Gen:
             return self.fill(r.choice(["I'M {W}", "IT'S {W}'S", "THEY'RE {W}", "WE'LL {W} YOU'VE", "don'T 'S 'Re 'LL"]))
         return r.choice(["'s", "'re", "'ve", "'m", "'ll", "'d", "'t", "''", "'", "s'", "rock'n'roll", "O'Neil's"])
 
+    def pseudo_word(self, script=None):
+        r = self.r
+        script = script or r.choice(["latin"] * 4 + list(SCRIPT_CHARS))
+        if script == "latin":
+            w = "".join(r.choice(ONSETS) + r.choice(VOWELS) + r.choice(CODAS) for _ in range(r.randint(1, 4)))
+            w += r.choice(SUFFIXES)
+            x = r.random()
+            return w.capitalize() if x < 0.2 else (w.upper() if x < 0.25 else w)
+        chars = SCRIPT_CHARS[script]
+        n = r.randint(1, 4) if script in ("cjk", "hangul") else r.randint(2, 9)
+        if script == "devanagari":
+            return "".join(r.choice(chars) + r.choice(DEVA_SIGNS) for _ in range(n))
+        if script == "thai":
+            return "".join(r.choice(chars) + r.choice(THAI_SIGNS) for _ in range(n))
+        return "".join(r.choice(chars) for _ in range(n))
+
+    def pseudo_sentence(self):
+        r = self.r
+        script = r.choice(["latin"] * 4 + list(SCRIPT_CHARS))
+        sep = "" if script in ("cjk", "kana", "thai") and r.random() < 0.7 else " "
+        words = [self.pseudo_word(script if r.random() < 0.85 else None) for _ in range(r.randint(1, 12))]
+        return sep.join(words) + r.choice(["", ".", "?", "!", "\u3002", ","])
+
     def text(self):
         r = self.r
+        if r.random() < 0.08:
+            return self.pseudo_sentence()
         x = r.random()
         if x < 0.22:
             return self.query()
@@ -356,7 +409,22 @@ def main():
     ap.add_argument("--singles", type=int, default=5200)
     ap.add_argument("--pairs", type=int, default=1200)
     ap.add_argument("--long", type=int, default=12, help="number of ~10,000-character texts")
+    ap.add_argument("--train-text", metavar="PATH",
+                    help="instead write plain training text (one passage a line, another seed) "
+                         "for the tokenizers trained by scripts/tok/make_trained.js / make_xlmr.py")
+    ap.add_argument("--train-lines", type=int, default=20000)
+    ap.add_argument("--rich", action="store_true",
+                    help="with --train-text: add as many lines of pseudo-words in many scripts")
     args = ap.parse_args()
+
+    if args.train_text:
+        t = Gen(SEED + 1)
+        with open(args.train_text, "w", encoding="utf-8") as f:
+            for _ in range(args.train_lines):
+                f.write(t.passage(multilingual=0.4).replace("\n", " ") + "\n")
+                if args.rich:
+                    f.write(t.pseudo_sentence() + "\n")
+        return
 
     g = Gen(SEED)
     rows = []
@@ -366,7 +434,12 @@ def main():
              "hello ", "HELLO WORLD", "Hello, my dog is cute", "[CLS]", "[SEP]", "<s>", "</s>",
              "<mask>", "<unk>", "<extra_id_0>", "[MASK]", "hello<extra_id_0>world", "a[MASK]b",
              " <mask> ", "<s></s>", "[CLS] hello [SEP] world [SEP]", "<pad><pad>", "▁", "▁▁hello",
-             "hello▁world", "Ġhello", "##ing", "##", "...", "'s", "I'm", "don't", "IT'S"]
+             "hello▁world", "Ġhello", "##ing", "##", "...", "'s", "I'm", "don't", "IT'S",
+             "<0x41>", "<0xF0>", "<0x41><0x42>", "rerank", "RERANK-ing reranking", "Hello World", "hello world",
+             "Hello Worlds", "ＡＢＣ abc ABC", "<doc>x<doc>", " <doc> ", "a <doc> b", "[Q]what", "BM25 bm25 xBM25",
+             "the", "thethe the", "<|im_start|>user\nhi<|im_end|>", "<|endoftext|>", "<|begin_of_text|>",
+             "ıİ", "ǅ", "ß", "ﬁ", "Σ ς σ ΣΑΣ", "12345678901234567890", "a1b2c3", "1,234.56",
+             "abcdefghijkl", "abcdefghijklm", "hello<s>world</s>", "<s> <s>", "▁", "▁▁ ▁"]
     fixed += [ws for ws in WHITESPACE] + ["x" + ws + "y" for ws in WHITESPACE] + \
              ["x" + z + "y" for z in ZERO_WIDTH] + ["x" + c + "y" for c in CONTROLS]
     for t in fixed:
@@ -390,8 +463,8 @@ def main():
             q, p = g.native(), g.passage(g.r.randint(1, 6), multilingual=0.9)
         elif x < 0.8:   # long passages so truncation at 64 / 512 bites
             q, p = g.query(), g.long_text(g.r.choice([400, 1200, 3000]))
-        elif x < 0.85:  # long query, short passage (only_second may fail)
-            q, p = g.long_text(g.r.choice([300, 800])), g.query()
+        elif x < 0.88:  # long query, short passage (only_second may fail)
+            q, p = g.long_text(g.r.choice([300, 800])), g.r.choice([g.query(), g.passage(2)])
         else:
             q, p = g.text(), g.text()
         rows.append({"text": q, "pair": p})

@@ -181,7 +181,8 @@ int fr__model_config_parse_st(const char *json, size_t len, const char *name,
 int fr__model_config_parse_tokcfg(const char *json, size_t len, const char *name,
                                   fr__model_config *c, fr_error *err) {
     json_error_t je;
-    json_t *root = json_loadb(json, len, 0, &je);
+    // model_max_length is often int(1e30), beyond json_int_t: read integers as doubles
+    json_t *root = json_loadb(json, len, JSON_DECODE_INT_AS_REAL, &je);
     if (!root) return fr__err(err, FR_EFORMAT, "%s: %s at line %d", name, je.text, je.line);
     json_t *v = json_is_object(root) ? json_object_get(root, "model_max_length") : NULL;
     // transformers writes int(1e30) when no limit is known; the position table caps it anyway.

@@ -230,19 +230,22 @@ int fr__st_open(const char *dir, fr__st *st, fr_error *err) {
     char path[4096];
     fr__st_tensor *t = NULL;
     size_t n = 0;
+    json_t *root = NULL;
     int rc;
     if ((size_t)snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir) >= sizeof path)
         return fr__err(err, FR_EINVAL, "%s: path too long", dir);
     if (access(path, F_OK) != 0) {
         if ((rc = add_file(st, dir, "model.safetensors", &t, &n, err)) < 0) goto fail;
-        if ((rc = merge(st, t, n, err)) < 0) goto fail;
+        fr__st_tensor *got = t;
+        t = NULL;  // merge takes ownership, also on failure
+        if ((rc = merge(st, got, n, err)) < 0) goto fail;
         return 0;
     }
     char *text = NULL;
     size_t len;
     if ((rc = fr__read_file(path, &text, &len, err)) < 0) goto fail;
     json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     free(text);
     if (!root) {
         rc = fr__err(err, FR_EFORMAT, "model.safetensors.index.json: %s at line %d", je.text, je.line);
@@ -250,7 +253,6 @@ int fr__st_open(const char *dir, fr__st *st, fr_error *err) {
     }
     json_t *wm = json_object_get(root, "weight_map");
     if (!json_is_object(wm) || json_object_size(wm) == 0) {
-        json_decref(root);
         rc = fr__err(err, FR_EFORMAT, "model.safetensors.index.json: missing or empty weight_map");
         goto fail;
     }
@@ -260,7 +262,6 @@ int fr__st_open(const char *dir, fr__st *st, fr_error *err) {
     json_object_foreach(wm, key, v) {
         const char *f = json_string_value(v);
         if (!f || !*f || strchr(f, '/') || !strcmp(f, "..") || !strcmp(f, ".")) {
-            json_decref(root);
             rc = fr__err(err, FR_EFORMAT, "model.safetensors.index.json: tensor '%s': bad shard "
                          "file name", key);
             goto fail;
@@ -268,19 +269,16 @@ int fr__st_open(const char *dir, fr__st *st, fr_error *err) {
         int seen = 0;
         for (size_t i = 0; i < st->n_files; i++) seen |= !strcmp(st->files[i], f);
         if (seen) continue;
-        if ((rc = add_file(st, dir, f, &t, &n, err)) < 0 || (rc = merge(st, t, n, err)) < 0) {
-            t = NULL;
-            json_decref(root);
-            goto fail;
-        }
+        if ((rc = add_file(st, dir, f, &t, &n, err)) < 0) goto fail;
+        fr__st_tensor *got = t;
         t = NULL;
+        if ((rc = merge(st, got, n, err)) < 0) goto fail;
     }
     qsort(st->t, st->n, sizeof *st->t, cmp_name);
     for (size_t i = 1; i < st->n; i++)
         if (!strcmp(st->t[i].name, st->t[i - 1].name)) {
             rc = fr__err(err, FR_EFORMAT, "tensor '%s' appears in both %s and %s", st->t[i].name,
                          st->t[i - 1].file, st->t[i].file);
-            json_decref(root);
             goto fail;
         }
     // Every tensor the index lists must be in the shard it names.
@@ -289,13 +287,13 @@ int fr__st_open(const char *dir, fr__st *st, fr_error *err) {
         if (!x || strcmp(x->file, json_string_value(v))) {
             rc = fr__err(err, FR_EFORMAT, "model.safetensors.index.json lists tensor '%s' in %s "
                          "but it is not there", key, json_string_value(v));
-            json_decref(root);
             goto fail;
         }
     }
     json_decref(root);
     return 0;
 fail:
+    json_decref(root);
     fr__st_tensors_free(t, n);
     fr__st_close(st);
     return rc;
