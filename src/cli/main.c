@@ -13,6 +13,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
@@ -20,6 +21,7 @@ static const fr_cli_cmd commands[] = {
     {"models", cmd_models, "list the models in the Hugging Face cache"},
     {"index", cmd_index, "build and maintain a BM25 index (build, add, delete, optimize, stats)"},
     {"search", cmd_search, "BM25 top-k from an index"},
+    {"serve", cmd_serve, "HTTP server: Cohere/Jina/TEI rerank, search, ingestion, metrics"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {
