@@ -749,6 +749,8 @@ typedef struct fr_server_opts {
     int scorer_threads;         // forward-pass workers (0: online CPUs)
     int max_batch_tokens;       // tokens per forward batch across requests (8192)
     int max_queue;              // rerank requests waiting or running before 429 (64)
+    int fuse_batches;           // 0 (default): a request's scores never depend on other
+                                // requests (bitwise); 1: one GEMM across requests (within 1e-5)
     int max_connections;        // open connections (256)
     int per_ip_connections;     // open connections per client address (0: no limit)
     int timeout_s;              // idle connection timeout in seconds (60)

@@ -28,6 +28,8 @@ static void usage(FILE *f) {
             "  --max-json-depth N     nesting depth of request bodies (%d)\n"
             "  --max-batch-tokens N   tokens per forward batch across requests (%d)\n"
             "  --max-queue N          rerank requests queued or running before 429 (%d)\n"
+            "  --fuse-batches         one GEMM across requests (faster for tiny requests; scores\n"
+            "                         then depend on batch neighbours within 1e-5)\n"
             "  --threads N            scorer threads (0: online CPUs)\n"
             "  --max-connections N    open connections (%d)\n"
             "  --per-ip N             open connections per client address (0: unlimited)\n"
@@ -53,6 +55,7 @@ int cmd_serve(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--max-json-depth"))) o.max_json_depth = (int)cli_parse_long("--max-json-depth", v, 2, 2000);
         else if ((v = cli_opt(argc, argv, &i, "--max-batch-tokens"))) o.max_batch_tokens = (int)cli_parse_long("--max-batch-tokens", v, 1, 1 << 24);
         else if ((v = cli_opt(argc, argv, &i, "--max-queue"))) o.max_queue = (int)cli_parse_long("--max-queue", v, 1, 1 << 20);
+        else if (!strcmp(argv[i], "--fuse-batches")) o.fuse_batches = 1;
         else if ((v = cli_opt(argc, argv, &i, "--threads"))) o.scorer_threads = (int)cli_parse_long("--threads", v, 0, 1024);
         else if ((v = cli_opt(argc, argv, &i, "--max-connections"))) o.max_connections = (int)cli_parse_long("--max-connections", v, 1, 1 << 20);
         else if ((v = cli_opt(argc, argv, &i, "--per-ip"))) o.per_ip_connections = (int)cli_parse_long("--per-ip", v, 0, 1 << 20);

@@ -94,8 +94,10 @@ char *fr__metrics_render(fr__metrics *m);
 
 // ---- batcher ----
 typedef struct fr__batcher fr__batcher;
+// fuse 0 (exact): each request's chunk is its own forward call, so scores never depend on
+// other requests; 1: one fused call per batch (see batcher.c).
 int fr__batcher_new(const fr_model *model, int threads, int max_batch_tokens, int max_queue,
-                    fr__metrics *mx, fr__batcher **out, fr_error *err);
+                    int fuse, fr__metrics *mx, fr__batcher **out, fr_error *err);
 // Finishes the queued work, joins the workers. NULL is a no-op.
 void fr__batcher_free(fr__batcher *b);
 // Scores n sequences, sharing forward batches with other callers; blocks until done.

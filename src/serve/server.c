@@ -499,7 +499,7 @@ static int load(fr_server *s, fr_error *err) {
         int threads = s->o.scorer_threads > 0 ? s->o.scorer_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (threads < 1) threads = 1;
         s->o.scorer_threads = threads;
-        if ((rc = fr__batcher_new(s->model, threads, s->o.max_batch_tokens, s->o.max_queue, s->mx,
+        if ((rc = fr__batcher_new(s->model, threads, s->o.max_batch_tokens, s->o.max_queue, s->o.fuse_batches, s->mx,
                                   &s->ctx.batcher, err)) < 0)
             return rc;
         s->ctx.model = s->model;
