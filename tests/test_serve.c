@@ -160,11 +160,19 @@ static void direct_scores(void) {
         s[i] = (fr_seq){enc[i].ids, enc[i].type_ids, enc[i].n};
         total += enc[i].n;
     }
+    // The batcher's chunks for a 2-thread pool: greedy runs of <= ceil(total / 2) tokens,
+    // each one single-threaded forward call.
     float lg[NDOCS];
-    fr_score_opts so = fr_score_opts_default();
-    so.threads = 1;
-    so.batch_tokens = (int)total + 1;
-    CHECK(fr_model_score_ids(m, s, NDOCS, &so, lg, &err) == 0);
+    size_t target = (total + 1) / 2, a = 0;
+    while (a < NDOCS) {
+        size_t e = a, t = 0;
+        while (e < NDOCS && (e == a || t + s[e].n <= target)) t += s[e++].n;
+        fr_score_opts so = fr_score_opts_default();
+        so.threads = 1;
+        so.batch_tokens = (int)t + 1;
+        CHECK(fr_model_score_ids(m, s + a, e - a, &so, lg + a, &err) == 0);
+        a = e;
+    }
     for (size_t i = 0; i < NDOCS; i++) {
         g_logit[i] = lg[i];
         g_direct[i] = (float)(1.0 / (1.0 + exp(-(double)lg[i])));
@@ -512,6 +520,23 @@ static void test_retry_after(void) {
     }
     pthread_join(t, NULL);
     CHECK(got429);
+    // deadline: a 3000-document request with a 1 ms budget is answered with the unscored rest
+    // in input order
+    json_t *od = json_loads(body, 0, NULL);
+    json_object_set_new(od, "deadline_ms", json_real(1));
+    char *bd = json_dumps(od, JSON_COMPACT);
+    json_decref(od);
+    resp rd;
+    CHECK(http(g_port, "POST", "/v1/rerank", bd, (size_t)-1, &rd) == 0);
+    CHECK_EQ(rd.status, 200);
+    CHECK(json_is_true(json_object_get(rd.json, "deadline_hit")));
+    json_int_t scored = json_integer_value(json_object_get(rd.json, "scored"));
+    CHECK(scored < 3000);
+    json_t *last = json_array_get(json_object_get(rd.json, "results"), 2999);
+    CHECK_EQ(json_integer_value(json_object_get(last, "index")), 2999);
+    CHECK(json_real_value(json_object_get(last, "relevance_score")) == 0.0);
+    resp_free(&rd);
+    free(bd);
     CHECK_EQ(big.status, 200);
     free(big.results);
     free(body);
@@ -801,6 +826,7 @@ int main(void) {
     so.model_dir = MODEL;
     so.index_dir = ixdir;
     so.max_body_bytes = 1u << 20;  // the chunked-body case below passes it with 2.5 MB
+    so.scorer_threads = 2;         // direct_scores() reproduces a 2-thread pool's chunks
     fr_server *s = NULL;
     fr_error err;
     int rc = fr_server_start(&so, &s, &err);

@@ -11,7 +11,8 @@
  * Scores equal a lone request's exactly. fr_model_score_ids packs a batch's rows into one
  * GEMM, and OpenBLAS's rounding for a row depends on the GEMM's row count (measured: the same
  * sequence scores -1.69211161 alone and -1.69211102 among 4+ copies). So each job is cut into
- * chunks of <= max_batch_tokens tokens that depend on the job alone (greedy, input order), and
+ * chunks of <= min(max_batch_tokens, its tokens / threads) tokens that depend on the job alone
+ * (greedy, input order), and
  * a worker's batch is a run of whole chunks from several jobs under the budget, each chunk
  * one forward call (exact, default) or all of them one fused call (fuse = 1: faster for many
  * tiny requests, scores within nn's 1e-5 batch-composition bound).
@@ -225,10 +226,15 @@ int fr__batcher_score(fr__batcher *b, const fr_seq *seqs, size_t n, double deadl
     job j = {.seqs = seqs, .n = n, .deadline = deadline, .logits = logits, .scored = scored};
     j.cstart = malloc((n + 1) * sizeof *j.cstart);
     if (!j.cstart) return fr__err(err, FR_ENOMEM, "out of memory");
-    size_t t = 0;
+    // Chunks of about total / threads tokens (at most the budget), so that a lone request
+    // still keeps every worker busy; a function of the job and the pool size only.
+    size_t total = 0, t = 0;
+    for (size_t i = 0; i < n; i++) total += seqs[i].n;
+    size_t target = (total + (size_t)b->n_threads - 1) / (size_t)b->n_threads;
+    if (target > b->budget) target = b->budget;
     j.cstart[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i && t + seqs[i].n > b->budget) j.cstart[++j.n_chunks] = i, t = 0;
+        if (i && t + seqs[i].n > target) j.cstart[++j.n_chunks] = i, t = 0;
         t += seqs[i].n;
     }
     j.cstart[++j.n_chunks] = n;

@@ -7,6 +7,8 @@
  *   Cohere / Jina  {id, results: [{index, relevance_score, document?}], meta: {api_version,
  *                   billed_units, tokens}, usage: {total_tokens}, model, score_type}
  *   TEI            [{index, score, text?}]  (score type in the X-Finerank-Score-Type header)
+ * With deadline_ms, sequences not started by the deadline stay unscored: score 0, ranked
+ * after the scored ones in input order, and the Cohere/Jina body says "deadline_hit": true.
  * Long-document windows (long_docs max/mean/first) go through fr_model_rerank, outside the
  * shared batches. Workload: 10..1000 documents per request; tokenisation runs on the
  * request's own HTTP thread, in parallel with the scorer pool.
@@ -267,7 +269,9 @@ int fr__rerank_run(fr__serve_ctx *c, fr__rr_req *r, char **json, const char **sc
         const fr__rr_doc *d = &r->docs[s->idx];
         json_t *it = json_object();
         json_object_set_new(it, "index", json_integer((json_int_t)s->idx));
-        json_t *score = s->scored ? json_real(s->final) : json_null();
+        // Unscored (past deadline_ms): 0, after every scored document, in input order; the
+        // response says "deadline_hit" (clients' schemas want a number here).
+        json_t *score = json_real(s->scored ? s->final : 0.0);
         json_object_set_new(it, r->dialect == FR__DIALECT_TEI ? "score" : "relevance_score", score);
         if (r->return_documents) {
             if (r->dialect == FR__DIALECT_TEI) {
