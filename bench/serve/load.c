@@ -75,7 +75,7 @@ typedef struct worker {
 
 static int one_request(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = {120, 0};
+    struct timeval tv = {600, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/serve/run.sh MODEL_DIR [SECONDS] — server throughput and latency against the same work
+# bench/serve/run.sh MODEL_DIR [SECONDS] [CLIENTS...] — server throughput and latency against the same work
 # done in-process (the server's overhead), all in one run on this machine:
 #   rerank  POST /v1/rerank, 100 documents of ~128-token pairs, at 1, 8 and 64 clients
 #   search  POST /v1/search over an index of data/sample (BM25 → cross-encoder → signals → MMR)
@@ -12,6 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL=${1:?usage: bench/serve/run.sh MODEL_DIR [SECONDS]}
 SECS=${2:-10}
+shift $(( $# >= 2 ? 2 : 1 ))
+CLIENTS=${*:-1 8 64}
+WORDS=${DOC_WORDS:-90}     # words per document (~1.3 tokens each with BERT-uncased)
+REPS=${DIRECT_REPS:-8}
 BUILD=${FR_BUILD:-build}
 make -s "$BUILD/finerank" "$BUILD/libfinerank.a"
 tmp=$(mktemp -d)
@@ -19,12 +23,13 @@ trap 'kill $srv 2>/dev/null || true; rm -rf "$tmp"' EXIT
 cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/serve/load.c "$BUILD/libfinerank.a" \
     $(pkg-config --cflags --libs jansson libutf8proc libpcre2-8 openblas libcurl libmicrohttpd libcrypto) \
     -lstemmer -lz -lm -lpthread -o "$tmp/load"
-/usr/bin/python3 - "$tmp" <<'PY'
+/usr/bin/python3 - "$tmp" "$WORDS" <<'PY'
 import json, random, sys
 out = sys.argv[1]
 words = " ".join(json.loads(l)["text"] for l in open("data/sample/corpus.jsonl")).split()
 rng = random.Random(5)
-docs = [" ".join(rng.choice(words) for _ in range(90)) for _ in range(100)]
+n_words = int(sys.argv[2])
+docs = [" ".join(rng.choice(words) for _ in range(n_words)) for _ in range(100)]
 json.dump({"query": "how should people with diabetes control blood sugar", "documents": docs},
           open(out + "/rerank.json", "w"))
 json.dump({"query": "diabetes blood sugar diet exercise", "k": 10}, open(out + "/search.json", "w"))
@@ -44,12 +49,12 @@ rss() { awk '/VmRSS/ {print $2 " kB"}' /proc/$srv/status; }
 echo "server RSS at start: $(rss)"
 nproc_=$(nproc)
 echo "== in-process baseline (tokenise + fr_model_score_ids, $nproc_ threads)"
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$tmp/load" direct "$MODEL" "$tmp/rerank.json" "$nproc_" 8
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$tmp/load" direct "$MODEL" "$tmp/rerank.json" "$nproc_" "$REPS"
 echo "== server"
-for c in 1 8 64; do "$tmp/load" http "$port" /v1/rerank "$tmp/rerank.json" $c "$SECS"; done
+for c in $CLIENTS; do "$tmp/load" http "$port" /v1/rerank "$tmp/rerank.json" $c "$SECS"; done
 curl -s -XPOST "127.0.0.1:$port/v1/search" -d @"$tmp/search.json" | /usr/bin/python3 -c \
     'import json,sys; r=json.load(sys.stdin); print("search: %d candidates, %d reranked" % (r["candidates"], r["reranked"]))'
-for c in 1 8 64; do "$tmp/load" http "$port" /v1/search "$tmp/search.json" $c "$SECS"; done
+for c in $CLIENTS; do "$tmp/load" http "$port" /v1/search "$tmp/search.json" $c "$SECS"; done
 echo "server RSS at end: $(rss)"
 curl -s "127.0.0.1:$port/metrics" | grep -E '^finerank_(batch_size_(sum|count)|tokens_scored_total|requests_total)'
 kill -TERM $srv; wait $srv
