@@ -55,7 +55,9 @@ static int cmp_d(const void *a, const void *b) {
 
 static void report(const char *mode, int clients, double *lat, size_t n, double secs, int errors) {
     qsort(lat, n, sizeof *lat, cmp_d);
-    double p50 = n ? lat[n / 2] : NAN, p99 = n ? lat[(size_t)(0.99 * (double)(n - 1))] : NAN;
+    // nearest-rank percentiles: the smallest latency with >= p% of samples at or below it
+    double p50 = n ? lat[(size_t)ceil(0.50 * (double)n) - 1] : NAN;
+    double p99 = n ? lat[(size_t)ceil(0.99 * (double)n) - 1] : NAN;
     printf("mode=%s clients=%d requests=%zu rps=%.2f p50_ms=%.1f p99_ms=%.1f errors=%d\n", mode,
            clients, n, (double)n / secs, p50, p99, errors);
 }
