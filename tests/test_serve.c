@@ -747,6 +747,42 @@ static void test_search_documents(void) {
     resp_free(&r);
 }
 
+// ---- per-IP connection limit, no model ----
+static void test_limits_no_model(void) {
+    fr_server_opts so = fr_server_opts_default();
+    so.port = 0;
+    so.per_ip_connections = 2;
+    fr_server *s = NULL;
+    fr_error err;
+    CHECK(fr_server_start(&so, &s, &err) == 0);
+    if (!s) return;
+    int port = fr_server_port(s);
+    int a = dial(port), b = dial(port);
+    CHECK(a >= 0 && b >= 0);
+    send_all(a, "GET /hea", 8);  // two connections held open mid-request
+    send_all(b, "GET /hea", 8);
+    usleep(100000);
+    resp r;
+    int rc = http(port, "GET", "/health", NULL, 0, &r);
+    CHECK(rc != 0 || r.status != 200);  // the third from this address is refused
+    resp_free(&r);
+    close(a);
+    close(b);
+    usleep(200000);
+    CHECK(http(port, "GET", "/health", NULL, 0, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
+    // rerank routes without a model: 503 naming the cause; search without an index: 404
+    CHECK(http(port, "POST", "/v1/rerank", "{\"query\":\"q\",\"documents\":[\"a\"]}", (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 503);
+    CHECK(r.body && strstr(r.body, "no model"));
+    resp_free(&r);
+    CHECK(http(port, "POST", "/v1/search", "{\"query\":\"q\"}", (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 404);
+    resp_free(&r);
+    fr_server_free(s);
+}
+
 // ---- the CLI: finerank serve, SIGTERM ----
 static void test_cli_sigterm(const char *ixdir) {
     const char *build = getenv("FR_BUILD") ? getenv("FR_BUILD") : "build";
@@ -854,6 +890,7 @@ int main(void) {
     fr_server_free(s);
     test_overload();
     test_retry_after();
+    test_limits_no_model();
     test_cli_sigterm(ixdir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", ixdir);
