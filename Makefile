@@ -92,5 +92,12 @@ build/bench/tokenize: bench/tokenize/bench_tokenize.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-.PHONY: all check tests fuzz bench clean demo bench-tokenize
+# End-to-end pipeline latency by stage (bench/pipeline/run.sh).
+bench-pipeline: build/bench/pipeline build/finerank
+	@sh bench/pipeline/run.sh
+build/bench/pipeline: bench/pipeline/bench_pipeline.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+.PHONY: all check tests fuzz bench clean demo bench-tokenize bench-pipeline
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -349,7 +349,8 @@ typedef struct fr_index fr_index;
 typedef struct fr_index_opts {
     const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
     double k1, b;           // BM25 (0.9, 0.4 as Anserini)
-    int title_weight;       // BM25F title weight, an integer 0..16 (default 2)
+    int title_weight;       // BM25F title weight, an integer 0..16 (default 3; 2..6 beat
+                            // 0..1 on Cranfield at every k1, b tried)
     fr_analyzer_opts analyzer;
     size_t mem_budget;      // bytes of postings buffered before a segment is flushed
                             // (default 256 MiB)
@@ -365,7 +366,8 @@ fr_index_opts fr_index_opts_default(void);
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
 // Opens the last commit of dir read-only (no lock). FR_ENOTFOUND when there is no commit.
 int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err);
-// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change.
+// Re-reads COMMIT if it changed since open (readers only); hits' doc numbers change. On
+// failure the handle keeps its snapshot. Not concurrent with searches on the same handle.
 int fr_index_reopen(fr_index *ix, fr_error *err);
 // Releases the handle (uncommitted writes are discarded). NULL is a no-op.
 void fr_index_close(fr_index *ix);
@@ -392,7 +394,10 @@ int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
 
 // Makes every add/delete so far durable: flushes a segment, writes tombstones, writes
 // COMMIT.pending, fsyncs, renames it to COMMIT, fsyncs the directory. On failure the previous
-// commit stays intact and the pending writes are kept so commit can be retried.
+// commit stays intact (FR_ENOSPC / FR_EIO name the file). Deletions and already flushed
+// segments stay pending for a retry; documents whose segment flush failed are dropped. A
+// failure of the final directory fsync is reported although the new COMMIT is in place
+// (its durability is unknown). A writer handle searches what it has flushed or committed.
 int fr_index_commit(fr_index *ix, fr_error *err);
 
 // Discards every add/delete since the last commit (flushed segments included).
@@ -478,6 +483,150 @@ uint64_t fr_index_df(fr_index *ix, const char *term, size_t len);
 double fr_index_idf(fr_index *ix, const char *term, size_t len);
 // Number of documents in the snapshot (doc numbers are 0 .. n-1).
 uint32_t fr_index_n_docs(fr_index *ix);
+
+// ---- evaluation ----
+// Relevance judgments (qrels), query sets and TREC run files, and the five metrics of the
+// first-stage benchmark computed exactly as trec_eval 10.0 computes them (src/rank/metrics.c):
+//   ndcg10     = ndcg_cut.10   graded gain = qrel grade, log2(rank+1) discount, ideal over all
+//                              judged documents of the query
+//   map1000    = map  -M1000   every grade >= 1 counts as relevant
+//   recall100  = recall.100,  recall1000 = recall.1000
+//   mrr10      = recip_rank -M10 (0 when no relevant document in the first 10)
+// A run is sorted as trec_eval sorts it (score descending, ties by docid descending, byte
+// order), and the means are taken over every query of the qrels (trec_eval -c): a judged
+// query the run misses scores 0; a run query without judgments is ignored.
+//
+//   fr_qrels *qr; fr_run *run; fr_eval ev;
+//   fr_qrels_read("qrels/test.tsv", &qr, &err);
+//   fr_run_read("bm25.trec", &run, &err);
+//   fr_eval_run(qr, run, &ev, &err);       // ev.mean.ndcg10, ev.per_query[i].m.map1000 ...
+//   fr_eval_free(&ev); fr_run_free(run); fr_qrels_free(qr);
+
+// Judgments: "query-id corpus-id score" lines (BEIR qrels TSV; a first line whose last field
+// is not an integer is a header and skipped) or "qid iter docid rel" (TREC qrels); fields split
+// on tabs/spaces; blank lines and '#' lines skipped. A repeated (qid, docid) is FR_EFORMAT,
+// as in trec_eval. Negative grades are kept as "judged but unjudged" (trec_eval's pool value).
+typedef struct fr_qrels fr_qrels;
+// OUT: *out, free with fr_qrels_free. `name` is used in error messages ("qrels.tsv:12: ...").
+int fr_qrels_read(const char *path, fr_qrels **out, fr_error *err);
+int fr_qrels_parse(const char *data, size_t len, const char *name, fr_qrels **out,
+                   fr_error *err);
+void fr_qrels_free(fr_qrels *qr);
+size_t fr_qrels_n_queries(const fr_qrels *qr);
+// Grade of (qid, docid); INT32_MIN when not judged.
+int32_t fr_qrels_grade(const fr_qrels *qr, const char *qid, const char *docid);
+
+// Queries: BEIR queries.jsonl, one object a line with "_id" (or "id"; a string or an integer)
+// and "text"; other keys ignored. Arrays owned by the struct: fr_queries_free().
+typedef struct fr_query {
+    char *id;
+    char *text;
+} fr_query;
+typedef struct fr_queries {
+    size_t n;
+    fr_query *q;       // (n) in file order
+} fr_queries;
+int fr_queries_read(const char *path, fr_queries *out, fr_error *err);
+int fr_queries_parse(const char *data, size_t len, const char *name, fr_queries *out,
+                     fr_error *err);
+void fr_queries_free(fr_queries *qs);
+
+// A run: (qid, docid, score) triples, i.e. a TREC run file "qid Q0 docid rank score tag"
+// (rank and tag are ignored on reading, as trec_eval does; blank and '#' lines skipped).
+typedef struct fr_run fr_run;
+int fr_run_new(fr_run **out);
+void fr_run_free(fr_run *run);
+// Copies the strings. A docid repeated within one query is reported by fr_eval_run.
+int fr_run_add(fr_run *run, const char *qid, const char *docid, double score);
+size_t fr_run_size(const fr_run *run);
+int fr_run_read(const char *path, fr_run **out, fr_error *err);
+int fr_run_parse(const char *data, size_t len, const char *name, fr_run **out, fr_error *err);
+// Writes the run, each query's lines in trec_eval order with ranks 1.., scores printed so
+// that they read back exactly (%.15g, or %.17g where that is needed). Queries in order of
+// first appearance. tag NULL → "finerank".
+int fr_run_write(const fr_run *run, const char *path, const char *tag, fr_error *err);
+
+typedef struct fr_metrics {
+    double ndcg10, map1000, recall100, recall1000, mrr10;
+} fr_metrics;
+
+typedef struct fr_eval_query {
+    const char *qid;   // points into the qrels (lives as long as it)
+    fr_metrics m;
+    size_t n_ret;      // documents the run returned for the query (before any cutoff)
+    size_t n_rel;      // judged documents with grade >= 1
+} fr_eval_query;
+
+typedef struct fr_eval {
+    size_t n_queries;          // queries of the qrels (the -c denominator)
+    size_t n_run_queries;      // of those, queries the run has results for
+    size_t n_ignored;          // run queries without judgments (ignored)
+    fr_metrics mean;
+    fr_eval_query *per_query;  // (n_queries) in qid byte order, as trec_eval -q prints them
+} fr_eval;
+
+// Scores run against qrels. OUT: *out, release with fr_eval_free. FR_EFORMAT when a query
+// of the run lists a docid twice (trec_eval refuses such runs too).
+int fr_eval_run(const fr_qrels *qr, const fr_run *run, fr_eval *out, fr_error *err);
+void fr_eval_free(fr_eval *ev);
+
+// ---- no-model reranking ----
+// What finerank does with the first stage's candidates when no neural model is configured
+// (src/rank/proximity.c, src/rank/rm3.c; formulas and sources in those files' headers).
+
+// Term proximity: BM25 + the BM25TP proximity score of Büttcher, Clarke & Lushman (SIGIR
+// 2006) over the first `depth` candidates, from their re-analysed stored text.
+typedef struct fr_prox_opts {
+    size_t depth;     // candidates reranked (default 100); the rest keep their order
+    double k1, b;     // accumulator saturation; < 0 (default): the index's BM25 k1, b
+    double scale;     // TP multiplier (default 1). After RM3, whose scores weigh each
+                      // original query term by orig_weight / |q|, pass that to keep BM25
+                      // and TP on one scale (fr_rm3_search does not rescale TP itself)
+} fr_prox_opts;
+fr_prox_opts fr_prox_opts_default(void);
+
+// One document's analyzed term stream, as query-term indices (pure scoring input).
+typedef struct fr_prox_doc {
+    const int32_t *qidx;   // (n) index of the query term at each position, -1 for others
+    const uint32_t *pos;   // (n) positions, ascending
+    size_t n;
+    double dl;             // document length in terms
+} fr_prox_doc;
+// The proximity part TP(D) (>= 0) for distinct query terms with idf weights w (n_q).
+double fr_proximity_score(const fr_prox_doc *doc, const double *w, size_t n_q, double k1,
+                          double b, double avgdl);
+
+// Reranks hits[0..n_hits) (sorted by score, as fr_index_search gives them) in place:
+// score += TP over the first opts->depth, which are re-sorted (ties by doc number).
+int fr_proximity_rerank(fr_index *ix, const char *query, ptrdiff_t len,
+                        const fr_prox_opts *opts, fr_hit *hits, size_t n_hits, fr_error *err);
+int fr_proximity_rerank_terms(fr_index *ix, const fr_terms *query, const fr_prox_opts *opts,
+                              fr_hit *hits, size_t n_hits, fr_error *err);
+
+// RM3 pseudo-relevance feedback (Lavrenko & Croft 2001), as Anserini's Rm3Reranker.
+typedef struct fr_rm3_opts {
+    size_t fb_docs;        // feedback documents (default 10)
+    size_t fb_terms;       // expansion terms (default 10)
+    double orig_weight;    // weight of the original query (default 0.5)
+    double max_df_ratio;   // terms in more than this share of documents are not used (0.1)
+} fr_rm3_opts;
+fr_rm3_opts fr_rm3_opts_default(void);
+
+// Share of the collection's documents that contain term (for the df filter).
+typedef double (*fr_rm3_df_ratio_fn)(void *ud, const char *term, size_t len);
+
+// Pure expansion: from the analyzed query, the analyzed feedback documents and their
+// first-pass scores, the weighted expanded query (weights sum to 1, heaviest first).
+// df_ratio may be NULL (no df filter). OUT: *out, release with fr_terms_free.
+int fr_rm3_expand(const fr_terms *query, const fr_terms *fb_docs, const double *fb_scores,
+                  size_t n_fb, const fr_rm3_opts *opts, fr_rm3_df_ratio_fn df_ratio, void *ud,
+                  fr_terms *out, fr_error *err);
+
+// First pass, expansion, second pass; same contract as fr_index_search.
+int fr_rm3_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_search_opts *so,
+                  const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
+int fr_rm3_search_terms(fr_index *ix, const fr_terms *query, const fr_search_opts *so,
+                        const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
 
 // ---- pipeline ----
 // The second half of two-stage retrieval (src/rank/): business signals (timeliness and
@@ -649,6 +798,8 @@ typedef struct fr_pipeline_config {
     double lambda;              // MMR λ (1: no diversity)
     int cap;                    // at most cap documents per group ahead of the rest (0: off)
     char cap_field[64];         // "source" or "meta.FIELD" (default "source")
+    int mmr_local_idf;          // 0 (default): MMR's idf from the index; 1: from the fine-
+                                // sorted candidates themselves (no dictionary lookups)
     int explain;                // 0
     double deadline_ms;         // latency budget for the whole query (0: none)
     int64_t now_ms;             // the clock for timeliness (0: the system clock)

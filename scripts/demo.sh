@@ -81,7 +81,9 @@ run search --index "$idx" --query "insulin injection" $cfg $model --k 2 --explai
 
 # The tokenizer demo (tok-core): the tokens a BERT-style reranker sees, for two inputs.
 tok=""
-for t in tests/data/tok/wordpiece/tokenizer.json "${FR_SHARED:-../shared}/tokenizers/bert-base-uncased/tokenizer.json"; do
+# bert-base-uncased (the MiniLM cross-encoders' vocabulary) when ../shared has it, else the
+# small committed WordPiece fixture.
+for t in "${FR_SHARED:-../shared}/tokenizers/bert-base-uncased/tokenizer.json" tests/data/tok/wordpiece/tokenizer.json; do
     if [ -r "$t" ]; then tok=$t; break; fi
 done
 if [ -n "$tok" ] && [ -r data/sample/tokenize.jsonl ]; then

@@ -67,8 +67,9 @@ int main(void) {
         CHECK_EQ(t.n, 2);
         fr_terms_free(&t);
     }
-    // French stemmer
+    // French stemmer and stopwords (accent-folded: "même" is a stopword)
     CHECK_STR(run(fr, "continuellement", 0), "continuel");
+    CHECK_STR(run(fr, "Le chat et la souris de m\xC3\xAAme", 0), "chat sour");
     // callback stop value is returned
     int c = 0;
     CHECK_EQ(fr_analyze(raw, "a b c d", -1, 0, stop_after_two, &c), 7);

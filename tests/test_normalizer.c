@@ -89,7 +89,7 @@ static void test_sweep(void) {
             else if (rc == 0) golden_class(s.s, s.len, u, ul, &cls);
             if (rc || strcmp(cls.data, want)) {
                 if (fr__u_category(cp) == UTF8PROC_CATEGORY_CN) skipped++;
-                else if (++bad < 10)
+                else if (++bad < 10 || getenv("FR_TEST_VERBOSE"))
                     fprintf(stderr, "sweep %s: U+%04X got \"%s\" want \"%s\"\n", name, cp, cls.data, want);
             }
             tested++;
@@ -102,6 +102,66 @@ static void test_sweep(void) {
         json_decref(root);
     }
     fr__buf_free(&cls);
+    json_decref(lines);
+}
+
+// HF's alignment of each normalized character (its original start, in code points) — what
+// Metaspace prepend_scheme "first" and the added-token slicing depend on.
+static void test_align(void) {
+    json_t *lines = golden_lines("tests/data/tok/textpipe/align.jsonl.gz");
+    CHECK(lines != NULL);
+    if (!lines) return;
+    size_t ok = 0, bad = 0, specs = 0;
+    for (size_t li = 1; li < json_array_size(lines); li++) {
+        json_t *l = json_array_get(lines, li);
+        const char *name = json_string_value(json_object_get(l, "name"));
+        json_t *root, *spec = golden_spec(json_object_get(l, "spec"), &root);
+        if (!spec) { TEST_SKIP("alignment spec from ../shared absent (set FR_SHARED)"); continue; }
+        specs++;
+        fr__normalizer *n = NULL;
+        CHECK_EQ(fr__normalizer_parse(spec, &n, NULL), 0);
+        json_t *cases = json_object_get(l, "cases");
+        for (size_t i = 0; i < json_array_size(cases); i++) {
+            json_t *c = json_array_get(cases, i);
+            const char *in = json_string_value(json_array_get(c, 0));
+            size_t inl = json_string_length(json_array_get(c, 0));
+            json_t *want = json_array_get(c, 1);
+            uint32_t *cpi = malloc((inl + 1) * sizeof *cpi);  // byte offset -> code point index
+            uint32_t k = 0;
+            for (size_t b = 0; b <= inl; b++) {
+                cpi[b] = k;
+                if (b < inl && ((unsigned char)in[b] & 0xC0) != 0x80 && b + 1 <= inl) {
+                    // counted at the next lead byte
+                }
+                if (b + 1 <= inl && b < inl && (b + 1 == inl || ((unsigned char)in[b + 1] & 0xC0) != 0x80)) k++;
+            }
+            fr__nstr s;
+            int rc = normalize(n, in, inl, &s);
+            size_t m = 0, good = rc == 0;
+            for (size_t b = 0; good && b < s.len; b++) {
+                if (((unsigned char)s.s[b] & 0xC0) == 0x80) continue;
+                json_t *w = json_array_get(want, m++);
+                if (!w || (long long)cpi[s.orig[b]] != json_integer_value(w)) good = 0;
+            }
+            if (good && m != json_array_size(want)) good = 0;
+            if (good) ok++;
+            else if (++bad < 10) {
+                fprintf(stderr, "align %s: case %zu \"%s\": got", name, i, in);
+                for (size_t b = 0; rc == 0 && b < s.len; b++)
+                    if (((unsigned char)s.s[b] & 0xC0) != 0x80) fprintf(stderr, " %u", cpi[s.orig[b]]);
+                char *wd = json_dumps(want, 0);
+                fprintf(stderr, " want %s\n", wd);
+                free(wd);
+            }
+            if (rc == 0) fr__nstr_free(&s);
+            free(cpi);
+        }
+        fr__normalizer_free(n);
+        json_decref(root);
+    }
+    printf("normalizer alignments: %zu specs, %zu texts identical, %zu different\n", specs, ok, bad);
+    CHECK(ok > 0);
+    CHECK_EQ(bad, 0);
     json_decref(lines);
 }
 
@@ -191,7 +251,7 @@ static void test_long(void) {
     marks[0] = 'a';
     for (size_t i = 1; i + 1 < n2; i += 2) { marks[i] = (char)0xCC; marks[i + 1] = (char)(i % 4 ? 0x81 : 0xA3); }
     const char *specs[] = {
-        "{\"type\":\"BertNormalizer\",\"lowercase\":true}", "{\"type\":\"NFKC\"}", "{\"type\":\"NFD\"}",
+        "{\"type\":\"BertNormalizer\",\"clean_text\":true,\"handle_chinese_chars\":true,\"lowercase\":true}", "{\"type\":\"NFKC\"}", "{\"type\":\"NFD\"}",
         "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" {2,}\"},\"content\":\"_\"}", "{\"type\":\"Lowercase\"}",
     };
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
@@ -215,6 +275,7 @@ static void test_long(void) {
 int main(void) {
     test_cases();
     test_sweep();
+    test_align();
     test_alignment();
     test_errors();
     test_long();

@@ -155,6 +155,12 @@ static void test_diversity(fr_pipeline *p) {
     for (size_t i = 1; i < r.n; i++)
         if (!strncmp(r.items[i].id, "dm-sugar-", 9) && e) CHECK(r.items[i].max_sim > e->max_sim);
     fr_result_free(&r);
+    // Same with MMR's idf taken from the candidates instead of the index.
+    c.mmr_local_idf = 1;
+    CHECK_EQ(run(p, q, &c, &r), 0);
+    re = rank_of(&r, "dm-exercise-01");
+    CHECK(re >= 1 && re <= 3);
+    fr_result_free(&r);
 
     // A cap of 1 per source: the top 5 have 5 different sources.
     c = base();
@@ -281,6 +287,60 @@ static void test_synonyms_filters_explain(void) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) CHECK(js && strstr(js, keys[i]));
     free(js);
     CHECK(r.n > 0 && !strncmp(r.items[0].id, "diab-insulin", 12));
+    fr_result_free(&r);
+
+    // The proximity reranker (the default without a model): semantic in [0, 1], max 1.
+    c = base();
+    c.reranker = FR_RERANK_AUTO;
+    CHECK_EQ(run(p, "insulin injection technique", &c, &r), 0);
+    CHECK_STR(r.reranker, "proximity");
+    CHECK(r.n > 0 && r.n_scored == r.n_rerank);
+    double mx = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        CHECK(r.items[i].semantic >= 0 && r.items[i].semantic <= 1);
+        if (r.items[i].semantic > mx) mx = r.items[i].semantic;
+    }
+    CHECK_NEAR(mx, 1.0, 1e-12);
+    CHECK(r.n > 0 && !strncmp(r.items[0].id, "diab-insulin", 12));
+    fr_result_free(&r);
+    // The pipeline's proximity scores equal fr_proximity_rerank_terms' (src/rank/proximity.c).
+    {
+        const char *pq = "blood sugar control diabetes";
+        fr_pipeline_config pc = base();
+        pc.reranker = FR_RERANK_PROXIMITY;
+        pc.k = 100;
+        CHECK_EQ(fr_authority_parse("none", &pc.authority, &err), 0);
+        CHECK_EQ(run(p, pq, &pc, &r), 0);
+        fr_terms qt = {0};
+        CHECK_EQ(fr_index_analyze(ix, pq, -1, &qt, &err), 0);
+        fr_search_opts so = fr_search_opts_default();
+        so.k = 1000;
+        fr_hit hits[1000];
+        size_t nh = 0;
+        CHECK_EQ(fr_index_search_terms(ix, &qt, &so, hits, &nh, &err), 0);
+        fr_prox_opts po = fr_prox_opts_default();
+        po.depth = 100;
+        CHECK_EQ(fr_proximity_rerank_terms(ix, &qt, &po, hits, nh, &err), 0);
+        double hmx = nh ? hits[0].score : 0;
+        size_t matched = 0;
+        for (size_t i = 0; i < r.n; i++)
+            for (size_t j = 0; j < nh; j++)
+                if (hits[j].doc == r.items[i].doc) {
+                    CHECK_NEAR(r.items[i].semantic, hits[j].score / hmx, 1e-12);
+                    matched++;
+                }
+        CHECK_EQ(matched, r.n);
+        CHECK(r.n >= 10);
+        fr_terms_free(&qt);
+        fr_result_free(&r);
+    }
+
+    // RM3 expansion in stage 1.
+    c.rm3 = 1;
+    c.rm3_fb_docs = 3;
+    CHECK_EQ(run(p, "insulin injection", &c, &r), 0);
+    CHECK(r.query_terms && strstr(r.query_terms, "RM3"));
+    CHECK(r.n > 0 && r.n_candidates >= 5);
     fr_result_free(&r);
 
     // No terms (only stopwords): empty result, not an error.

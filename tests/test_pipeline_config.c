@@ -57,6 +57,9 @@ static void test_json(void) {
     CHECK_NEAR(c.lambda, 0.6, 0);
     CHECK_EQ(c.cap, 2);
     CHECK_STR(c.cap_field, "meta.topic");
+    CHECK_EQ(c.mmr_local_idf, 0);
+    CHECK_EQ(fr_pipeline_config_set(&c, "diversity.idf", "candidates", &err), 0);
+    CHECK_EQ(c.mmr_local_idf, 1);
     CHECK_EQ(c.explain, 1);
     CHECK_NEAR(c.deadline_ms, 250, 0);
     CHECK_EQ(c.now_ms, 1717200000000LL);  // date -u -d 2024-06-01 +%s
@@ -103,6 +106,7 @@ static void test_errors(void) {
         {"{\"diversity\": {\"lambda\": 1.5}}", "pipeline.json: diversity.lambda: 1.5 is outside"},
         {"{\"diversity\": {\"cap_field\": \"author\"}}", "diversity.cap_field"},
         {"{\"diversity\": {\"lamda\": 0.5}}", "unknown field 'diversity.lamda'"},
+        {"{\"diversity\": {\"idf\": \"corpus\"}}", "diversity.idf: expected index or candidates"},
         {"{\"filters\": {\"date_from\": \"2015-13-01\"}}", "filters.date_from: '2015-13-01': month 13"},
         {"{\"freshness\": \"gauss:scale=3q\"}", "freshness scale"},
         {"{\"freshness\": {\"function\": \"gauss\", \"decay\": 2, \"scale\": \"1y\"}}",

@@ -119,7 +119,7 @@ static void test_sweep(void) {
             }
             if (rc || strcmp(cls.data ? cls.data : "", want)) {
                 if (fr__u_category(cp) == UTF8PROC_CATEGORY_CN) skipped++;
-                else if (++bad < 10)
+                else if (++bad < 10 || getenv("FR_TEST_VERBOSE"))
                     fprintf(stderr, "sweep %s: U+%04X got \"%s\" want \"%s\"\n", name, cp, cls.data, want);
             }
             tested++;
@@ -158,7 +158,7 @@ static void test_first(void) {
     CHECK_EQ(pretok(NULL, "", 0, 0, &out), 0);
     CHECK_EQ(out.n, 0);
     fr__pieces_free(&out);
-    j = js("{\"type\":\"ByteLevel\",\"add_prefix_space\":false}");
+    j = js("{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true}");
     CHECK_EQ(fr__pretok_parse(j, &p, NULL), 0);
     CHECK(fr__pretok_is_bytelevel(p));
     fr__pretok_free(p);
@@ -167,7 +167,7 @@ static void test_first(void) {
 
 static void test_errors(void) {
     const char *bad[] = {
-        "{\"type\":\"Nope\"}", "[3]", "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"[\"},\"behavior\":\"Isolated\"}",
+        "{\"type\":\"Nope\"}", "[3]", "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"[\"},\"behavior\":\"Isolated\",\"invert\":false}",
         "{\"type\":\"Split\",\"pattern\":{\"String\":\"a\"},\"behavior\":\"Sideways\"}",
         "{\"type\":\"Metaspace\",\"replacement\":\"ab\"}", "{\"type\":\"Metaspace\",\"replacement\":\"_\",\"prepend_scheme\":\"x\"}",
         "{\"type\":\"CharDelimiterSplit\"}", "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Bad\"}]}",
@@ -192,9 +192,9 @@ static void test_long(void) {
     for (size_t i = 0; i < n; i++) { w[i] = (char)('a' + i % 26); sp[i] = ' '; }
     sp[n - 1] = 'x';
     const char *specs[] = {
-        "{\"type\":\"ByteLevel\",\"add_prefix_space\":true}", "{\"type\":\"BertPreTokenizer\"}", "{\"type\":\"Whitespace\"}",
+        "{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"trim_offsets\":true}", "{\"type\":\"BertPreTokenizer\"}", "{\"type\":\"Whitespace\"}",
         "{\"type\":\"Metaspace\",\"replacement\":\"_\",\"prepend_scheme\":\"always\",\"split\":true}",
-        "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(?i:'s|'t)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},\"behavior\":\"Isolated\"}",
+        "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(?i:'s|'t)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},\"behavior\":\"Isolated\",\"invert\":false}",
     };
     fr__pieces out = {0};
     for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {

@@ -104,7 +104,15 @@ static void golden_class(const char *out, size_t n, const char *needle, size_t n
     }
 }
 
-// Iterates a sweep's runs: calls fn(cp, class) for every code point 0..0x10FFFF except
+// Under ASan the sweep visits every code point below U+0800 and every 13th above (a full
+// sweep is 1.1M code points per component; the plain build does them all).
+#if defined(__SANITIZE_ADDRESS__)
+#define GOLDEN_STRIDE(cp) ((cp) < 0x800 || (cp) % 13 == 0)
+#else
+#define GOLDEN_STRIDE(cp) 1
+#endif
+
+// Iterates a sweep's runs: runs BODY with CP and CLS for every code point 0..0x10FFFF except
 // surrogates.
 #define GOLDEN_FOR_EACH_CP(runs, CP, CLS, BODY)                                          \
     do {                                                                                \
@@ -117,7 +125,7 @@ static void golden_class(const char *out, size_t n, const char *needle, size_t n
                 : 0x110000;                                                             \
             const char *CLS = json_string_value(json_array_get(run_, 1));               \
             for (uint32_t CP = a_; CP < b_; CP++) {                                     \
-                if (CP >= 0xD800 && CP <= 0xDFFF) continue;                             \
+                if ((CP >= 0xD800 && CP <= 0xDFFF) || !GOLDEN_STRIDE(CP)) continue;      \
                 BODY                                                                    \
             }                                                                           \
         }                                                                               \

@@ -440,6 +440,17 @@ def main():
              "the", "thethe the", "<|im_start|>user\nhi<|im_end|>", "<|endoftext|>", "<|begin_of_text|>",
              "ıİ", "ǅ", "ß", "ﬁ", "Σ ς σ ΣΑΣ", "12345678901234567890", "a1b2c3", "1,234.56",
              "abcdefghijkl", "abcdefghijklm", "hello<s>world</s>", "<s> <s>", "▁", "▁▁ ▁"]
+    # Targeted edge cases: max_input_chars_per_word boundaries (in characters, not bytes),
+    # lstrip/rstrip around <mask>, NFKC expansions, case mappings that change length,
+    # soft hyphen / U+FFFD (BertNormalizer clean_text), CR/LF runs, curly apostrophes, digit
+    # groups, and long words without spaces (linear-time BPE / Unigram / WordPiece).
+    fixed += ["a" * 100, "a" * 101, "\u00e9" * 100, "\u00e9" * 101, "e\u0301" * 50, "\u4e2d" * 101,
+              "[CLS][SEP]", "a   <mask>   b", "a\t<mask>\nb", "<mask><mask>", "x<mask>",
+              "\ufdfa \ufdfb \u337f \u3231 \u2474 \u00bd \u2153", "\u0130stanbul \u0130I\u0131i", "\u1e9e \u00df SS",
+              "\u00ad", "a\u00adb", "\ufffd\ufffd", "\x7f", "\r", "\r\r\n\n", " \n ", "a\r\nb\n\nc",
+              "DON'T WON'T 'S 'RE 'VE 'M 'LL 'D", "it\u2019s they\u2019re", "1234567 12345678 123456789",
+              "x" * 3000, "ab" * 1500, "\u4e2d\u6587" * 1000, "\U0001F600" * 500,
+              "\u0928\u092e\u0938\u094d\u0924\u0947" * 300]
     fixed += [ws for ws in WHITESPACE] + ["x" + ws + "y" for ws in WHITESPACE] + \
              ["x" + z + "y" for z in ZERO_WIDTH] + ["x" + c + "y" for c in CONTROLS]
     for t in fixed:

@@ -58,6 +58,9 @@ const texts = [
   'Ⅳ ℌ ℍ K Å ℃ ™ ㈱ ㍻', '¿Qué? ¡Sí! «quotes» „low“ ‘single’', '—dash–en-hyphen‐minus−', '…ellipsis‥',
   'a_b-c.d,e;f:g!h?i', '\u0300starts with mark', 'Ǆemo Ǳ', 'ǰ ΐ ΰ ŉ', 'ﬀﬃ ﬅ', 'A\u030A\u0323 \u212B',
   '\u0b47\u0b3e \u0dd9\u0dcf', 'ｶﾀｶﾅ ﾊﾟ ｶﾞ', long,
+  // alignment probes: removals and expansions at the start, marks after a leading space
+  '\u000babc', '\u0002\u000bab', 'ab\u000bcd', ' \u0301x', '\ufb01x', '  hello', '\u00a0x', '\u3000\u3000a',
+  '\u200bx', 'a\u0302\u0323b', '\u0301\u0300a',
 ];
 
 // ---- specs ----
@@ -84,6 +87,12 @@ const normSpecs = [
   ['nmt', { type: 'Nmt' }], ['bytelevel', { type: 'ByteLevel' }],
   ['seq-nfd-strip-lower', { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'StripAccents' }, { type: 'Lowercase' }] }],
   ['seq-nfkc-prepend-replace', { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] }],
+  // specs tokenizers 0.22 rejects (required fields): finerank must reject them too
+  ['bad-bert-missing-fields', { type: 'BertNormalizer', lowercase: false }],
+  ['bad-strip-missing-fields', { type: 'Strip' }],
+  ['bad-replace-no-content', { type: 'Replace', pattern: { String: 'a' } }],
+  ['bad-prepend-missing', { type: 'Prepend' }],
+  ['bad-sequence-missing', { type: 'Sequence' }],
   ['t5-normalizer', 'shared:' + t5path + '#normalizer'],
   ['pegasus-normalizer', 'shared:' + pegpath + '#normalizer'],
   ['t5-precompiled', 'shared:' + t5path + '#normalizer.normalizers[0]'],
@@ -125,6 +134,15 @@ const preSpecs = [
   ['seq-punct-metaspace-first', { type: 'Sequence', pretokenizers: [{ type: 'Punctuation', behavior: 'Isolated' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: true }] }],
   ['seq-llama3-bytelevel', { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: LLAMA3 }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] }],
   ['seq-digits-whitespace', { type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, { type: 'Whitespace' }] }],
+  ['bad-split-no-invert', { type: 'Split', pattern: { String: ' ' }, behavior: 'Isolated' }],
+  ['bad-split-lowercase-behavior', { type: 'Split', pattern: { Regex: '\\s' }, behavior: 'removed', invert: false }],
+  ['bad-digits-missing', { type: 'Digits' }],
+  ['bad-bytelevel-missing', { type: 'ByteLevel', add_prefix_space: false }],
+  ['bad-chardelimiter-missing', { type: 'CharDelimiterSplit' }],
+  ['bad-sequence-missing', { type: 'Sequence' }],
+  ['punctuation-default', { type: 'Punctuation' }],
+  ['metaspace-no-split-field', { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first' }],
+  ['metaspace-str-rep', { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: false, str_rep: '▁' }],
   ['t5-pretok', 'shared:' + t5path + '#pre_tokenizer'],
   ['t5-sd3-pretok', 'shared:' + sd3path + '#pre_tokenizer'],
   ['pegasus-pretok', 'shared:' + pegpath + '#pre_tokenizer'],
@@ -174,6 +192,37 @@ for (const [kind, specs] of [['normalizer', normSpecs], ['pre_tokenizer', preSpe
   }
 }
 gz('cases.jsonl.gz', lines);
+
+// ---- alignments ----
+// Every normalizer spec again, this time with a Split pre-tokenizer that isolates each
+// normalized character: encode() then gives, per normalized character, its original
+// (code point) offsets; the start is HF's alignment, which Metaspace "first" depends on.
+const align = [{ _header: { ...header, probe: 'Split [\\s\\S] Isolated + WordLevel; offsets in code points' } }];
+(async () => {
+  for (const [name, spec] of normSpecs) {
+    const j = resolve(spec);
+    if (j === undefined) continue;
+    let t;
+    try {
+      t = tk.Tokenizer.fromString(JSON.stringify({
+        version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: j,
+        pre_tokenizer: { type: 'Split', pattern: { Regex: '[\\s\\S]' }, behavior: 'Isolated', invert: false },
+        post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { '[UNK]': 0 }, unk_token: '[UNK]' },
+      }));
+    } catch (e) { continue; }
+    const cases = [];
+    for (const x of texts) {
+      const e = await t.encode(x);
+      cases.push([x, e.getOffsets().map(o => o[0])]);
+    }
+    align.push({ kind: 'normalizer', name, spec: typeof spec === 'string' ? spec : j, cases });
+  }
+  gz('align.jsonl.gz', align);
+  console.error(`align: ${align.length - 1} specs`);
+  if (!process.env.NO_SWEEP) sweepAll();
+})();
+
+function sweepAll() {
 console.error(`cases: ${lines.length - 1} specs x ${texts.length} texts`);
 
 // ---- code point sweep ----
@@ -227,3 +276,4 @@ for (const [name, spec] of sweepPre) {
   console.error(`sweep ${name}: ${runs.length} runs`);
 }
 gz('sweep.jsonl.gz', sweep);
+}

@@ -2,7 +2,7 @@
 // Build the small hand-assembled tokenizer.json files that cover the components none of the
 // trained / real tokenizers use, so the C tokenizer is checked on each of them.
 //
-//   NODE_PATH=$HOME/.cache/finerank-oracles/node_modules node scripts/tok/make_small.js
+//   NODE_PATH=$HOME/.cache/finerank-oracles/node_modules node scripts/tok/make_small.js [--only a,b]
 //
 // Run after scripts/tok/make_trained.js and scripts/tok/make_xlmr.py: the vocabularies are
 // taken from their outputs (wordpiece, xlmr-unigram) or trained here with the HF library
@@ -31,10 +31,19 @@
 //                         and a stored "padding" block (must be ignored: goldens never pad).
 //   wp-punct              WordPiece; Sequence[NFKC, Lowercase, Strip]; Sequence[WhitespaceSplit,
 //                         Punctuation(contiguous), Digits(individual_digits=false)];
-//                         TemplateProcessing with a 4-token pair template and type ids.
+//                         TemplateProcessing with type ids 0/1/2 and a special token that
+//                         expands to two ids.
 //   bpe-chardelim         classic (not byte-level) BPE with an unk token (fuse_unk=false);
 //                         Sequence[NFKD, Lowercase]; CharDelimiterSplit(" "); no
 //                         post-processor, no decoder.
+//   wp-split              WordPiece; BertNormalizer with non-default options (clean_text=false,
+//                         handle_chinese_chars=false, strip_accents=true, lowercase=true);
+//                         Sequence of Split pre-tokenizers with every behaviour (Removed,
+//                         MergedWithPrevious, MergedWithNext, Isolated+invert, Contiguous),
+//                         string and regex patterns; TemplateProcessing.
+//   unigram-never         Unigram (xlmr-unigram's vocab); BertNormalizer(strip_accents=false,
+//                         lowercase=true) + Replace(regex); Metaspace prepend_scheme "never",
+//                         split true; no post-processor.
 //   added-tokens          WordPiece + BertNormalizer + BertPreTokenizer with added tokens
 //                         of every kind: special/non-special, single_word, lstrip, rstrip,
 //                         normalized=true (matched after normalization, content itself
@@ -222,8 +231,13 @@ function wpPunct() {
       { type: 'Strip', strip_left: true, strip_right: true }] },
     pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' },
       { type: 'Punctuation', behavior: 'Contiguous' }, { type: 'Digits', individual_digits: false }] },
-    post_processor: template('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 [Q]:0 $A:0 [SEP]:0 $B:1 [SEP]:1 [EOP]:2',
-      [['[CLS]', vocab['[CLS]']], ['[SEP]', vocab['[SEP]']], ['[Q]', q], ['[EOP]', eop]]),
+    // "[END]" is one template special token that expands to two ids ([SEP] [EOP]).
+    post_processor: (() => {
+      const p = template('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 [Q]:0 $A:0 [SEP]:0 $B:1 [END]:2',
+        [['[CLS]', vocab['[CLS]']], ['[SEP]', vocab['[SEP]']], ['[Q]', q]]);
+      p.special_tokens['[END]'] = { id: '[END]', ids: [vocab['[SEP]'], eop], tokens: ['[SEP]', '[EOP]'] };
+      return p;
+    })(),
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
   });
@@ -247,6 +261,42 @@ function bpeCharDelim() {
     decoder: null,
     model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null,
       end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
+  });
+}
+
+function wpSplit() {
+  const vocab = wordpieceVocab();
+  const split = (pattern, behavior, invert = false) => ({ type: 'Split', pattern, behavior, invert });
+  write('wp-split', {
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((s) => added(vocab[s], s)),
+    normalizer: { type: 'BertNormalizer', clean_text: false, handle_chinese_chars: false, strip_accents: true, lowercase: true },
+    pre_tokenizer: { type: 'Sequence', pretokenizers: [
+      split({ String: ' ' }, 'Removed'),
+      split({ Regex: '[-_/]' }, 'MergedWithPrevious'),
+      split({ Regex: '\\d+' }, 'MergedWithNext'),
+      split({ String: '.' }, 'Contiguous'),
+      split({ Regex: '[\\p{L}\\p{M}]+' }, 'Isolated', true),
+    ] },
+    post_processor: template('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1',
+      [['[CLS]', vocab['[CLS]']], ['[SEP]', vocab['[SEP]']]]),
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+  });
+}
+
+function unigramNever() {
+  const x = readJson('xlmr-unigram');
+  write('unigram-never', {
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: x.added_tokens,
+    normalizer: { type: 'Sequence', normalizers: [
+      { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: false, lowercase: true },
+      { type: 'Replace', pattern: { Regex: '[0-9]{4,}' }, content: '#' }] },
+    pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'never', split: true },
+    post_processor: null,
+    decoder: null,
+    model: x.model,
   });
 }
 
@@ -280,15 +330,18 @@ function addedTokens() {
   });
 }
 
+// --only a,b  rebuild only these (the BPE ones are not byte-reproducible, see above).
 function main() {
+  const builders = { 'unigram-bytefallback': unigramByteFallback, 'llama-bpe': llamaBpe, 'qwen-bpe': qwenBpe,
+    'wp-whitespace': wpWhitespace, 'wp-punct': wpPunct, 'bpe-chardelim': bpeCharDelim,
+    'added-tokens': addedTokens, 'wp-split': wpSplit, 'unigram-never': unigramNever };
+  const oi = process.argv.indexOf('--only');
+  const only = oi >= 0 ? process.argv[oi + 1].split(',') : Object.keys(builders);
   try {
-    unigramByteFallback();
-    llamaBpe();
-    qwenBpe();
-    wpWhitespace();
-    wpPunct();
-    bpeCharDelim();
-    addedTokens();
+    for (const name of only) {
+      if (!builders[name]) throw new Error(`unknown tokenizer ${name}`);
+      builders[name]();
+    }
   } finally {
     if (trainFile) fs.unlinkSync(trainFile);
   }

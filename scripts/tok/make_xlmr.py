@@ -24,8 +24,16 @@ does it, re-implemented here from reading that file (transformers is not install
   * decoder Metaspace; added tokens <s> <pad> </s> <unk> <mask> (special; <mask> with
     lstrip=true as XLMRobertaTokenizer declares it).
 The model protobuf is read with sentencepiece's own sentencepiece_model_pb2.
+
+--verify additionally encodes the test corpus with SentencePiece itself and with the HF oracle
+on the converted file (node, NODE_PATH as for gen_goldens.js) and reports how many texts give
+the same ids (SentencePiece id k == HF id k + 1, without <s>/</s>). They are not expected to
+agree on every text: the HF pipeline differs from spm_encode in whitespace handling (Replace
+" {2,}" and Metaspace split vs. spm's own whitespace collapsing), as in the real XLM-R files.
 """
+import argparse
 import base64
+import gzip
 import json
 import os
 import subprocess
@@ -82,7 +90,48 @@ def convert(proto, legacy):
     }
 
 
+VERIFY_JS = r"""
+const fs = require('fs');
+const { Tokenizer } = require('@anush008/tokenizers');
+(async () => {
+  const [file, inp] = process.argv.slice(2);
+  const tk = Tokenizer.fromFile(file);
+  const rows = JSON.parse(fs.readFileSync(inp, 'utf8'));
+  const out = [];
+  for (const t of rows) out.push((await tk.encode(t, null, { addSpecialTokens: false })).getIds());
+  process.stdout.write(JSON.stringify(out));
+})();
+"""
+
+
+def verify(model_file, tok_file, tmp):
+    sp = spm.SentencePieceProcessor(model_file=model_file)
+    with gzip.open(os.path.join(OUT, "corpus.jsonl.gz"), "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    inp = os.path.join(tmp, "texts.json")
+    with open(inp, "w", encoding="utf-8") as f:
+        json.dump(texts, f, ensure_ascii=False)
+    js = os.path.join(tmp, "verify.js")
+    with open(js, "w") as f:
+        f.write(VERIFY_JS)
+    hf = json.loads(subprocess.run(["node", js, tok_file, inp], check=True, capture_output=True).stdout)
+    same = 0
+    diff = []
+    for t, h in zip(texts, hf):
+        s = [i + 1 if i >= 3 else {0: 3, 1: 0, 2: 2}[i] for i in sp.encode(t)]
+        if s == h:
+            same += 1
+        else:
+            diff.append((t, s, h))
+    print(f"verify: {same}/{len(texts)} corpus texts give identical ids in SentencePiece and HF")
+    for t, s, h in diff[:int(os.environ.get("VERIFY_SHOW", "10"))]:
+        print("  differs:", json.dumps(t, ensure_ascii=False)[:100], "spm", s[:12], "hf", h[:12])
+
+
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--verify", action="store_true")
+    args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         text = os.path.join(tmp, "train.txt")
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "tok", "gen_corpus.py"),
@@ -95,13 +144,15 @@ def main():
         proto = pb.ModelProto()
         with open(prefix + ".model", "rb") as f:
             proto.ParseFromString(f.read())
-    assert [p.piece for p in proto.pieces[:3]] == ["<unk>", "<s>", "</s>"], proto.pieces[:3]
-    for name, legacy in (("xlmr-unigram", False), ("xlmr-unigram-roberta", True)):
-        d = os.path.join(OUT, name)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
-            json.dump(convert(proto, legacy), f, ensure_ascii=False, separators=(",", ":"))
-        print(f"{name}: {len(proto.pieces) + 2} tokens -> tests/data/tok/{name}/tokenizer.json")
+        assert [p.piece for p in proto.pieces[:3]] == ["<unk>", "<s>", "</s>"], proto.pieces[:3]
+        for name, legacy in (("xlmr-unigram", False), ("xlmr-unigram-roberta", True)):
+            d = os.path.join(OUT, name)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+                json.dump(convert(proto, legacy), f, ensure_ascii=False, separators=(",", ":"))
+            print(f"{name}: {len(proto.pieces) + 2} tokens -> tests/data/tok/{name}/tokenizer.json")
+        if args.verify:
+            verify(prefix + ".model", os.path.join(OUT, "xlmr-unigram", "tokenizer.json"), tmp)
 
 
 if __name__ == "__main__":

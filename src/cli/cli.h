@@ -29,7 +29,7 @@ typedef struct cli_pipeline {
     const char *config;
     const char *set[CLI_PIPELINE_MAX_FLAGS][3];  // flag, field, value in command-line order
     int n_set;
-    int explain;
+    int explain, rm3;
     int used;
 } cli_pipeline;
 void cli_pipeline_init(cli_pipeline *pl);
@@ -42,5 +42,10 @@ int cli_pipeline_search(const char *dir, const char *query, int json, cli_pipeli
 // which parses the whole command line (search's own flags included).
 int cli_search_wants_pipeline(int argc, char **argv);
 int cli_search_pipeline(int argc, char **argv);
+// `finerank eval` through the pipeline: every query of the BEIR queries file, ranked to
+// depth k. OUT: *out (the run), *lat_out (n_lat per-query latencies in ms, malloc'd).
+// Returns 0, or 1 after printing the error.
+int cli_pipeline_eval_run(const char *dir, const char *queries, size_t k, cli_pipeline *pl,
+                          fr_run **out, double **lat_out, size_t *n_lat);
 
 #endif

@@ -14,6 +14,8 @@ int cmd_models(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_rerank(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
@@ -22,6 +24,8 @@ static const fr_cli_cmd commands[] = {
     {"index", cmd_index, "build and maintain a BM25 index (build, add, delete, optimize, stats)"},
     {"search", cmd_search, "BM25 top-k from an index"},
     {"serve", cmd_serve, "HTTP server: Cohere/Jina/TEI rerank, search, ingestion, metrics"},
+    {"eval", cmd_eval, "score a run or an index on BEIR queries and qrels (nDCG@10, MAP, recall, MRR)"},
+    {"rerank", cmd_rerank, "score (query, document) pairs with a cross-encoder, best first"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {

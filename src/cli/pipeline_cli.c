@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "finerank.h"
@@ -59,8 +60,31 @@ int cli_pipeline_opt(int argc, char **argv, int *i, cli_pipeline *pl) {
             return 1;
         }
     }
+    if ((v = cli_opt(argc, argv, i, "--set"))) {  // any config field: --set rm3.fb_docs=5
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v) cli_usage_error("--set: expected FIELD=VALUE, got '%s'", v);
+        static char fields[CLI_PIPELINE_MAX_FLAGS][64];
+        size_t n = (size_t)(eq - v);
+        if (n >= sizeof fields[0]) cli_usage_error("--set: field name too long");
+        if (pl->n_set < CLI_PIPELINE_MAX_FLAGS) {
+            memcpy(fields[pl->n_set], v, n);
+            fields[pl->n_set][n] = 0;
+            set_or_die(pl, "--set", fields[pl->n_set], eq + 1);
+            pl->set[pl->n_set][0] = "--set";
+            pl->set[pl->n_set][1] = fields[pl->n_set];
+            pl->set[pl->n_set][2] = eq + 1;
+            pl->n_set++;
+        }
+        pl->used = 1;
+        return 1;
+    }
     if (!strcmp(argv[*i], "--explain")) {
         pl->explain = 1;
+        pl->used = 1;
+        return 1;
+    }
+    if (!strcmp(argv[*i], "--rm3")) {
+        pl->rm3 = 1;
         pl->used = 1;
         return 1;
     }
@@ -80,6 +104,7 @@ void cli_pipeline_finish(cli_pipeline *pl) {
     }
     for (int k = 0; k < pl->n_set; k++) set_or_die(pl, pl->set[k][0], pl->set[k][1], pl->set[k][2]);
     if (pl->explain) pl->cfg.explain = 1;
+    if (pl->rm3) pl->cfg.rm3 = 1;
 }
 
 const char *cli_pipeline_usage(void) {
@@ -87,7 +112,8 @@ const char *cli_pipeline_usage(void) {
            "            [--rerank-top N2] [--reranker auto|cross-encoder|proximity|none]\n"
            "            [--freshness SPEC] [--authority SPEC] [--combine SPEC]\n"
            "            [--diversity LAMBDA] [--cap N] [--cap-field source|meta.F]\n"
-           "            [--synonyms FILE] [--now DATE] [--deadline-ms MS] [--explain]\n"
+           "            [--synonyms FILE] [--rm3] [--now DATE] [--deadline-ms MS] [--explain]\n"
+           "            [--set FIELD=VALUE] (any config field, e.g. diversity.idf=candidates)\n"
            "            (docs/pipeline.md; flags override the config file)\n";
 }
 
@@ -157,7 +183,7 @@ int cli_search_wants_pipeline(int argc, char **argv) {
     static const char *const only[] = {
         "--pipeline", "--config", "--model", "--candidates", "--rerank-top", "--reranker",
         "--freshness", "--authority", "--combine", "--diversity", "--cap", "--cap-field",
-        "--synonyms", "--now", "--deadline-ms", "--explain",
+        "--synonyms", "--now", "--deadline-ms", "--explain", "--rm3", "--set",
     };
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof only / sizeof only[0]; k++) {
@@ -188,4 +214,61 @@ int cli_search_pipeline(int argc, char **argv) {
     if (!dir || !query) cli_usage_error("search: --index and --query are required");
     cli_pipeline_finish(&pl);
     return cli_pipeline_search(dir, query, json, &pl);
+}
+
+// ---- `finerank eval` through the pipeline ----
+
+int cli_pipeline_eval_run(const char *dir, const char *queries, size_t k, cli_pipeline *pl,
+                          fr_run **out, double **lat_out, size_t *n_lat) {
+    fr_error err = {0};
+    fr_index *ix = NULL;
+    fr_pipeline *p = NULL;
+    fr_queries qs = {0};
+    fr_run *run = NULL;
+    double *lat = NULL;
+    int rc = 1;
+    pl->cfg.k = k;  // the run is ranked to eval's depth: scored documents, then stage-1 order
+    if (fr_queries_read(queries, &qs, &err) < 0 || fr_index_open(dir, NULL, &ix, &err) < 0 ||
+        fr_pipeline_new(ix, &pl->cfg, &p, &err) < 0)
+        goto fail;
+    lat = calloc(qs.n ? qs.n : 1, sizeof *lat);
+    if (!lat || fr_run_new(&run) < 0) {
+        snprintf(err.msg, sizeof err.msg, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < qs.n; i++) {
+        fr_result r = {0};
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (fr_pipeline_run(p, qs.q[i].text, NULL, &r, &err) < 0) {
+            char m[sizeof err.msg];
+            snprintf(m, sizeof m, "%s", err.msg);
+            snprintf(err.msg, sizeof err.msg, "query '%.60s': %.400s", qs.q[i].id, m);
+            goto fail;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        lat[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        // trec_eval orders by score: write the pipeline's order as descending scores.
+        for (size_t j = 0; j < r.n; j++)
+            if (fr_run_add(run, qs.q[i].id, r.items[j].id, (double)(r.n - j)) < 0) {
+                fr_result_free(&r);
+                snprintf(err.msg, sizeof err.msg, "out of memory");
+                goto fail;
+            }
+        fr_result_free(&r);
+    }
+    *out = run;
+    run = NULL;
+    *lat_out = lat;
+    lat = NULL;
+    *n_lat = qs.n;
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "finerank eval: %s\n", err.msg);
+    fr_run_free(run);
+    free(lat);
+    fr_pipeline_free(p);
+    fr_queries_free(&qs);
+    fr_index_close(ix);
+    return rc;
 }

@@ -27,6 +27,8 @@ int fr__commit_read(const char *dir, fr__commit *c, fr_error *err) {
     char *data = NULL;
     size_t len = 0;
     int rc = fr__read_file(path, &data, &len, err);
+    if (rc == FR_ENOTFOUND)
+        return fr__err(err, rc, "%s: not a finerank index (no COMMIT file)", dir);
     if (rc < 0) return rc;
     const uint8_t *p = (const uint8_t *)data;
     if (len < COMMIT_HEAD + 4 || memcmp(p, "FRCOMMIT", 8)) {

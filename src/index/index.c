@@ -30,7 +30,7 @@ fr_index_opts fr_index_opts_default(void) {
     o.lang = "english";
     o.k1 = 0.9;
     o.b = 0.4;
-    o.title_weight = 2;
+    o.title_weight = 3;
     o.analyzer = fr_analyzer_opts_default();
     o.mem_budget = (size_t)256 << 20;
     o.verify_checksums = 1;
@@ -64,12 +64,15 @@ static int push_seg(fr_index *ix, fr__segref *r, fr_error *err) {
     return 0;
 }
 
-// Opens segment `name` with an empty deletion bitmap. OUT: *r.
-static int open_segref(fr_index *ix, const char *name, fr__segref *r, fr_error *err) {
+// Opens segment `name` with an empty deletion bitmap. OUT: *r. verify: check its CRC
+// (not for a segment this process just wrote: reading it back would only fill the page
+// cache and the writer's RSS).
+static int open_segref(fr_index *ix, const char *name, int verify, fr__segref *r,
+                       fr_error *err) {
     memset(r, 0, sizeof *r);
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", ix->dir, name);
-    int rc = fr__seg_open_file(path, name, ix->opts.verify_checksums, &r->seg, err);
+    int rc = fr__seg_open_file(path, name, verify, &r->seg, err);
     if (rc < 0) return rc;
     snprintf(r->name, sizeof r->name, "%s", name);
     r->deleted = calloc((size_t)r->seg->n_docs / 8 + 1, 1);
@@ -115,12 +118,20 @@ int fr__index_refresh_stats(fr_index *ix, fr_error *err) {
     return 0;
 }
 
-// Loads the snapshot named by COMMIT (replacing the current one).
+// Loads the snapshot named by COMMIT, replacing the current one only on success (on
+// failure the handle keeps its previous snapshot).
 static int load_commit(fr_index *ix, fr_error *err) {
     fr__commit c;
     int rc = fr__commit_read(ix->dir, &c, err);
     if (rc < 0) return rc;
-    drop_segs(ix);
+    fr__segref *old = ix->segs;
+    uint32_t old_n = ix->n_segs, old_cap = ix->segs_cap, old_tw = ix->tw;
+    char old_lang[32];
+    memcpy(old_lang, ix->lang, sizeof old_lang);
+    double old_k1 = ix->k1, old_b = ix->b;
+    uint64_t old_gen = ix->generation, old_next = ix->next_id;
+    ix->segs = NULL;
+    ix->n_segs = ix->segs_cap = 0;
     snprintf(ix->lang, sizeof ix->lang, "%s", c.lang[0] ? c.lang : "english");
     ix->k1 = c.k1;
     ix->b = c.b;
@@ -129,7 +140,7 @@ static int load_commit(fr_index *ix, fr_error *err) {
     ix->next_id = c.next_id;
     for (uint32_t i = 0; i < c.n_segs; i++) {
         fr__segref r;
-        rc = open_segref(ix, c.segs[i].name, &r, err);
+        rc = open_segref(ix, c.segs[i].name, ix->opts.verify_checksums, &r, err);
         if (rc < 0) goto fail;
         if (r.seg->n_docs != c.segs[i].n_docs) {
             segref_free(&r);
@@ -145,11 +156,41 @@ static int load_commit(fr_index *ix, fr_error *err) {
         r.committed = 1;
         if ((rc = push_seg(ix, &r, err)) < 0) { segref_free(&r); goto fail; }
     }
+    if ((rc = fr__index_refresh_stats(ix, err)) < 0) goto fail;
     fr__commit_free(&c);
-    return fr__index_refresh_stats(ix, err);
+    for (uint32_t i = 0; i < old_n; i++) segref_free(&old[i]);
+    free(old);
+    return 0;
 fail:
     fr__commit_free(&c);
     drop_segs(ix);
+    free(ix->segs);
+    ix->segs = old;
+    ix->n_segs = old_n;
+    ix->segs_cap = old_cap;
+    ix->tw = old_tw;
+    memcpy(ix->lang, old_lang, sizeof old_lang);
+    ix->k1 = old_k1;
+    ix->b = old_b;
+    ix->generation = old_gen;
+    ix->next_id = old_next;
+    fr__index_refresh_stats(ix, NULL);
+    return rc;
+}
+
+// A writer may remove the files of an older commit between our reading COMMIT and opening
+// its segments: retry with the newer COMMIT.
+static int load_commit_retry(fr_index *ix, fr_error *err) {
+    int rc = 0;
+    for (int attempt = 0; attempt <= 20; attempt++) {
+        rc = load_commit(ix, err);
+        if (rc != FR_ENOTFOUND) break;
+        struct stat st;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/COMMIT", ix->dir);
+        if (stat(p, &st) < 0) break;
+        usleep(1000);
+    }
     return rc;
 }
 
@@ -176,19 +217,10 @@ static int make_query_analyzer(fr_index *ix, fr_error *err) {
 
 int fr_index_open(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
     fr_index *ix;
+    *out = NULL;
     int rc = handle_new(dir, opts, &ix, err);
     if (rc < 0) return rc;
-    // A writer may remove the files of an older commit between our reading COMMIT and
-    // opening its segments: retry with the newer COMMIT.
-    for (int attempt = 0;; attempt++) {
-        rc = load_commit(ix, err);
-        if (rc != FR_ENOTFOUND || attempt == 20) break;
-        struct stat st;
-        char p[4200];
-        snprintf(p, sizeof p, "%s/COMMIT", dir);
-        if (stat(p, &st) < 0) break;
-        usleep(1000);
-    }
+    rc = load_commit_retry(ix, err);
     if (rc == 0) rc = make_query_analyzer(ix, err);
     if (rc < 0) {
         fr_index_close(ix);
@@ -206,7 +238,7 @@ int fr_index_reopen(fr_index *ix, fr_error *err) {
     uint64_t g = c.generation;
     fr__commit_free(&c);
     if (g == ix->generation) return 0;
-    return load_commit(ix, err);
+    return load_commit_retry(ix, err);
 }
 
 static int is_garbage(const char *name) {
@@ -235,6 +267,7 @@ static void remove_garbage(fr_index *ix) {
 
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
     fr_index *ix;
+    *out = NULL;
     int rc = handle_new(dir, opts, &ix, err);
     if (rc < 0) return rc;
     ix->writer = 1;
@@ -516,11 +549,11 @@ static int flush_cur(fr_index *ix, fr_error *err) {
     }
     int rc = fr__segw_finish(w, ix->opts.sync, err);
     if (rc < 0) {
-        memset(ix->cur_del, 0, ix->cur_del_cap);
+        if (ix->cur_del) memset(ix->cur_del, 0, ix->cur_del_cap);
         return rc;  // the pending documents are lost: the caller reports the error
     }
     fr__segref r;
-    rc = open_segref(ix, ix->cur_name, &r, err);
+    rc = open_segref(ix, ix->cur_name, 0, &r, err);
     if (rc == 0) {
         for (uint32_t d = 0; d < n; d++)
             if (d / 8 < ix->cur_del_cap && ((ix->cur_del[d >> 3] >> (d & 7)) & 1)) {
@@ -531,7 +564,7 @@ static int flush_cur(fr_index *ix, fr_error *err) {
         rc = push_seg(ix, &r, err);
         if (rc < 0) segref_free(&r);
     }
-    memset(ix->cur_del, 0, ix->cur_del_cap);
+    if (ix->cur_del) memset(ix->cur_del, 0, ix->cur_del_cap);
     if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     return rc;
 }
@@ -740,55 +773,51 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
     if (rc < 0) return rc;
     uint32_t n_old = ix->n_segs;
     if (n_old == 0 || (n_old == 1 && ix->segs[0].n_deleted == 0)) return 0;
+    const fr__seg **segs = malloc(n_old * sizeof *segs);
+    const uint8_t **dels = malloc(n_old * sizeof *dels);
+    if (!segs || !dels) {
+        free(segs);
+        free(dels);
+        return fr__err(err, FR_ENOMEM, "%s: out of memory", ix->dir);
+    }
+    for (uint32_t i = 0; i < n_old; i++) {
+        segs[i] = ix->segs[i].seg;
+        dels[i] = ix->segs[i].deleted;
+    }
+    char name[FR__NAME], path[4200];
+    snprintf(name, sizeof name, "seg_%llu.frs", (unsigned long long)ix->next_id++);
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    uint32_t n_docs = 0;
+    rc = fr__seg_merge(segs, dels, n_old, path, ix->opts.sync, &n_docs, err);
+    free(segs);
+    free(dels);
+    if (rc < 0) return fr__err_prefix(err, rc, "%s: optimize", ix->dir);
+    fr__segref r;
+    if (n_docs == 0) {  // every document was deleted: an empty index
+        unlink(path);
+        memset(&r, 0, sizeof r);
+    } else if ((rc = open_segref(ix, name, 0, &r, err)) < 0) {
+        unlink(path);
+        return rc;
+    }
     fr__segref *old = ix->segs;
     ix->segs = NULL;
     ix->n_segs = ix->segs_cap = 0;
-    // Re-index every live document from its stored fields: the same analysis as at add time,
-    // new segments flushed by the memory budget.
-    for (uint32_t i = 0; i < n_old && rc == 0; i++) {
-        fr__segref *r = &old[i];
-        for (uint32_t d = 0; d < r->seg->n_docs && rc == 0; d++) {
-            if (fr__is_deleted(r, d)) continue;
-            fr_doc doc;
-            if ((rc = fr__seg_doc(r->seg, d, &doc, err)) < 0) break;
-            parsed p = {0};
-            fr__newdoc *nd = &p.nd;
-            const char *f[FR__N_FIELDS] = {doc.id, doc.title, doc.text, doc.date, doc.source,
-                                          doc.lang, doc.meta};
-            size_t l[FR__N_FIELDS] = {doc.id_len, doc.title_len, doc.text_len, doc.date_len,
-                                      doc.source_len, doc.lang_len, doc.meta_len};
-            for (int k = 0; k < FR__N_FIELDS; k++) { nd->fields[k] = f[k]; nd->lens[k] = l[k]; }
-            nd->has_date = doc.date_unix != INT64_MIN;
-            nd->date = doc.date_unix;
-            nd->has_authority = !isnan(doc.authority);
-            nd->authority = doc.authority;
-            if (!ix->cur) {
-                snprintf(ix->cur_name, sizeof ix->cur_name, "seg_%llu.frs",
-                         (unsigned long long)ix->next_id++);
-                char path[4200];
-                snprintf(path, sizeof path, "%s/%s", ix->dir, ix->cur_name);
-                if ((rc = fr__segw_new(path, ix->cur_name, (int)ix->tw, &ix->cur, err)) < 0) break;
-            }
-            uint32_t nd_doc;
-            rc = fr__segw_add(ix->cur, nd, analyzer_for(ix, doc.lang, doc.lang_len), &nd_doc, err);
-            if (rc == 0 && fr__segw_mem(ix->cur) > ix->opts.mem_budget) rc = flush_cur(ix, err);
-        }
-    }
-    if (rc == 0) rc = flush_cur(ix, err);
+    if (n_docs && (rc = push_seg(ix, &r, err)) < 0) segref_free(&r);
+    uint32_t n_obs = ix->n_obsolete;
     for (uint32_t i = 0; i < n_old && rc == 0; i++) {
         add_obsolete(ix, old[i].name);
         add_obsolete(ix, old[i].del);
     }
+    if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     if (rc == 0) rc = fr_index_commit(ix, err);
-    if (rc < 0) {  // back to the old snapshot; the new files are garbage
-        fr__segref *neu = ix->segs;
-        uint32_t n_new = ix->n_segs;
-        for (uint32_t i = 0; i < n_new; i++) { unlink_name(ix, neu[i].name); segref_free(&neu[i]); }
-        free(neu);
-        if (ix->cur) { fr__segw_abort(ix->cur); ix->cur = NULL; }
+    if (rc < 0) {  // back to the old snapshot; the merged file is garbage
+        for (uint32_t i = 0; i < ix->n_segs; i++) segref_free(&ix->segs[i]);
+        free(ix->segs);
+        unlink(path);
         ix->segs = old;
         ix->n_segs = ix->segs_cap = n_old;
-        ix->n_obsolete = 0;
+        ix->n_obsolete = n_obs;
         fr__index_refresh_stats(ix, NULL);
         return rc;
     }

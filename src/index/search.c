@@ -9,10 +9,10 @@
  *    ones; a candidate is dropped as soon as its partial score plus the remaining bounds
  *    cannot beat the k-th score.
  *
- * Exactness: a term's contribution is w / (1 + K[d] / tf) with w = weight * idf * (k1 + 1)
- * and K[d] = k1 * (1 - b + b * dl / avgdl) (BM25, Robertson & Zaragoza 2009 eq. 3.15,
- * rearranged so that every floating-point step is monotone in tf and dl); a block's bound
- * is the same function at (max tf, min dl) of the block, hence >= every contribution in it.
+ * Exactness: a term's contribution is w * tf / (tf + K[d]) with w = weight * idf * (k1 + 1)
+ * and K[d] = k1 * (1 - b + b * dl / avgdl) (BM25, Robertson & Zaragoza 2009 eq. 3.15);
+ * a block's bound is the same function at (max tf, min dl) of the block, hence >= every
+ * contribution in it up to a few ulps of rounding (covered by the margin below).
  * A document's final score is always summed in query-term order, in both evaluators, so
  * they agree to the bit; bounds are compared with a 1e-9 relative margin to absorb the
  * summation-order differences of partial sums. Ties: lower doc number first (documents are
@@ -60,7 +60,7 @@ double fr_index_idf(fr_index *ix, const char *term, size_t len) {
 }
 
 static inline double contrib(double w, float K, uint32_t tf) {
-    return w / (1.0 + (double)K / (double)tf);
+    return w * (double)tf / ((double)tf + (double)K);
 }
 
 static inline float k_of(const fr_index *ix, uint32_t dl) {
@@ -202,6 +202,12 @@ static int cmp_ub(const void *a, const void *b) {
     return x->ub < y->ub ? -1 : x->ub > y->ub ? 1 : (x->qi < y->qi ? -1 : x->qi > y->qi);
 }
 
+#define WIN 4096  // documents per window (MaxScore in windows, as Lucene's MaxScoreBulkScorer)
+
+// Document-at-a-time MaxScore, evaluated window by window: inside a window of WIN docs the
+// essential lists are scored term at a time into per-term arrays (no per-document cursor
+// juggling), then each candidate of the window probes the non-essential lists, most
+// promising first, and is dropped as soon as its bound falls to the k-th score.
 static int maxscore_seg(fr_index *ix, fr__segref *r, const filt *f, scur *cs, uint32_t m,
                         uint32_t nq, heap *hp, fr_error *err) {
     int rc = 0;
@@ -214,61 +220,107 @@ static int maxscore_seg(fr_index *ix, fr__segref *r, const filt *f, scur *cs, ui
         cs[j].ub = ub;
     }
     qsort(cs, m, sizeof *cs, cmp_ub);
-    double prefix[m + 1];   // prefix[j] = sum of ub of cs[0 .. j)
+    double *prefix = malloc((m + 1) * sizeof *prefix);     // sum of ub of cs[0 .. j)
+    double *win = malloc((size_t)m * WIN * sizeof *win);   // (m, WIN) contributions
+    uint64_t *bits = calloc((size_t)m * (WIN / 64), 8);    // (m, WIN / 64) term matched doc
+    double *contribs = malloc(nq * sizeof *contribs);
+    uint8_t *present = calloc(nq, 1);
+    uint64_t cand[WIN / 64];
+    if (!prefix || !win || !bits || !contribs || !present) {
+        rc = fr__err(err, FR_ENOMEM, "search: out of memory");
+        goto done;
+    }
     prefix[0] = 0;
     for (uint32_t j = 0; j < m; j++) prefix[j + 1] = prefix[j] + cs[j].ub;
-    double contribs[nq];
-    uint8_t present[nq];
-    memset(present, 0, nq);
     double thr = heap_threshold(hp);
     uint32_t fe = 0;  // cs[0 .. fe) are non-essential
     while (fe < m && cannot_beat(prefix[fe + 1], thr)) fe++;
     const fr__docinfo *docs = r->seg->docs;
+    uint32_t n_docs = r->seg->n_docs;
     while (fe < m) {
-        uint32_t d = UINT32_MAX;
+        uint32_t dmin = UINT32_MAX;
         for (uint32_t j = fe; j < m; j++)
-            if (cs[j].c.doc < d) d = cs[j].c.doc;
-        if (d == UINT32_MAX) break;
-        int ok = !fr__is_deleted(r, d) && filt_pass(f, &docs[d]);
-        if (ok) {
-            double s = 0;
-            float K = r->K[d];
-            for (uint32_t j = fe; j < m; j++)
-                if (cs[j].c.doc == d) {
-                    double c = contrib(cs[j].w, K, fr__cursor_tf(&cs[j].c));
-                    contribs[cs[j].qi] = c;
-                    present[cs[j].qi] = 1;
-                    s += c;
+            if (cs[j].c.doc < dmin) dmin = cs[j].c.doc;
+        if (dmin == UINT32_MAX || dmin >= n_docs) break;
+        uint32_t base = dmin - dmin % WIN;
+        uint64_t end = (uint64_t)base + WIN;
+        uint32_t few = fe;  // the essential set of this window
+        memset(cand, 0, sizeof cand);
+        for (uint32_t j = few; j < m; j++) {
+            uint64_t *bj = bits + (size_t)j * (WIN / 64);
+            double *wj = win + (size_t)j * WIN;
+            memset(bj, 0, WIN / 8);
+            fr__cursor *c = &cs[j].c;
+            double w = cs[j].w;
+            const float *Kd = r->K;
+            while (c->doc < end) {
+                // the rest of the decoded block in a tight loop, then the next block
+                uint32_t i = c->i, n = c->n;
+                const uint32_t *bd = c->docs, *bt = c->tfs;
+                for (; i < n && bd[i] < end; i++) {
+                    uint32_t off = bd[i] - base;
+                    wj[off] = contrib(w, Kd[bd[i]], bt[i]);
+                    bj[off >> 6] |= 1ull << (off & 63);
                 }
-            for (uint32_t j = fe; j-- > 0 && ok;) {
-                if (cannot_beat(s + prefix[j + 1], thr)) { ok = 0; break; }
-                const fr__skip *sk = fr__cursor_shallow(&cs[j].c, d);
-                if (!sk) continue;
-                // the block that may hold d bounds this term's contribution to d
-                if (cannot_beat(s + block_bound(ix, &cs[j], sk) + prefix[j], thr)) { ok = 0; break; }
-                if ((rc = fr__cursor_advance(&cs[j].c, d, err)) < 0) goto done;
-                if (cs[j].c.doc == d) {
-                    double c = contrib(cs[j].w, K, fr__cursor_tf(&cs[j].c));
-                    contribs[cs[j].qi] = c;
-                    present[cs[j].qi] = 1;
-                    s += c;
+                if (i < n) {
+                    c->i = i;
+                    c->doc = bd[i];
+                    break;
                 }
+                c->i = n - 1;
+                c->doc = bd[n - 1];
+                if ((rc = fr__cursor_next(c, err)) < 0) goto done;
             }
-            if (ok) {
-                double fs = 0;  // the final score, summed in query-term order
-                for (uint32_t q = 0; q < nq; q++)
-                    if (present[q]) fs += contribs[q];
-                if (heap_offer(hp, r->base + d, fs)) {
-                    thr = heap_threshold(hp);
-                    while (fe < m && cannot_beat(prefix[fe + 1], thr)) fe++;
-                }
-            }
-            memset(present, 0, nq);
+            for (int k = 0; k < WIN / 64; k++) cand[k] |= bj[k];
         }
-        for (uint32_t j = fe; j < m; j++)  // essential cursors move on; the others lazily
-            if (cs[j].c.doc == d && (rc = fr__cursor_next(&cs[j].c, err)) < 0) goto done;
+        for (int k = 0; k < WIN / 64; k++) {
+            for (uint64_t word = cand[k]; word; word &= word - 1) {
+                uint32_t off = (uint32_t)(k * 64 + __builtin_ctzll(word));
+                uint32_t d = base + off;
+                if (fr__is_deleted(r, d) || !filt_pass(f, &docs[d])) continue;
+                double s = 0;
+                for (uint32_t j = few; j < m; j++)
+                    if ((bits[(size_t)j * (WIN / 64) + (off >> 6)] >> (off & 63)) & 1) {
+                        double c = win[(size_t)j * WIN + off];
+                        contribs[cs[j].qi] = c;
+                        present[cs[j].qi] = 1;
+                        s += c;
+                    }
+                int ok = 1;
+                float K = r->K[d];
+                for (uint32_t j = few; j-- > 0;) {
+                    if (cannot_beat(s + prefix[j + 1], thr)) { ok = 0; break; }
+                    const fr__skip *sk = fr__cursor_shallow(&cs[j].c, d);
+                    if (!sk) continue;
+                    // the block that may hold d bounds this term's contribution to d
+                    if (cannot_beat(s + block_bound(ix, &cs[j], sk) + prefix[j], thr)) { ok = 0; break; }
+                    if ((rc = fr__cursor_advance(&cs[j].c, d, err)) < 0) goto done;
+                    if (cs[j].c.doc == d) {
+                        double c = contrib(cs[j].w, K, fr__cursor_tf(&cs[j].c));
+                        contribs[cs[j].qi] = c;
+                        present[cs[j].qi] = 1;
+                        s += c;
+                    }
+                }
+                if (ok) {
+                    double fs = 0;  // the final score, summed in query-term order
+                    for (uint32_t q = 0; q < nq; q++)
+                        if (present[q]) fs += contribs[q];
+                    if ((hp->n < hp->k || fs > thr) && heap_offer(hp, d + r->base, fs)) {
+                        thr = heap_threshold(hp);
+                        while (fe < m && cannot_beat(prefix[fe + 1], thr)) fe++;
+                    }
+                }
+                memset(present, 0, nq);
+            }
+        }
     }
 done:
+    free(prefix);
+    free(win);
+    free(bits);
+    free(contribs);
+    free(present);
     return rc;
 }
 

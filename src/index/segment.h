@@ -175,4 +175,34 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err);
 // Removes the partial file and frees w. NULL is a no-op.
 void fr__segw_abort(fr__segw *w);
 
+// Appends the footer (section table, counts, CRC, end magic) after padding to 8.
+int fr__seg_footer(fr__wfile *f, const fr__section *sec, uint32_t n_docs, uint32_t n_terms,
+                   uint32_t title_weight, fr_error *err);
+
+// A STRS table being built: distinct strings → index (0 = "").
+typedef struct fr__strtab {
+    fr__buf bytes;
+    uint32_t *offs;     // (cap) start of string i
+    uint32_t n, cap;
+    uint32_t *slots;    // (slot_cap) open addressing, string index (0 = empty)
+    uint32_t slot_cap;
+} fr__strtab;
+// Index of s (added if new); 0 for NULL/empty; UINT32_MAX when out of memory.
+uint32_t fr__strtab_intern(fr__strtab *t, const char *s, size_t n);
+int fr__strtab_write(fr__wfile *f, const fr__strtab *t, fr_error *err);
+void fr__strtab_free(fr__strtab *t);
+
+// Writes one term's postings (skip table, blocks, padding to 4) at f's current offset.
+// docs: (n) strictly increasing, tfs: (n) >= 1, dinfo: the new segment's docs (for min dl).
+// *skips and *body are scratch buffers the caller frees. OUT: *n_blocks.
+int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
+                       const fr__docinfo *dinfo, fr__skip **skips, fr__buf *body,
+                       uint32_t *n_blocks, fr_error *err);
+
+// Merges the live documents of segs (in order) into one new segment file at path: stored
+// records copied, postings merged term by term and re-blocked (no re-analysis). del: per
+// segment deletion bitmaps (NULL entries: none). OUT: *n_docs of the new segment.
+int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_t n_segs,
+                  const char *path, int sync, uint32_t *n_docs, fr_error *err);
+
 #endif

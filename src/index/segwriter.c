@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "index/segment.h"
+#include "text/analyzer.h"
+
+static uint32_t serial_counter;  // distinguishes builders in analyzer memos
 
 typedef struct tentry {
     uint32_t hash, len, str_off;    // term bytes at arena[str_off .. + len)
@@ -35,15 +38,21 @@ struct fr__segw {
     uint32_t n, dcap;
     fr__buf idbytes;                // id strings, NUL-terminated
     uint32_t *id_slots; uint32_t id_cap;  // open addressing doc + 1 by id hash
-    // strings (source, lang)
-    fr__buf strbytes; uint32_t *str_offs; uint32_t n_strs, strs_cap;
+    fr__strtab strs;                // source and lang values
     // per-document scratch
     uint32_t *touched; uint32_t n_touched, touched_cap;
     int in_title;
     uint32_t cur_doc, title_n, text_n;
     int oom, finished;
+    uint32_t serial;                // this builder's tag in analyzer memos
     size_t mem;
 };
+
+static inline int eq_bytes(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
 
 static uint32_t hash32(const char *s, size_t n) {
     uint32_t h = 2166136261u;
@@ -60,19 +69,14 @@ int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw 
     fr__segw *w = calloc(1, sizeof *w);
     if (!w) return fr__err(err, FR_ENOMEM, "%s: out of memory", name);
     w->f.fd = -1;
+    w->serial = __atomic_add_fetch(&serial_counter, 1, __ATOMIC_RELAXED);
     snprintf(w->name, sizeof w->name, "%s", name);
     w->tw = (uint32_t)title_weight;
     w->cap = 1u << 16;
     w->slots = calloc(w->cap, sizeof *w->slots);
     w->id_cap = 1u << 12;
     w->id_slots = calloc(w->id_cap, sizeof *w->id_slots);
-    if (!w->slots || !w->id_slots || fr__buf_putc(&w->strbytes, 0) < 0) goto oom;
-    w->strbytes.len = 0;
-    w->str_offs = malloc(16 * sizeof *w->str_offs);
-    if (!w->str_offs) goto oom;
-    w->strs_cap = 16;
-    w->str_offs[0] = 0;  // string 0: ""
-    w->n_strs = 1;
+    if (!w->slots || !w->id_slots) goto oom;
     int rc = fr__wfile_open(&w->f, path, err);
     if (rc < 0) {
         fr__segw_abort(w);
@@ -107,8 +111,7 @@ void fr__segw_abort(fr__segw *w) {
     free(w->id_off);
     fr__buf_free(&w->idbytes);
     free(w->id_slots);
-    fr__buf_free(&w->strbytes);
-    free(w->str_offs);
+    fr__strtab_free(&w->strs);
     free(w->touched);
     free(w);
 }
@@ -138,7 +141,7 @@ static tentry *term_get(fr__segw *w, const char *t, size_t len) {
         uint32_t e = w->slots[j];
         if (!e) break;
         tentry *te = &w->ents[e - 1];
-        if (te->hash == h && te->len == len && !memcmp(w->arena.data + te->str_off, t, len))
+        if (te->hash == h && te->len == len && eq_bytes(w->arena.data + te->str_off, t, len))
             return te;
         j = (j + 1) & (w->cap - 1);
     }
@@ -163,10 +166,16 @@ static tentry *term_get(fr__segw *w, const char *t, size_t len) {
     return &w->ents[w->n_ents - 1];
 }
 
-static int on_term(void *ud, const char *t, size_t len, uint32_t pos) {
+static int on_term(void *ud, const char *t, size_t len, uint32_t pos, uint64_t *memo) {
     fr__segw *w = ud;
-    tentry *te = term_get(w, t, len);
-    if (!te) { w->oom = 1; return FR_ENOMEM; }
+    tentry *te;
+    if (memo && (uint32_t)(*memo >> 32) == w->serial) {
+        te = &w->ents[(uint32_t)*memo];
+    } else {
+        te = term_get(w, t, len);
+        if (!te) { w->oom = 1; return FR_ENOMEM; }
+        if (memo) *memo = ((uint64_t)w->serial << 32) | (uint64_t)(te - w->ents);
+    }
     if (te->last_doc != w->cur_doc + 1) {
         te->last_doc = w->cur_doc + 1;
         te->cur_tf = 0;
@@ -201,23 +210,7 @@ static int put_varint(fr__segw *w, tentry *te, uint32_t v) {
 // ---- strings and ids ----
 
 static uint32_t intern(fr__segw *w, const char *s, size_t n) {
-    if (!s || !n) return 0;
-    for (uint32_t i = 1; i < w->n_strs; i++) {  // few distinct sources / langs per segment
-        uint32_t a = w->str_offs[i - 1] ? 0 : 0;
-        (void)a;
-        uint32_t st = w->str_offs[i], en = i + 1 < w->n_strs ? w->str_offs[i + 1] : (uint32_t)w->strbytes.len;
-        if (en - st == n && !memcmp(w->strbytes.data + st, s, n)) return i;
-    }
-    if (w->n_strs == w->strs_cap) {
-        uint32_t nc = w->strs_cap * 2;
-        uint32_t *p = realloc(w->str_offs, nc * sizeof *p);
-        if (!p) return UINT32_MAX;
-        w->str_offs = p;
-        w->strs_cap = nc;
-    }
-    w->str_offs[w->n_strs] = (uint32_t)w->strbytes.len;
-    if (fr__buf_append(&w->strbytes, s, n) < 0) return UINT32_MAX;
-    return w->n_strs++;
+    return fr__strtab_intern(&w->strs, s, n);
 }
 
 static int id_insert(fr__segw *w, uint32_t doc) {
@@ -284,11 +277,11 @@ int fr__segw_add(fr__segw *w, const fr__newdoc *nd, fr_analyzer *an, uint32_t *d
     w->in_title = 1;
     int rc = 0;
     if (nd->fields[FLD_TITLE])
-        rc = fr_analyze(an, nd->fields[FLD_TITLE], (ptrdiff_t)nd->lens[FLD_TITLE], 0, on_term, w);
+        rc = fr__analyze_memo(an, nd->fields[FLD_TITLE], (ptrdiff_t)nd->lens[FLD_TITLE], 0, on_term, w);
     w->in_title = 0;
     if (rc == 0 && nd->fields[FLD_TEXT])
-        rc = fr_analyze(an, nd->fields[FLD_TEXT], (ptrdiff_t)nd->lens[FLD_TEXT], w->title_n,
-                        on_term, w);
+        rc = fr__analyze_memo(an, nd->fields[FLD_TEXT], (ptrdiff_t)nd->lens[FLD_TEXT], w->title_n,
+                              on_term, w);
     uint32_t src = intern(w, nd->fields[FLD_SOURCE], nd->lens[FLD_SOURCE]);
     uint32_t lang = intern(w, nd->fields[FLD_LANG], nd->lens[FLD_LANG]);
     size_t ib = w->idbytes.cap;
@@ -376,6 +369,131 @@ static void pack(uint8_t *out, const uint32_t *v, uint32_t n, uint32_t b, uint64
     }
 }
 
+int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
+                       const fr__docinfo *dinfo, fr__skip **skips, fr__buf *body,
+                       uint32_t *n_blocks, fr_error *err) {
+    uint32_t nb = (n + FR__BLOCK - 1) / FR__BLOCK;
+    fr__skip *ns = realloc(*skips, ((size_t)nb + 1) * sizeof *ns);
+    if (!ns) return fr__err(err, FR_ENOMEM, "%s: out of memory", f->path);
+    *skips = ns;
+    body->len = 0;
+    int64_t last = -1;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t s0 = b * FR__BLOCK, cnt = n - s0 < FR__BLOCK ? n - s0 : FR__BLOCK;
+        uint32_t gaps[FR__BLOCK], tv[FR__BLOCK], mg = 0, mt = 0, max_tf = 0, min_dl = UINT32_MAX;
+        for (uint32_t i = 0; i < cnt; i++) {
+            gaps[i] = (uint32_t)((int64_t)docs[s0 + i] - last - 1);
+            last = docs[s0 + i];
+            tv[i] = tfs[s0 + i] - 1;
+            mg |= gaps[i];
+            mt |= tv[i];
+            if (tfs[s0 + i] > max_tf) max_tf = tfs[s0 + i];
+            if (dinfo[docs[s0 + i]].dl < min_dl) min_dl = dinfo[docs[s0 + i]].dl;
+        }
+        uint32_t db = bits_of(mg), tb = bits_of(mt);
+        size_t bytes = ((size_t)cnt * (db + tb) + 7) / 8;
+        uint8_t tmp[FR__BLOCK * 8 + 16];
+        memset(tmp, 0, bytes + 8);
+        uint64_t bp = 0;
+        pack(tmp, gaps, cnt, db, &bp);
+        pack(tmp, tv, cnt, tb, &bp);
+        uint8_t h[2] = {(uint8_t)db, (uint8_t)tb};
+        if (fr__buf_append(body, h, 2) < 0 || fr__buf_append(body, tmp, bytes) < 0)
+            return fr__err(err, FR_ENOMEM, "%s: out of memory", f->path);
+        ns[b] = (fr__skip){(uint32_t)last, (uint32_t)body->len, max_tf, min_dl};
+    }
+    // pad to 4 so that the next term's skip table is aligned
+    while (body->len & 3)
+        if (fr__buf_putc(body, 0) < 0) return fr__err(err, FR_ENOMEM, "%s: out of memory", f->path);
+    int rc = fr__wfile_write(f, ns, (size_t)nb * sizeof *ns, err);
+    if (rc == 0) rc = fr__wfile_write(f, body->data, body->len, err);
+    *n_blocks = nb;
+    return rc;
+}
+
+int fr__seg_footer(fr__wfile *f, const fr__section *sec, uint32_t n_docs, uint32_t n_terms,
+                   uint32_t title_weight, fr_error *err) {
+    int rc = fr__wfile_pad8(f, err);
+    if (rc < 0) return rc;
+    uint8_t foot[FR__SEG_FOOTER] = {0};
+    for (int i = 0; i < FR__N_SECTIONS; i++) {
+        memcpy(foot + 16 * i, &sec[i].off, 8);
+        memcpy(foot + 16 * i + 8, &sec[i].len, 8);
+    }
+    uint32_t meta[4] = {n_docs, n_terms, title_weight, 0};
+    memcpy(foot + 128, meta, 16);
+    if ((rc = fr__wfile_write(f, foot, 144, err)) < 0) return rc;
+    uint32_t crc[2] = {f->crc, 0};  // CRC of every byte before it
+    memcpy(foot + 144, crc, 8);
+    memcpy(foot + 152, FR__SEG_END, 8);
+    return fr__wfile_write(f, foot + 144, 16, err);
+}
+
+// ---- string tables (STRS) ----
+
+uint32_t fr__strtab_intern(fr__strtab *t, const char *s, size_t n) {
+    if (!s || !n) return 0;
+    if (!t->n) {  // string 0 is ""
+        t->offs = malloc(16 * sizeof *t->offs);
+        t->slots = calloc(64, sizeof *t->slots);
+        if (!t->offs || !t->slots) return UINT32_MAX;
+        t->cap = 16;
+        t->slot_cap = 64;
+        t->offs[0] = 0;
+        t->n = 1;
+    }
+    uint32_t h = hash32(s, n);
+    uint32_t j = h & (t->slot_cap - 1);
+    for (; t->slots[j]; j = (j + 1) & (t->slot_cap - 1)) {
+        uint32_t i = t->slots[j];
+        uint32_t st = t->offs[i], en = i + 1 < t->n ? t->offs[i + 1] : (uint32_t)t->bytes.len;
+        if (en - st == n && !memcmp(t->bytes.data + st, s, n)) return i;
+    }
+    if (t->n == UINT32_MAX - 2 || t->bytes.len + n > UINT32_MAX / 2) return UINT32_MAX;
+    if (t->n == t->cap) {
+        uint32_t *p = realloc(t->offs, (size_t)t->cap * 2 * sizeof *p);
+        if (!p) return UINT32_MAX;
+        t->offs = p;
+        t->cap *= 2;
+    }
+    t->offs[t->n] = (uint32_t)t->bytes.len;
+    if (fr__buf_append(&t->bytes, s, n) < 0) return UINT32_MAX;
+    t->slots[j] = t->n;
+    uint32_t id = t->n++;
+    if (t->n * 2 > t->slot_cap) {
+        uint32_t nc = t->slot_cap * 2;
+        uint32_t *ns = calloc(nc, sizeof *ns);
+        if (!ns) return UINT32_MAX;
+        for (uint32_t i = 1; i < t->n; i++) {
+            uint32_t st = t->offs[i], en = i + 1 < t->n ? t->offs[i + 1] : (uint32_t)t->bytes.len;
+            uint32_t k = hash32(t->bytes.data + st, en - st) & (nc - 1);
+            while (ns[k]) k = (k + 1) & (nc - 1);
+            ns[k] = i;
+        }
+        free(t->slots);
+        t->slots = ns;
+        t->slot_cap = nc;
+    }
+    return id;
+}
+
+int fr__strtab_write(fr__wfile *f, const fr__strtab *t, fr_error *err) {
+    // u32 count, u32 offs[count + 1], bytes; string 0 = "" (offs[0] = offs[1] = 0)
+    uint32_t cnt = t->n ? t->n : 1, zero = 0, total = (uint32_t)t->bytes.len;
+    int rc = fr__wfile_write(f, &cnt, 4, err);
+    if (rc == 0) rc = t->n ? fr__wfile_write(f, t->offs, (size_t)cnt * 4, err) : fr__wfile_write(f, &zero, 4, err);
+    if (rc == 0) rc = fr__wfile_write(f, &total, 4, err);
+    if (rc == 0 && total) rc = fr__wfile_write(f, t->bytes.data, total, err);
+    return rc;
+}
+
+void fr__strtab_free(fr__strtab *t) {
+    fr__buf_free(&t->bytes);
+    free(t->offs);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
 int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     int rc = 0;
     uint32_t *order = NULL, *docs = NULL, *tfs = NULL;
@@ -399,19 +517,10 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     SECTION(SEC_STOREIX, w->store_ix, ((size_t)w->n + 1) * 8);
     SECTION(SEC_DOCS, w->docs, (size_t)w->n * sizeof(fr__docinfo));
     // STRS
-    {
-        uint32_t cnt = w->n_strs;
-        if ((rc = fr__wfile_pad8(&w->f, err)) < 0) goto fail;
-        sec[SEC_STRS].off = w->f.off;
-        // offs[i] = start of string i (offs[0] = offs[1] = 0: string 0 is ""), offs[cnt] = end
-        if ((rc = fr__wfile_write(&w->f, &cnt, 4, err)) < 0) goto fail;
-        if ((rc = fr__wfile_write(&w->f, w->str_offs, (size_t)cnt * 4, err)) < 0) goto fail;
-        uint32_t total = (uint32_t)w->strbytes.len;
-        if ((rc = fr__wfile_write(&w->f, &total, 4, err)) < 0) goto fail;
-        if (w->strbytes.len && (rc = fr__wfile_write(&w->f, w->strbytes.data, w->strbytes.len, err)) < 0)
-            goto fail;
-        sec[SEC_STRS].len = w->f.off - sec[SEC_STRS].off;
-    }
+    if ((rc = fr__wfile_pad8(&w->f, err)) < 0) goto fail;
+    sec[SEC_STRS].off = w->f.off;
+    if ((rc = fr__strtab_write(&w->f, &w->strs, err)) < 0) goto fail;
+    sec[SEC_STRS].len = w->f.off - sec[SEC_STRS].off;
     // IDS
     ids = malloc(((size_t)w->n + 1) * sizeof *ids);
     if (!ids) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name); goto fail; }
@@ -450,45 +559,12 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
             n++;
         }
         FR_ASSERT(n == te->df);
-        uint32_t nb = (n + FR__BLOCK - 1) / FR__BLOCK;
-        fr__skip *ns = realloc(skips, (size_t)nb * sizeof *ns);
-        if (!ns) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name); goto fail; }
-        skips = ns;
-        body.len = 0;
-        int64_t last = -1;
-        for (uint32_t b = 0; b < nb; b++) {
-            uint32_t s0 = b * FR__BLOCK, cnt = n - s0 < FR__BLOCK ? n - s0 : FR__BLOCK;
-            uint32_t gaps[FR__BLOCK], tv[FR__BLOCK], mg = 0, mt = 0, max_tf = 0, min_dl = UINT32_MAX;
-            for (uint32_t i = 0; i < cnt; i++) {
-                gaps[i] = (uint32_t)((int64_t)docs[s0 + i] - last - 1);
-                last = docs[s0 + i];
-                tv[i] = tfs[s0 + i] - 1;
-                mg |= gaps[i];
-                mt |= tv[i];
-                if (tfs[s0 + i] > max_tf) max_tf = tfs[s0 + i];
-                if (w->docs[docs[s0 + i]].dl < min_dl) min_dl = w->docs[docs[s0 + i]].dl;
-            }
-            uint32_t db = bits_of(mg), tb = bits_of(mt);
-            size_t bytes = ((size_t)cnt * (db + tb) + 7) / 8;
-            uint8_t tmp[FR__BLOCK * 8 + 16];
-            memset(tmp, 0, bytes + 8);
-            uint64_t bp = 0;
-            pack(tmp, gaps, cnt, db, &bp);
-            pack(tmp, tv, cnt, tb, &bp);
-            uint8_t h[2] = {(uint8_t)db, (uint8_t)tb};
-            if (fr__buf_append(&body, h, 2) < 0 || fr__buf_append(&body, tmp, bytes) < 0) {
-                rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name);
-                goto fail;
-            }
-            skips[b] = (fr__skip){(uint32_t)last, (uint32_t)body.len, max_tf, min_dl};
-        }
-        // pad to 4 so that the next term's skip table is aligned
-        while (body.len & 3) fr__buf_putc(&body, 0);
         uint64_t post_off = w->f.off - sec[SEC_POSTINGS].off;
-        if ((rc = fr__wfile_write(&w->f, skips, (size_t)nb * sizeof *skips, err)) < 0) goto fail;
-        if ((rc = fr__wfile_write(&w->f, body.data, body.len, err)) < 0) goto fail;
+        uint32_t nb;
+        if ((rc = fr__postings_write(&w->f, docs, tfs, n, w->docs, &skips, &body, &nb, err)) < 0)
+            goto fail;
         tinfo[k] = (fr__terminfo){str_off, te->len, te->df, nb, post_off,
-                                  (uint64_t)nb * sizeof *skips + body.len};
+                                  w->f.off - sec[SEC_POSTINGS].off - post_off};
         str_off += te->len;
         free(te->post);
         te->post = NULL;
@@ -503,20 +579,7 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     }
     sec[SEC_TERMSTR].len = w->f.off - sec[SEC_TERMSTR].off;
 #undef SECTION
-    // footer
-    if ((rc = fr__wfile_pad8(&w->f, err)) < 0) goto fail;
-    uint8_t foot[FR__SEG_FOOTER] = {0};
-    for (int i = 0; i < FR__N_SECTIONS; i++) {
-        memcpy(foot + 16 * i, &sec[i].off, 8);
-        memcpy(foot + 16 * i + 8, &sec[i].len, 8);
-    }
-    uint32_t meta[4] = {w->n, nt, w->tw, 0};
-    memcpy(foot + 128, meta, 16);
-    if ((rc = fr__wfile_write(&w->f, foot, 144, err)) < 0) goto fail;
-    uint32_t crc[2] = {w->f.crc, 0};
-    memcpy(foot + 144, crc, 8);
-    memcpy(foot + 152, FR__SEG_END, 8);
-    if ((rc = fr__wfile_write(&w->f, foot + 144, 16, err)) < 0) goto fail;
+    if ((rc = fr__seg_footer(&w->f, sec, w->n, nt, w->tw, err)) < 0) goto fail;
     rc = fr__wfile_finish(&w->f, sync, err);
     if (rc < 0) goto fail;
     w->finished = 1;

@@ -22,7 +22,8 @@
  *                                  "default": 1.0, "field": true}
  *     "combine": "product",        or "sum:semantic=0.7,..." or {"mode": "sum",
  *                                  "semantic": 0.7, "timeliness": 0.15, "authority": 0.15}
- *     "diversity": 1.0,            λ, or {"lambda": 1.0, "cap": 0, "cap_field": "source"}
+ *     "diversity": 1.0,            λ, or {"lambda": 1.0, "cap": 0, "cap_field": "source",
+ *                                      "idf": "index"}  (MMR's idf: index | candidates)
  *     "explain": false,
  *     "deadline_ms": 0,            0: no latency budget
  *     "now": "now"                 the clock for timeliness (a date makes runs reproducible)
@@ -155,6 +156,11 @@ int fr_pipeline_config_set(fr_pipeline_config *c, const char *key, const char *v
             return fr__err(err, FR_EINVAL, "diversity.cap_field: expected source or meta.FIELD, "
                            "got '%.40s'", v);
         return set_str(key, v, c->cap_field, sizeof c->cap_field, err);
+    }
+    if (!strcmp(key, "diversity.idf")) {
+        if (!strcmp(v, "index")) { c->mmr_local_idf = 0; return 0; }
+        if (!strcmp(v, "candidates")) { c->mmr_local_idf = 1; return 0; }
+        return fr__err(err, FR_EINVAL, "diversity.idf: expected index or candidates, got '%.40s'", v);
     }
     if (!strcmp(key, "explain")) return set_bool(key, v, &c->explain, err);
     if (!strcmp(key, "deadline_ms")) return set_double(key, v, 0, 3.6e6, &c->deadline_ms, err);
@@ -384,6 +390,7 @@ char *fr_pipeline_config_to_json(const fr_pipeline_config *c) {
     json_object_set_new(d, "lambda", json_real(c->lambda));
     json_object_set_new(d, "cap", json_integer(c->cap));
     json_object_set_new(d, "cap_field", json_string(c->cap_field));
+    json_object_set_new(d, "idf", json_string(c->mmr_local_idf ? "candidates" : "index"));
     json_object_set_new(o, "diversity", d);
     json_object_set_new(o, "explain", json_boolean(c->explain));
     json_object_set_new(o, "deadline_ms", json_real(c->deadline_ms));

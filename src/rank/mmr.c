@@ -126,9 +126,12 @@ struct fr_mmr_vectors {
 
 typedef struct vocab {
     const char **key;  // (cap) NULL = empty slot; points into the caller's strings
+    uint64_t *hash;    // (cap) full hashes: most probes end without a strcmp
     uint32_t *id;      // (cap)
     double *idf;       // (n_ids)
     uint32_t *df;      // (n_ids) local document frequency
+    uint32_t *last;    // (n_ids) 1 + the last document that contained the term
+    uint32_t *slot;    // (n_ids) its entry in that document's vector
     size_t cap, n_ids;
 } vocab;
 
@@ -138,15 +141,16 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
-// Id of term s, added if new. Returns UINT32_MAX on allocation failure (never: cap is sized
-// for every term up front).
+// Id of term s, added if new (cap is sized for every term up front, so it never fills).
 static uint32_t vocab_id(vocab *v, const char *s) {
-    size_t m = v->cap - 1, h = (size_t)fnv1a(s) & m;
+    uint64_t hv = fnv1a(s);
+    size_t m = v->cap - 1, h = (size_t)hv & m;
     while (v->key[h]) {
-        if (!strcmp(v->key[h], s)) return v->id[h];
+        if (v->hash[h] == hv && !strcmp(v->key[h], s)) return v->id[h];
         h = (h + 1) & m;
     }
     v->key[h] = s;
+    v->hash[h] = hv;
     v->id[h] = (uint32_t)v->n_ids;
     return (uint32_t)v->n_ids++;
 }
@@ -175,7 +179,10 @@ int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
     v.cap = 16;
     while (v.cap < 2 * total + 16) v.cap <<= 1;
     v.key = calloc(v.cap, sizeof *v.key);
+    v.hash = malloc(v.cap * sizeof *v.hash);
     v.id = malloc(v.cap * sizeof *v.id);
+    v.last = calloc(total + 1, sizeof *v.last);
+    v.slot = malloc((total + 1) * sizeof *v.slot);
     v.idf = malloc((total + 1) * sizeof *v.idf);
     v.df = calloc(total + 1, sizeof *v.df);
     scratch = malloc((max_nt + 1) * sizeof *scratch);
@@ -183,19 +190,26 @@ int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
         mv->terms = malloc((total + 1) * sizeof *mv->terms);
         mv->w = malloc((total + 1) * sizeof *mv->w);
     }
-    if (!mv || !v.key || !v.id || !v.idf || !v.df || !scratch || !mv->terms || !mv->w) goto nomem;
+    if (!mv || !v.key || !v.hash || !v.id || !v.idf || !v.df || !v.last || !v.slot || !scratch ||
+        !mv->terms || !mv->w)
+        goto nomem;
 
     // Pass 1: ids, and each document's distinct terms with tf; local df.
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t m = n_terms[i];
-        for (size_t j = 0; j < m; j++) scratch[j] = (tw){vocab_id(&v, terms[i][j]), 1.0f};
-        qsort(scratch, m, sizeof *scratch, cmp_tw);
-        size_t u = 0;
+        size_t m = n_terms[i], u = 0;
+        // tf by a per-term "last document" mark; then sort the distinct terms by id.
         for (size_t j = 0; j < m; j++) {
-            if (u && scratch[u - 1].t == scratch[j].t) scratch[u - 1].w += 1.0f;
-            else scratch[u++] = scratch[j];
+            uint32_t id = vocab_id(&v, terms[i][j]);
+            if (v.last[id] == i + 1) {
+                scratch[v.slot[id]].w += 1.0f;
+            } else {
+                v.last[id] = (uint32_t)(i + 1);
+                v.slot[id] = (uint32_t)u;
+                scratch[u++] = (tw){id, 1.0f};
+            }
         }
+        qsort(scratch, u, sizeof *scratch, cmp_tw);
         for (size_t j = 0; j < u; j++) {
             mv->terms[off + j] = scratch[j].t;
             mv->w[off + j] = scratch[j].w;  // tf for now
@@ -223,14 +237,20 @@ int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
     }
     for (size_t j = 0; j < off; j++) mv->w[j] = (float)(mv->w[j] * v.idf[mv->terms[j]]);
     free(v.key);
+    free(v.hash);
     free(v.id);
     free(v.idf);
     free(v.df);
+    free(v.last);
+    free(v.slot);
     free(scratch);
     *out = mv;
     return 0;
 nomem:
     free(v.key);
+    free(v.hash);
+    free(v.last);
+    free(v.slot);
     free(v.id);
     free(v.idf);
     free(v.df);

@@ -16,7 +16,8 @@
  * Workload: one query at a time per call, N1 ≈ 1000, N2 ≈ 100, k ≈ 10; the fine sort
  * dominates (a cross-encoder takes milliseconds per passage), everything else is a few
  * milliseconds. A pipeline holds only immutable state after fr_pipeline_new (synonyms, the
- * model), so runs on one pipeline may proceed from several threads when the index allows.
+ * model); runs share the index handle, so concurrent runs on one pipeline are as safe as
+ * concurrent fr_index_search/fr_index_analyze calls on that handle.
  */
 #include <jansson.h>
 #include <math.h>
@@ -72,12 +73,65 @@ static void close_model(fr_pipeline *p) {
     p->model = NULL;
 }
 
-// Proximity scores (any scale, higher is better) for n documents; FR_EUNSUPPORTED when the
-// proximity reranker is not built in.
-static int proximity_scores(fr_pipeline *p, const fr_terms *q, const uint32_t *docs, size_t n,
-                            double *scores, fr_error *err) {
-    (void)p, (void)q, (void)docs, (void)n, (void)scores, (void)err;
-    return FR_EUNSUPPORTED;
+// The proximity reranker's score of one candidate: BM25 + scale·TP(D), the BM25TP proximity
+// part of Büttcher, Clarke & Lushman (SIGIR 2006) as src/rank/proximity.c computes it in
+// fr_proximity_rerank_terms (same statistics, same query-term weights: idf of each distinct
+// query term). Done here rather than through that call so that each candidate is analyzed
+// once and its terms serve MMR too (analysis dominates both stages); test_pipeline checks
+// that the scores equal fr_proximity_rerank_terms'.
+typedef struct prox_ctx {
+    const char **uniq;  // (n_q) distinct query terms, first-occurrence order
+    double *w;          // (n_q) their idf
+    size_t n_q;
+    int32_t *qidx;      // (cap) scratch: query-term index of each document position
+    size_t cap;
+    double k1, b, avgdl, scale;
+} prox_ctx;
+
+static int prox_init(fr_pipeline *p, const fr_terms *q, double scale, prox_ctx *x, fr_error *err) {
+    memset(x, 0, sizeof *x);
+    fr_index_stats st;
+    int rc = fr_index_stats_get(p->ix, &st, err);
+    if (rc < 0) return rc;
+    fr_prox_opts po = fr_prox_opts_default();
+    x->k1 = po.k1 >= 0 ? po.k1 : st.k1;
+    x->b = po.b >= 0 ? po.b : st.b;
+    x->avgdl = st.avg_title_len + st.avg_text_len;
+    x->scale = scale * po.scale;
+    x->uniq = malloc((q->n + 1) * sizeof *x->uniq);
+    x->w = malloc((q->n + 1) * sizeof *x->w);
+    if (!x->uniq || !x->w) return fr__err(err, FR_ENOMEM, "proximity: out of memory");
+    for (size_t i = 0; i < q->n; i++) {
+        size_t j = 0;
+        while (j < x->n_q && strcmp(x->uniq[j], q->terms[i])) j++;
+        if (j == x->n_q) x->uniq[x->n_q++] = q->terms[i];
+    }
+    for (size_t t = 0; t < x->n_q; t++)
+        x->w[t] = fr_index_idf(p->ix, x->uniq[t], strlen(x->uniq[t]));
+    return 0;
+}
+
+static void prox_free(prox_ctx *x) {
+    free(x->uniq);
+    free(x->w);
+    free(x->qidx);
+}
+
+static int prox_score(prox_ctx *x, const fr_terms *dt, double bm25, double *out, fr_error *err) {
+    if (dt->n > x->cap) {
+        int32_t *q2 = realloc(x->qidx, dt->n * sizeof *q2);
+        if (!q2) return fr__err(err, FR_ENOMEM, "proximity: out of memory");
+        x->qidx = q2;
+        x->cap = dt->n;
+    }
+    for (size_t i = 0; i < dt->n; i++) {
+        x->qidx[i] = -1;
+        for (size_t t = 0; t < x->n_q; t++)
+            if (!strcmp(dt->terms[i], x->uniq[t])) { x->qidx[i] = (int32_t)t; break; }
+    }
+    fr_prox_doc d = {.qidx = x->qidx, .pos = dt->pos, .n = dt->n, .dl = (double)dt->n};
+    *out = bm25 + (x->n_q ? x->scale * fr_proximity_score(&d, x->w, x->n_q, x->k1, x->b, x->avgdl) : 0);
+    return 0;
 }
 
 static double mono_ms(void) {
@@ -215,7 +269,8 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     unsigned char *have = NULL;     // (nh) docs[i] fetched
     char **passages = NULL;         // (BATCH)
     double *sc = NULL;              // (n2) raw fine-sort scores
-    fr_terms *dterms = NULL;        // (n_scored) analyzed terms for MMR
+    fr_terms *dterms = NULL;        // (n2) analyzed terms (proximity and MMR share them)
+    unsigned char *analyzed = NULL; // (n2) dterms[i] filled
     char ***tl = NULL;              // (n_scored) views of dterms[i].terms
     size_t *tn = NULL;              // (n_scored)
     char **groups = NULL;           // (n_scored) cap groups (owned)
@@ -231,7 +286,6 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
         fr__err(err, rc, "synonyms: out of memory");
         goto fail;
     }
-    // RM3 expansion is wired in when the ir branch's rm3 module is merged.
     format_terms(&q, &res->query_terms);
     fr_search_opts so = fr_search_opts_default();
     so.k = cfg->candidates;
@@ -243,7 +297,23 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     so.lang = cfg->filter_lang[0] ? cfg->filter_lang : NULL;
     hits = malloc(cfg->candidates * sizeof *hits);
     if (!hits) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
-    if (q.n > 0 && (rc = fr_index_search_terms(p->ix, &q, &so, hits, &nh, err)) < 0) goto fail;
+    if (q.n > 0 && cfg->rm3) {
+        // RM3 (Lavrenko & Croft 2001, as Anserini; src/rank/rm3.c): a first pass, the
+        // expansion from the top fb_docs, and the second pass that gives the candidates.
+        fr_rm3_opts ro = fr_rm3_opts_default();
+        ro.fb_docs = cfg->rm3_fb_docs;
+        ro.fb_terms = cfg->rm3_fb_terms;
+        ro.orig_weight = cfg->rm3_orig_weight;
+        if ((rc = fr_rm3_search_terms(p->ix, &q, &so, &ro, hits, &nh, err)) < 0) goto fail;
+        char *t = NULL;
+        if (res->query_terms && asprintf(&t, "%s + RM3(%zu docs, %zu terms)", res->query_terms,
+                                         ro.fb_docs, ro.fb_terms) > 0) {
+            free(res->query_terms);
+            res->query_terms = t;
+        }
+    } else if (q.n > 0 && (rc = fr_index_search_terms(p->ix, &q, &so, hits, &nh, err)) < 0) {
+        goto fail;
+    }
     res->n_candidates = nh;
     t1 = mono_ms();
     res->ms_candidates = t1 - t0;
@@ -261,6 +331,9 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     }
     n2 = cfg->rerank_top < nh ? cfg->rerank_top : nh;
     res->n_rerank = n2;
+    dterms = calloc(n2 + 1, sizeof *dterms);
+    analyzed = calloc(n2 + 1, 1);
+    if (!dterms || !analyzed) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
     size_t need = n2 > cfg->k ? n2 : (cfg->k < nh ? cfg->k : nh);
     for (size_t i = 0; i < need; i++) {
         if ((rc = fr_index_doc(p->ix, all[i].doc, &docs[i], err)) < 0) goto fail;
@@ -277,34 +350,30 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     sc = calloc(n2 + 1, sizeof *sc);
     if (!sc) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
     if (kind == FR_RERANK_PROXIMITY) {
-        uint32_t *dn = malloc((n2 + 1) * sizeof *dn);
-        if (!dn) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
-        for (size_t i = 0; i < n2; i++) dn[i] = all[i].doc;
         // The original query's terms (not the expansions) drive proximity.
         fr_terms q0 = {0};
+        prox_ctx px;
+        memset(&px, 0, sizeof px);
         rc = fr_index_analyze(p->ix, query, -1, &q0, err);
-        if (rc == 0) {
-            // In chunks, so that the deadline is honoured as for the cross-encoder.
-            const size_t chunk = 32;
-            while (done < n2) {
-                if (cfg->deadline_ms > 0 && mono_ms() - t0 >= cfg->deadline_ms) {
-                    res->deadline_hit = 1;
-                    break;
-                }
-                size_t m = n2 - done < chunk ? n2 - done : chunk;
-                rc = proximity_scores(p, &q0, dn + done, m, sc + done, err);
-                if (rc < 0) break;
-                done += m;
+        // After RM3, whose scores weigh each original term by orig_weight/|q|, TP is scaled
+        // the same way so that BM25 and TP stay on one scale (as src/rank/proximity.h says).
+        double tp_scale = 1.0;
+        if (cfg->rm3 && q0.n) tp_scale = cfg->rm3_orig_weight / (double)q0.n;
+        if (rc == 0) rc = prox_init(p, &q0, tp_scale, &px, err);
+        while (rc == 0 && done < n2) {
+            // Check the deadline every 8 documents, as for the cross-encoder's batches.
+            if (done % BATCH == 0 && cfg->deadline_ms > 0 && mono_ms() - t0 >= cfg->deadline_ms) {
+                res->deadline_hit = 1;
+                break;
             }
+            if ((rc = fr_index_doc_terms(p->ix, all[done].doc, &dterms[done], err)) < 0) break;
+            analyzed[done] = 1;
+            if ((rc = prox_score(&px, &dterms[done], all[done].bm25, &sc[done], err)) < 0) break;
+            done++;
         }
+        prox_free(&px);
         fr_terms_free(&q0);
-        free(dn);
-        if (rc == FR_EUNSUPPORTED) {
-            kind = FR_RERANK_NONE;  // not built in: fall back to BM25 as the semantic score
-            done = 0;
-            res->deadline_hit = 0;
-            rc = 0;
-        } else if (rc < 0) {
+        if (rc < 0) {
             goto fail;
         } else {
             double mx = 0;
@@ -377,16 +446,20 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     }
     for (size_t i = 0; i < ns; i++) mi[i].rel = fmax(0, all[i].score);
     if (ns && cfg->lambda < 1) {
-        dterms = calloc(ns, sizeof *dterms);
         tl = calloc(ns, sizeof *tl);
         tn = calloc(ns, sizeof *tn);
-        if (!dterms || !tl || !tn) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
+        if (!tl || !tn) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
         for (size_t i = 0; i < ns; i++) {
-            if ((rc = fr_index_doc_terms(p->ix, all[i].doc, &dterms[i], err)) < 0) goto fail;
+            if (!analyzed[i]) {
+                if ((rc = fr_index_doc_terms(p->ix, all[i].doc, &dterms[i], err)) < 0) goto fail;
+                analyzed[i] = 1;
+            }
             tl[i] = dterms[i].terms;
             tn[i] = dterms[i].n;
         }
-        if ((rc = fr_mmr_vectors_build(tl, tn, ns, index_df, p->ix, mi, &mv, err)) < 0) goto fail;
+        if ((rc = fr_mmr_vectors_build(tl, tn, ns, cfg->mmr_local_idf ? NULL : index_df, p->ix,
+                                       mi, &mv, err)) < 0)
+            goto fail;
     }
     if (ns && cfg->cap > 0) {
         for (size_t i = 0; i < ns; i++) mi[i].group = groups[i] = group_of(&docs[i], cfg->cap_field);
@@ -424,8 +497,9 @@ done_:
     free(have);
     free(passages);
     free(sc);
-    if (dterms) for (size_t i = 0; i < done; i++) fr_terms_free(&dterms[i]);
+    if (dterms) for (size_t i = 0; i < n2; i++) fr_terms_free(&dterms[i]);
     free(dterms);
+    free(analyzed);
     free(tl);
     free(tn);
     if (groups) for (size_t i = 0; i < done; i++) free(groups[i]);

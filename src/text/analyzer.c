@@ -10,7 +10,8 @@
  * Katakana and Hangul characters are not word characters but form CJK runs, emitted as
  * overlapping bigrams (a one-character run as a unigram), as Lucene's CJKBigramFilter does;
  * (4) English possessive "'s" is dropped (Lucene's EnglishPossessiveFilter); (5) stopwords
- * (built-in lists: Lucene's English set) are dropped without leaving a position gap;
+ * (built-in lists: Lucene's English set; the most frequent Snowball stopwords for French,
+ * German, Spanish, Italian, Portuguese and Dutch) are dropped without leaving a position gap;
  * (6) Snowball stemming with libstemmer.
  *
  * Tuned for indexing throughput: stemming costs ~100-300 ns a word, so each analyzer keeps a
@@ -34,6 +35,52 @@ static const char *const stop_en[] = {
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
     "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
     "these", "they", "this", "to", "was", "will", "with", NULL};
+
+// Other languages: the most frequent function words of the Snowball stop lists
+// (snowballstem.org/algorithms/*/stop.txt), folded as the analyzer folds text (lower case,
+// accents stripped when fold_accents, which is how they are compared).
+static const char *const stop_fr[] = {
+    "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "eux",
+    "il", "je", "la", "le", "les", "leur", "lui", "ma", "mais", "me", "meme", "mes", "moi",
+    "mon", "ne", "nos", "notre", "nous", "on", "ou", "par", "pas", "pour", "qu", "que", "qui",
+    "sa", "se", "ses", "son", "sur", "ta", "te", "tes", "toi", "ton", "tu", "un", "une", "vos",
+    "votre", "vous", "c", "d", "j", "l", "a", "m", "n", "s", "t", "y", "est", "sont", NULL};
+static const char *const stop_de[] = {
+    "aber", "als", "am", "an", "auch", "auf", "aus", "bei", "bin", "bis", "das", "dass", "dem",
+    "den", "der", "des", "die", "du", "ein", "eine", "einem", "einen", "einer", "eines", "er",
+    "es", "fur", "hat", "ich", "ihr", "im", "in", "ist", "mit", "nach", "nicht", "noch", "oder",
+    "sich", "sie", "sind", "so", "und", "uber", "um", "von", "vor", "war", "wie", "wir", "zu",
+    "zum", "zur", NULL};
+static const char *const stop_es[] = {
+    "a", "al", "algo", "como", "con", "de", "del", "el", "ella", "en", "entre", "es", "esta",
+    "este", "esto", "ha", "la", "las", "le", "les", "lo", "los", "mas", "me", "mi", "muy", "ni",
+    "no", "nos", "o", "para", "pero", "por", "que", "se", "si", "sin", "sobre", "su", "sus",
+    "te", "tu", "un", "una", "uno", "y", "ya", "yo", NULL};
+static const char *const stop_it[] = {
+    "a", "ad", "al", "alla", "anche", "che", "chi", "con", "da", "dal", "dei", "del", "della",
+    "di", "e", "ed", "gli", "ha", "i", "il", "in", "io", "la", "le", "lo", "ma", "mi", "ne",
+    "nel", "nella", "non", "o", "per", "piu", "se", "si", "su", "sua", "suo", "tra", "un",
+    "una", "uno", NULL};
+static const char *const stop_pt[] = {
+    "a", "ao", "as", "com", "como", "da", "das", "de", "do", "dos", "e", "ela", "ele", "em",
+    "entre", "era", "essa", "esse", "esta", "eu", "foi", "ha", "isso", "ja", "lhe", "mais",
+    "mas", "me", "na", "nao", "nas", "no", "nos", "o", "os", "ou", "para", "pela", "pelo",
+    "por", "que", "se", "sem", "seu", "sua", "um", "uma", NULL};
+static const char *const stop_nl[] = {
+    "aan", "al", "als", "bij", "dat", "de", "den", "der", "die", "dit", "een", "en", "er",
+    "het", "hij", "ik", "in", "is", "je", "maar", "met", "naar", "niet", "nog", "of", "om",
+    "ook", "op", "te", "tot", "uit", "van", "voor", "was", "wat", "ze", "zich", "zij", "zijn",
+    NULL};
+
+typedef struct lang_stop {
+    const char *algorithm;
+    const char *const *words;
+} lang_stop;
+
+static const lang_stop stops[] = {
+    {"english", stop_en}, {"porter", stop_en}, {"french", stop_fr}, {"german", stop_de},
+    {"spanish", stop_es}, {"italian", stop_it}, {"portuguese", stop_pt}, {"dutch", stop_nl},
+    {NULL, NULL}};
 
 typedef struct lang_alias {
     const char *name;       // accepted spelling
@@ -59,6 +106,7 @@ typedef struct cache_ent {
     uint32_t key_off;   // arena offset of the word (NUL-terminated), 0 = empty slot
     uint32_t val_off;   // arena offset of the stem, 0 = stopword
     uint16_t key_len, val_len;
+    uint64_t memo;      // the caller's memo for this word (fr__analyze_memo), 0 = none
 } cache_ent;
 
 struct fr_analyzer {
@@ -116,7 +164,9 @@ int fr_analyzer_new(const char *lang, const fr_analyzer_opts *opts, fr_analyzer 
                                "analyzer: no Snowball stemmer for language '%s'", lang);
             }
         }
-        if (a->opts.stopwords && a->english) a->stop = stop_en;
+        if (a->opts.stopwords)
+            for (const lang_stop *l = stops; l->algorithm; l++)
+                if (!strcmp(l->algorithm, a->lang)) a->stop = l->words;
     }
     a->cap = 1u << 12;
     a->slots = calloc(a->cap, sizeof(cache_ent));
@@ -163,15 +213,23 @@ static int is_stop(const fr_analyzer *a, const char *w, size_t n) {
 }
 
 // Looks up / computes the term for a folded word. OUT: *term, *tlen (NULL: drop the word).
-static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term, size_t *tlen) {
+static inline int eq_bytes(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term, size_t *tlen,
+                     uint64_t **memo) {
     uint32_t h = hash_bytes(w, n);
     uint32_t j = h & (a->cap - 1);
     for (;;) {
         cache_ent *e = &a->slots[j];
         if (!e->key_off) break;
-        if (e->hash == h && e->key_len == n && !memcmp(a->arena.data + e->key_off, w, n)) {
+        if (e->hash == h && e->key_len == n && eq_bytes(a->arena.data + e->key_off, w, n)) {
             *term = e->val_off ? a->arena.data + e->val_off : NULL;
             *tlen = e->val_len;
+            *memo = &e->memo;
             return 0;
         }
         j = (j + 1) & (a->cap - 1);
@@ -206,6 +264,7 @@ static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term,
     }
     a->slots[j] = e;
     a->used++;
+    *memo = &a->slots[j].memo;
     *term = stop ? NULL : a->arena.data + e.val_off;
     *tlen = stop ? 0 : vlen;
     return 0;
@@ -265,15 +324,18 @@ static inline size_t dec(const uint8_t *s, size_t i, size_t len, int32_t *cp) {
 typedef struct run_ctx {
     fr_analyzer *a;
     fr_term_fn fn;
+    fr__term_memo_fn mfn;   // used instead of fn when set
     void *ud;
     uint32_t pos;
 } run_ctx;
 
-static int emit(run_ctx *r, const char *t, size_t n) {
-    int rc = r->fn(r->ud, t, n, r->pos);
+static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
+    int rc = r->mfn ? r->mfn(r->ud, t, n, r->pos, memo) : r->fn(r->ud, t, n, r->pos);
     r->pos++;
     return rc;
 }
+
+static int emit(run_ctx *r, const char *t, size_t n) { return emit_memo(r, t, n, NULL); }
 
 static int emit_word(run_ctx *r, const char *w, size_t n) {
     fr_analyzer *a = r->a;
@@ -285,10 +347,11 @@ static int emit_word(run_ctx *r, const char *w, size_t n) {
     if (n == 0 || n > (size_t)a->opts.max_term_bytes) return 0;
     const char *t;
     size_t tn;
+    uint64_t *memo = NULL;
     if (!a->stemmer && !a->stop) { t = w; tn = n; }
-    else if (stem_word(a, w, n, &t, &tn) < 0) return FR_ENOMEM;
+    else if (stem_word(a, w, n, &t, &tn, &memo) < 0) return FR_ENOMEM;
     if (!t || tn == 0) return 0;
-    return emit(r, t, tn);
+    return emit_memo(r, t, tn, memo);
 }
 
 static int emit_cjk(run_ctx *r, const uint32_t *cp, size_t n) {
@@ -365,11 +428,9 @@ static int segment(run_ctx *r, const uint8_t *s, size_t len) {
     return 0;
 }
 
-int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
-               fr_term_fn fn, void *ud) {
+static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
     size_t n = len < 0 ? strlen(text) : (size_t)len;
     const uint8_t *s = (const uint8_t *)text;
-    run_ctx r = {a, fn, ud, pos_base};
     int ascii = 1;
     for (size_t i = 0; i < n; i++)
         if (s[i] >= 0x80 || s[i] == 0) { ascii = 0; break; }
@@ -402,6 +463,18 @@ int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_bas
     int rc = segment(&r, mapped, (size_t)m);
     free(mapped);
     return rc;
+}
+
+int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+               fr_term_fn fn, void *ud) {
+    run_ctx r = {a, fn, NULL, ud, pos_base};
+    return analyze(a, text, len, r);
+}
+
+int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+                     fr__term_memo_fn fn, void *ud) {
+    run_ctx r = {a, NULL, fn, ud, pos_base};
+    return analyze(a, text, len, r);
 }
 
 // ---- term lists ----

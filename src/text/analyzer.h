@@ -9,4 +9,14 @@
 int fr__analyze_append(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                        fr_terms *out, fr_error *err);
 
+// Like fr_analyze, but the callback also gets a per-word memo slot (NULL for terms that do
+// not come from the word cache, e.g. CJK bigrams): 64 bits the caller may set and will find
+// again the next time the same word is analyzed by this analyzer (until the cache is
+// cleared, which zeroes it). The segment builder keeps its term-table entry there, which
+// saves a second hash lookup per token. The pointer is valid only during the call.
+typedef int (*fr__term_memo_fn)(void *ud, const char *term, size_t len, uint32_t pos,
+                                uint64_t *memo);
+int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
+                     fr__term_memo_fn fn, void *ud);
+
 #endif

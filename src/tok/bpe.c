@@ -27,9 +27,10 @@ struct fr__bpe {
     fr__vocab vocab;
     char **id_to_tok;       // (n_ids) borrowed from vocab.arena
     size_t n_ids;
-    uint64_t *mkeys;        // (mcap) pair key; UINT64_MAX = empty
-    uint32_t *mrank, *mnew; // (mcap)
+    struct merge_slot { uint64_t key; uint32_t rank, new_id; } *mt;  // (mcap) key UINT64_MAX = empty
     size_t mcap, n_merges;
+    int32_t *char_id;       // (0x800) id of the one-char token for code points < U+0800, -1 if
+                            // none; only when there is no prefix / suffix (NULL otherwise)
     char *unk, *prefix, *suffix;  // NULL when absent
     int fuse_unk, byte_fallback, ignore_merges;
     int32_t byte_ids[256];
@@ -42,14 +43,14 @@ static inline uint64_t mhash(uint64_t k) {
     return k;
 }
 
-static int merge_find(const fr__bpe *m, uint32_t a, uint32_t b, uint32_t *rank, uint32_t *nid) {
-    if (!m->mcap) return 0;
+static inline int merge_find(const fr__bpe *m, uint32_t a, uint32_t b, uint32_t *rank,
+                             uint32_t *nid) {
     uint64_t key = (uint64_t)a << 32 | b;
     size_t j = mhash(key) & (m->mcap - 1);
     for (;;) {
-        uint64_t k = m->mkeys[j];
-        if (k == key) { *rank = m->mrank[j]; *nid = m->mnew[j]; return 1; }
-        if (k == UINT64_MAX) return 0;
+        const struct merge_slot *e = &m->mt[j];
+        if (e->key == key) { *rank = e->rank; *nid = e->new_id; return 1; }
+        if (e->key == UINT64_MAX) return 0;
         j = (j + 1) & (m->mcap - 1);
     }
 }
@@ -57,11 +58,9 @@ static int merge_find(const fr__bpe *m, uint32_t a, uint32_t b, uint32_t *rank, 
 static void merge_put(fr__bpe *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t nid) {
     uint64_t key = (uint64_t)a << 32 | b;
     size_t j = mhash(key) & (m->mcap - 1);
-    while (m->mkeys[j] != UINT64_MAX && m->mkeys[j] != key) j = (j + 1) & (m->mcap - 1);
-    if (m->mkeys[j] == UINT64_MAX) m->n_merges++;
-    m->mkeys[j] = key;
-    m->mrank[j] = rank;
-    m->mnew[j] = nid;
+    while (m->mt[j].key != UINT64_MAX && m->mt[j].key != key) j = (j + 1) & (m->mcap - 1);
+    if (m->mt[j].key == UINT64_MAX) m->n_merges++;
+    m->mt[j] = (struct merge_slot){key, rank, nid};
 }
 
 static int opt_str(const json_t *j, const char *key, const char *path, char **out, fr_error *err) {
@@ -110,20 +109,18 @@ int fr__bpe_parse(const json_t *j, const char *path, fr__bpe **out, fr_error *er
     }
     // reverse vocabulary
     for (size_t i = 0; i < m->vocab.n; i++)
-        if ((size_t)m->vocab.val[i] + 1 > m->n_ids) m->n_ids = (size_t)m->vocab.val[i] + 1;
+        if ((size_t)m->vocab.ent[i].val + 1 > m->n_ids) m->n_ids = (size_t)m->vocab.ent[i].val + 1;
     m->id_to_tok = calloc(m->n_ids ? m->n_ids : 1, sizeof *m->id_to_tok);
     if (!m->id_to_tok) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
-    for (size_t i = 0; i < m->vocab.n; i++) m->id_to_tok[m->vocab.val[i]] = m->vocab.arena + m->vocab.koff[i];
+    for (size_t i = 0; i < m->vocab.n; i++) m->id_to_tok[m->vocab.ent[i].val] = m->vocab.arena + m->vocab.ent[i].off;
     // merges
     if (!json_is_array(merges)) { rc = fr__err(err, FR_EFORMAT, "%s.merges: expected an array", path); goto fail; }
     size_t nm = json_array_size(merges);
     m->mcap = 16;
     while (m->mcap < 2 * nm + 2) m->mcap *= 2;
-    m->mkeys = malloc(m->mcap * sizeof *m->mkeys);
-    m->mrank = malloc(m->mcap * sizeof *m->mrank);
-    m->mnew = malloc(m->mcap * sizeof *m->mnew);
-    if (!m->mkeys || !m->mrank || !m->mnew) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
-    memset(m->mkeys, 0xFF, m->mcap * sizeof *m->mkeys);
+    m->mt = malloc(m->mcap * sizeof *m->mt);
+    if (!m->mt) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
+    for (size_t i = 0; i < m->mcap; i++) m->mt[i].key = UINT64_MAX;
     size_t plen = m->prefix ? strlen(m->prefix) : 0;
     size_t rank = 0;
     for (size_t i = 0; i < nm; i++) {
@@ -182,6 +179,17 @@ int fr__bpe_parse(const json_t *j, const char *path, fr__bpe **out, fr_error *er
         snprintf(name, sizeof name, "<0x%02X>", b);
         m->byte_ids[b] = fr__vocab_get(&m->vocab, name, 6);
     }
+    if ((!m->prefix || !*m->prefix) && (!m->suffix || !*m->suffix)) {
+        m->char_id = malloc(0x800 * sizeof *m->char_id);
+        if (!m->char_id) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
+        for (uint32_t cp = 0; cp < 0x800; cp++) {
+            char u[2];
+            size_t ul = 1;
+            if (cp < 0x80) u[0] = (char)cp;
+            else { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); ul = 2; }
+            m->char_id[cp] = fr__vocab_get(&m->vocab, u, ul);
+        }
+    }
     free(tmp);
     *out = m;
     return 0;
@@ -195,9 +203,8 @@ void fr__bpe_free(fr__bpe *m) {
     if (!m) return;
     fr__vocab_free(&m->vocab);
     free(m->id_to_tok);
-    free(m->mkeys);
-    free(m->mrank);
-    free(m->mnew);
+    free(m->mt);
+    free(m->char_id);
     free(m->unk);
     free(m->prefix);
     free(m->suffix);
@@ -241,13 +248,15 @@ static cand heap_pop(cand *h, size_t *n) {
     return top;
 }
 
-typedef struct { symbol *sym; size_t n, cap; } word;
+typedef struct { symbol *sym; size_t n, cap; int on_stack; } word;
 
 static int word_add(word *w, int32_t c, size_t len) {
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 64;
-        symbol *s = realloc(w->sym, cap * sizeof *s);
+        symbol *s = w->on_stack ? malloc(cap * sizeof *s) : realloc(w->sym, cap * sizeof *s);
         if (!s) return FR_ENOMEM;
+        if (w->on_stack) memcpy(s, w->sym, w->n * sizeof *s);
+        w->on_stack = 0;
         w->sym = s;
         w->cap = cap;
     }
@@ -266,8 +275,10 @@ int fr__bpe_tokenize(const fr__bpe *m, const char *s, size_t len, fr__enc *out, 
         if (id >= 0) return fr__enc_push(out, id, s, len);
     }
     int rc = 0;
-    word w = {0};
-    cand *heap = NULL;
+    symbol wstack[64];
+    cand hstack[160];
+    word w = {wstack, 0, 64, 1};
+    cand *heap = hstack;
     char sbuf[128];
     char *buf = sbuf;
     size_t plen = m->prefix ? strlen(m->prefix) : 0, slen = m->suffix ? strlen(m->suffix) : 0;
@@ -283,11 +294,20 @@ int fr__bpe_tokenize(const fr__bpe *m, const char *s, size_t len, fr__enc *out, 
         size_t cl = (size_t)fr__utf8_len((unsigned char)s[i]);
         if (i + cl > len) cl = len - i;
         size_t kl = 0;
-        if (i > 0 && m->prefix) { memcpy(buf, m->prefix, plen); kl = plen; }
-        memcpy(buf + kl, s + i, cl);
-        kl += cl;
-        if (i + cl == len && m->suffix) { memcpy(buf + kl, m->suffix, slen); kl += slen; }
-        int32_t id = fr__vocab_get(&m->vocab, buf, kl);
+        int32_t id;
+        unsigned char c0 = (unsigned char)s[i];
+        if (m->char_id && cl <= 2) {  // one-char token table (byte-level alphabets live here)
+            uint32_t cp = cl == 1 ? c0 : ((c0 & 0x1Fu) << 6) | ((unsigned char)s[i + 1] & 0x3Fu);
+            id = m->char_id[cp];
+            memcpy(buf, s + i, cl);
+            kl = cl;
+        } else {
+            if (i > 0 && m->prefix) { memcpy(buf, m->prefix, plen); kl = plen; }
+            memcpy(buf + kl, s + i, cl);
+            kl += cl;
+            if (i + cl == len && m->suffix) { memcpy(buf + kl, m->suffix, slen); kl += slen; }
+            id = fr__vocab_get(&m->vocab, buf, kl);
+        }
         if (id >= 0) {
             if (have_unk) {
                 if ((rc = word_add(&w, unk_id, unk_len)) < 0) goto done;
@@ -327,9 +347,12 @@ int fr__bpe_tokenize(const fr__bpe *m, const char *s, size_t len, fr__enc *out, 
 
     // merge_all
     if (w.n > 1) {
-        size_t hcap = w.n * 2 + 16, hn = 0;
-        heap = malloc(hcap * sizeof *heap);
-        if (!heap) { rc = FR_ENOMEM; goto done; }
+        size_t hcap = 160, hn = 0;
+        if (w.n * 2 + 16 > hcap) {
+            hcap = w.n * 2 + 16;
+            heap = malloc(hcap * sizeof *heap);
+            if (!heap) { rc = FR_ENOMEM; goto done; }
+        }
         for (size_t i = 0; i + 1 < w.n; i++) {
             uint32_t r, nid;
             if (merge_find(m, (uint32_t)w.sym[i].c, (uint32_t)w.sym[i + 1].c, &r, &nid))
@@ -350,10 +373,11 @@ int fr__bpe_tokenize(const fr__bpe *m, const char *s, size_t len, fr__enc *out, 
             w.sym[next_pos].len = 0;
             if (right.next > -1 && (size_t)right.next < w.n) w.sym[right.next].prev = (int32_t)top.pos;
             if (hn + 2 > hcap) {
-                hcap *= 2;
-                cand *nh = realloc(heap, hcap * sizeof *nh);
+                cand *nh = heap == hstack ? malloc(2 * hcap * sizeof *nh) : realloc(heap, 2 * hcap * sizeof *nh);
                 if (!nh) { rc = FR_ENOMEM; goto done; }
+                if (heap == hstack) memcpy(nh, hstack, hn * sizeof *nh);
                 heap = nh;
+                hcap *= 2;
             }
             if (cur->prev >= 0 && merge_find(m, (uint32_t)w.sym[cur->prev].c, (uint32_t)cur->c, &r, &nid))
                 heap_push(heap, &hn, (cand){r, (uint32_t)cur->prev, nid});
@@ -364,12 +388,12 @@ int fr__bpe_tokenize(const fr__bpe *m, const char *s, size_t len, fr__enc *out, 
     }
     for (size_t i = 0; i < w.n; i++) {
         if (w.sym[i].len == 0) continue;
-        const char *t = fr__bpe_id_to_token(m, w.sym[i].c);
+        const char *t = out->want_tokens ? fr__bpe_id_to_token(m, w.sym[i].c) : NULL;
         if ((rc = fr__enc_push(out, w.sym[i].c, t ? t : "", t ? strlen(t) : 0)) < 0) goto done;
     }
 done:
     if (buf != sbuf) free(buf);
-    free(w.sym);
-    free(heap);
+    if (w.sym != wstack) free(w.sym);
+    if (heap != hstack) free(heap);
     return rc;
 }

@@ -42,7 +42,7 @@ int fr__nstr_init(fr__nstr *s, const char *text, size_t len, uint32_t shift) {
     memset(s, 0, sizeof *s);
     if (len > UINT32_MAX - (size_t)shift) return FR_ERANGE;
     if (nstr_reserve(s, len) < 0) { fr__nstr_free(s); return FR_ENOMEM; }
-    memcpy(s->s, text, len);
+    if (len) memcpy(s->s, text, len);
     s->s[len] = 0;
     uint32_t cs = 0;
     for (size_t i = 0; i < len; i++) {
@@ -73,7 +73,7 @@ int fr__nstr_push(fr__nstr *s, const char *b, size_t n, uint32_t orig) {
     size_t need;
     if (fr__add_overflow(s->len, n, &need)) return FR_ENOMEM;
     if (nstr_reserve(s, need) < 0) return FR_ENOMEM;
-    memcpy(s->s + s->len, b, n);
+    if (n) memcpy(s->s + s->len, b, n);
     for (size_t i = 0; i < n; i++) s->orig[s->len + i] = orig;
     s->len += n;
     s->s[s->len] = 0;
@@ -109,6 +109,32 @@ void fr__nstr_free(fr__nstr *s) {
 static int push_cp(fr__nstr *o, uint32_t cp, uint32_t orig) {
     char b[4];
     return fr__nstr_push(o, b, fr__u8_put(cp, b), orig);
+}
+
+// NormalizedString::transform with HF's alignment rules: cps[i] replaces the character at the
+// cursor (change <= 0; then -change more characters are removed) or is inserted (change > 0,
+// aligned to the character before the cursor, or to the section start at the very start).
+// The cursor starts after `initial` characters. Changes that do not add up (HF's Precompiled
+// loses the removal of leading characters) shift alignments exactly as they do in HF.
+int fr__nstr_transform(fr__nstr *s, const uint32_t *cps, const int32_t *changes, size_t n, size_t initial) {
+    fr__nstr o = {0};
+    size_t cur = 0;
+    for (size_t k = 0; k < initial && cur < s->len; k++) cur += fr__u8_len((unsigned char)s->s[cur]);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t org;
+        if (changes[i] > 0) {
+            org = cur >= 1 ? s->orig[cur - 1] : s->shift;
+        } else {
+            org = cur < s->len ? s->orig[cur] : s->orig[s->len];
+            if (cur < s->len) cur += fr__u8_len((unsigned char)s->s[cur]);
+            for (int32_t r = 0; r < -changes[i] && cur < s->len; r++) cur += fr__u8_len((unsigned char)s->s[cur]);
+        }
+        if (cur > s->len) cur = s->len;
+        if ((rc = push_cp(&o, cps[i], org)) < 0) { fr__nstr_free(&o); return rc; }
+    }
+    fr__nstr_commit(s, &o);
+    return 0;
 }
 
 // ---- normalizer objects ----
@@ -155,8 +181,6 @@ static int is_chinese_char(uint32_t c) {
 static int bert_clean_chinese(const fr__normalizer *n, fr__nstr *s) {
     fr__nstr o = {0};
     int rc = 0;
-    uint32_t last = s->shift;  // alignment of the previous output character (HF: idx - 1)
-    int any = 0;
     for (size_t i = 0; i < s->len;) {
         size_t at = i;
         uint32_t c = fr__u8_next(s->s, s->len, &i);
@@ -167,16 +191,13 @@ static int bert_clean_chinese(const fr__normalizer *n, fr__nstr *s) {
             else if (fr__u_is_whitespace(c)) c = ' ';
         }
         if (n->chinese && is_chinese_char(c)) {
-            // HF emits (' ', +1), (c, 0), (' ', +1): the leading space is an insertion aligned
-            // to the previous character (the section start if none)
-            if ((rc = push_cp(&o, ' ', any ? last : s->shift)) < 0 ||
+            // HF emits (' ', 0), (c, +1), (' ', +1): all three align to c
+            if ((rc = push_cp(&o, ' ', org)) < 0 ||
                 (rc = push_cp(&o, c, org)) < 0 || (rc = push_cp(&o, ' ', org)) < 0)
                 goto fail;
         } else if ((rc = push_cp(&o, c, org)) < 0) {
             goto fail;
         }
-        last = org;
-        any = 1;
     }
     fr__nstr_commit(s, &o);
     return 0;
@@ -199,42 +220,82 @@ static int segment_start(int32_t d) {
     return !is_hangul_vt(d);
 }
 
-// Writes the normalized code points buf[0..n) (all from the segment that starts at original
-// offset org) to o.
-static int flush_segment(fr__nstr *o, int32_t *buf, size_t n, int opts, uint32_t org) {
+// Normalizes one segment and writes it to o with HF's alignments. buf[0..n) are the
+// decomposed code points and chg[i] their HF change (0 for the first code point of each input
+// character, +1 for the others), as unicode-normalization-alignments produces them; src[0..ns)
+// are the original offsets of the segment's input characters, prev the one before the segment
+// (or the section start). Canonical ordering moves (code point, change) pairs; a composite
+// gets its starter's change plus (change - 1) for each code point it absorbs. The changes then
+// drive HF's transform cursor over the input characters: alignments are positional, exactly
+// as HF computes them. work/wchg/used are scratch of n entries.
+static int flush_segment(fr__nstr *o, int32_t *buf, int32_t *chg, size_t n, const uint32_t *src, size_t ns,
+                         uint32_t prev, int opts, int32_t *work, int32_t *wchg, unsigned char *used) {
     if (!n) return 0;
-    // canonical ordering: a stable sort of each run of non-starters by combining class
-    // (utf8proc_normalize_utf32 only composes). Runs are short: segments are capped.
+    // canonical ordering: a stable insertion sort of each run of non-starters by combining
+    // class (utf8proc_normalize_utf32 only composes). Runs are short: segments are capped.
     for (size_t i = 1; i < n; i++) {
         int ci = utf8proc_get_property(buf[i])->combining_class;
         if (!ci) continue;
-        int32_t v = buf[i];
+        int32_t v = buf[i], t = chg[i];
         size_t j = i;
         while (j > 0) {
             int cj = utf8proc_get_property(buf[j - 1])->combining_class;
             if (cj <= ci) break;
             buf[j] = buf[j - 1];
+            chg[j] = chg[j - 1];
             j--;
         }
         buf[j] = v;
+        chg[j] = t;
     }
-    utf8proc_ssize_t m = (utf8proc_ssize_t)n;
-    if (n > 1 || (opts & UTF8PROC_COMPOSE)) {
-        m = utf8proc_normalize_utf32(buf, (utf8proc_ssize_t)n, (utf8proc_option_t)opts);
-        if (m < 0) return FR_EINTERNAL;
+    size_t m = n;
+    if ((opts & UTF8PROC_COMPOSE) && n > 1) {
+        memcpy(work, buf, n * sizeof *work);
+        utf8proc_ssize_t r = utf8proc_normalize_utf32(work, (utf8proc_ssize_t)n, (utf8proc_option_t)opts);
+        if (r < 0) return FR_EINTERNAL;
+        m = (size_t)r;
+        memset(used, 0, n);
+        size_t j = 0;
+        for (size_t k = 0; k < m; k++) {
+            while (j < n && used[j]) j++;
+            if (j >= n) return FR_EINTERNAL;
+            int32_t c = chg[j];
+            used[j] = 1;
+            if (work[k] != buf[j]) {
+                // a composite starting at buf[j]: find the code points it absorbed
+                int32_t d[32];
+                int bc = 0;
+                utf8proc_ssize_t nd = utf8proc_decompose_char(work[k], d, 32, UTF8PROC_DECOMPOSE, &bc);
+                for (utf8proc_ssize_t x = 1; x < nd && x < 32; x++)
+                    for (size_t q = j + 1; q < n; q++)
+                        if (!used[q] && buf[q] == d[x]) { used[q] = 1; c += chg[q] - 1; break; }
+            }
+            wchg[k] = c;
+        }
+    } else {
+        memcpy(work, buf, n * sizeof *work);
+        memcpy(wchg, chg, n * sizeof *wchg);
     }
-    for (utf8proc_ssize_t k = 0; k < m; k++) {
-        int rc = push_cp(o, (uint32_t)buf[k], org);
+    size_t cur = 0;
+    for (size_t k = 0; k < m; k++) {
+        uint32_t org;
+        if (wchg[k] > 0) {
+            org = cur > 0 ? src[cur - 1] : prev;
+        } else {
+            org = cur < ns ? src[cur] : (ns ? src[ns - 1] : prev);
+            cur += 1 + (size_t)(-wchg[k]);
+        }
+        int rc = push_cp(o, (uint32_t)work[k], org);
         if (rc < 0) return rc;
     }
     return 0;
 }
 
 // NFD/NFKD/NFC/NFKC. The text is cut into segments that normalize independently (each starts
-// at a starter that cannot compose backwards), so that each output character can be aligned
-// to its segment and the work stays linear; a run of more than 256 code points without such a
-// start is cut anyway (utf8proc's canonical reordering is quadratic in a run's length; real
-// text never has runs that long: Unicode's stream-safe limit is 30 non-starters).
+// at a starter that cannot compose backwards), which keeps the work linear; a run of more
+// than 256 code points without such a start is cut anyway (canonical reordering is quadratic
+// in a run's length; real text never has runs that long: Unicode's stream-safe limit is 30
+// non-starters).
 static int unicode_nf(fr__nstr *s, int compose, int compat) {
     int opts = UTF8PROC_STABLE | (compose ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE) |
                (compat ? UTF8PROC_COMPAT : 0);
@@ -244,41 +305,65 @@ static int unicode_nf(fr__nstr *s, int compose, int compat) {
     if (a == s->len) return 0;
 
     fr__nstr o = {0};
-    int32_t *buf = NULL;
-    size_t nbuf = 0, cap = 0;
-    uint32_t seg_org = s->shift;
-    int rc = 0;
+    int32_t *buf = NULL, *work = NULL, *chg = NULL, *wchg = NULL;
+    uint32_t *src = NULL;
+    unsigned char *used = NULL;
+    size_t nbuf = 0, nsrc = 0, cap = 0;
+    uint32_t prev = s->shift;  // original offset of the character before the segment
+    int rc = 0, prev_inert = 0;
     for (size_t i = 0; i < s->len;) {
         size_t at = i;
         uint32_t c = fr__u8_next(s->s, s->len, &i);
         int32_t tmp[32];
         int last_bc = 0;
-        utf8proc_ssize_t d = utf8proc_decompose_char((utf8proc_int32_t)c, tmp, 32,
-                                                     (utf8proc_option_t)opts, &last_bc);
-        if (d < 0 || d > 32) { rc = FR_EINTERNAL; goto fail; }
-        if (nbuf && (segment_start(tmp[0]) || nbuf > 256)) {
-            if ((rc = flush_segment(&o, buf, nbuf, opts, seg_org)) < 0) goto fail;
-            nbuf = 0;
+        // HF's tables are Unicode 9.0: a later code point is an inert starter there, so it
+        // gets a segment of its own and is not decomposed
+        int inert = fr__u_nf_inert(c);
+        utf8proc_ssize_t d = 1;
+        tmp[0] = (int32_t)c;
+        if (!inert) d = utf8proc_decompose_char((utf8proc_int32_t)c, tmp, 32, (utf8proc_option_t)opts, &last_bc);
+        if (d < 1 || d > 32) { rc = FR_EINTERNAL; goto fail; }
+        if (nbuf && (inert || prev_inert || segment_start(tmp[0]) || nbuf > 256)) {
+            if ((rc = flush_segment(&o, buf, chg, nbuf, src, nsrc, prev, opts, work, wchg, used)) < 0) goto fail;
+            prev = src[nsrc - 1];
+            nbuf = nsrc = 0;
         }
-        if (!nbuf) seg_org = s->orig[at];
         if (nbuf + (size_t)d > cap) {
             size_t nc = cap ? cap * 2 : 64;
             while (nc < nbuf + (size_t)d) nc *= 2;
             int32_t *nb = realloc(buf, nc * sizeof *nb);
-            if (!nb) { rc = FR_ENOMEM; goto fail; }
-            buf = nb;
+            if (nb) buf = nb;
+            int32_t *nw = realloc(work, nc * sizeof *nw);
+            if (nw) work = nw;
+            int32_t *nch = realloc(chg, nc * sizeof *nch);
+            if (nch) chg = nch;
+            int32_t *nwc = realloc(wchg, nc * sizeof *nwc);
+            if (nwc) wchg = nwc;
+            uint32_t *nsr = realloc(src, nc * sizeof *nsr);
+            if (nsr) src = nsr;
+            unsigned char *nu = realloc(used, nc);
+            if (nu) used = nu;
+            if (!nb || !nw || !nch || !nwc || !nsr || !nu) { rc = FR_ENOMEM; goto fail; }
             cap = nc;
         }
-        memcpy(buf + nbuf, tmp, (size_t)d * sizeof *tmp);
+        for (utf8proc_ssize_t k = 0; k < d; k++) {
+            buf[nbuf + (size_t)k] = tmp[k];
+            chg[nbuf + (size_t)k] = k > 0;
+        }
         nbuf += (size_t)d;
+        src[nsrc++] = s->orig[at];  // nsrc <= nbuf <= cap
+        prev_inert = inert;
     }
-    if ((rc = flush_segment(&o, buf, nbuf, opts, seg_org)) < 0) goto fail;
-    free(buf);
+    if ((rc = flush_segment(&o, buf, chg, nbuf, src, nsrc, prev, opts, work, wchg, used)) < 0) goto fail;
     fr__nstr_commit(s, &o);
-    return 0;
 fail:
     free(buf);
-    fr__nstr_free(&o);
+    free(work);
+    free(chg);
+    free(wchg);
+    free(src);
+    free(used);
+    if (rc < 0) fr__nstr_free(&o);
     return rc;
 }
 
@@ -470,9 +555,11 @@ int fr__normalizer_apply(const fr__normalizer *n, fr__nstr *s) {
 }
 
 // ---- parse ----
-// Reads an optional boolean field: absent or null → dflt; anything else but a bool → error.
+// Reads a boolean field: absent or null → dflt, or an error when dflt < 0 (a field
+// tokenizers' serde requires); anything else but a bool → error.
 static int get_bool(const json_t *j, const char *key, int dflt, int *out, const char *path, fr_error *err) {
     json_t *v = json_object_get(j, key);
+    if ((!v || json_is_null(v)) && dflt < 0) return fr__err(err, FR_EFORMAT, "%s: missing field `%s`", path, key);
     if (!v || json_is_null(v)) { *out = dflt; return 0; }
     if (!json_is_boolean(v)) return fr__err(err, FR_EFORMAT, "%s.%s: expected a boolean", path, key);
     *out = json_is_true(v);
@@ -504,9 +591,9 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__normalizer
     int rc = 0;
     if (!strcmp(type, "BertNormalizer")) {
         n->type = N_BERT;
-        if ((rc = get_bool(j, "clean_text", 1, &n->clean_text, path, err)) < 0 ||
-            (rc = get_bool(j, "handle_chinese_chars", 1, &n->chinese, path, err)) < 0 ||
-            (rc = get_bool(j, "lowercase", 1, &n->lowercase, path, err)) < 0)
+        if ((rc = get_bool(j, "clean_text", -1, &n->clean_text, path, err)) < 0 ||
+            (rc = get_bool(j, "handle_chinese_chars", -1, &n->chinese, path, err)) < 0 ||
+            (rc = get_bool(j, "lowercase", -1, &n->lowercase, path, err)) < 0)
             goto fail;
         // strip_accents: null (or absent) means "same as lowercase"
         if ((rc = get_bool(j, "strip_accents", n->lowercase, &n->strip_accents, path, err)) < 0) goto fail;
@@ -531,8 +618,8 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__normalizer
     else if (!strcmp(type, "ByteLevel")) n->type = N_BYTELEVEL;
     else if (!strcmp(type, "Strip")) {
         n->type = N_STRIP;
-        if ((rc = get_bool(j, "strip_left", 1, &n->left, path, err)) < 0 ||
-            (rc = get_bool(j, "strip_right", 1, &n->right, path, err)) < 0)
+        if ((rc = get_bool(j, "strip_left", -1, &n->left, path, err)) < 0 ||
+            (rc = get_bool(j, "strip_right", -1, &n->right, path, err)) < 0)
             goto fail;
     } else if (!strcmp(type, "Replace")) {
         n->type = N_REPLACE;

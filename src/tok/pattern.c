@@ -4,10 +4,12 @@
  * HF compiles regexes with Oniguruma (Ruby syntax). We use PCRE2 (UTF + UCP, JIT) and
  * rewrite the escapes whose meaning differs, so that the patterns real tokenizers use
  * (GPT-2, RoBERTa, Llama-3, Qwen2, ` {2,}`) match the same text:
- *   \s, \S   Oniguruma: White_Space. PCRE2 UCP: Z + \t\n\v\f\r, i.e. without U+0085.
+ *   \s, \S   Oniguruma: White_Space. PCRE2 10.42 UCP differs (U+0085, U+180E): spelled out.
  *   \w, \W   Oniguruma: Latin-1 letters/digits/² ³ ¹ ¼ ½ ¾, above U+00FF Alphabetic + M + Nd
  *            + Pc (see fr__u_is_onig_word). PCRE2 10.42: L + N + '_'.
  *   \h, \H   Oniguruma: hex digit. PCRE2: horizontal space.
+ *   \p{X}    X a General_Category: PCRE2 10.42 has Unicode 14 tables, Oniguruma 15; the
+ *            Unicode 15.0 additions (unicode_tables.c) are added to the class.
  *   \uHHHH   Ruby syntax; PCRE2 wants \x{HHHH}.
  *   ^ $      Ruby anchors are line anchors: PCRE2_MULTILINE.
  * Inside a character class \S, \W, \H keep PCRE2's meaning (no real pattern uses them).
@@ -26,11 +28,34 @@ struct fr__regex {
 };
 
 // ---- translation ----
-#define WS_IN "\\s\\x{85}"
-#define WORD_IN                                                                      \
-    "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}\\x{24B6}-\\x{24E9}" \
-    "\\x{1F130}-\\x{1F149}\\x{1F150}-\\x{1F169}\\x{1F170}-\\x{1F189}"
+#define WS_IN "\\t\\n\\x0B\\f\\r\\x20\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
 #define HEX_IN "0-9a-fA-F"
+
+// Appends the Unicode 15.0 additions whose General_Category matches prop ("L", "Nd", ...) as
+// class ranges: PCRE2 10.42's tables stop at Unicode 14, Oniguruma's do not.
+static int add_age15(fr__buf *o, const char *prop, size_t plen) {
+    if (plen < 1 || plen > 2) return 0;
+    for (size_t i = 0; i < fr__u_age15_n; i++) {
+        const fr__u_range *r = &fr__u_age15[i];
+        if ((r->cat >> 8) != (unsigned char)prop[0]) continue;
+        if (plen == 2 && (r->cat & 0xFF) != (unsigned char)prop[1]) continue;
+        int rc = fr__buf_printf(o, "\\x{%X}-\\x{%X}", r->a, r->b);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+// Oniguruma's \w members above U+00FF (see fr__u_is_onig_word), for use inside a class.
+static int add_word(fr__buf *o) {
+    int rc = fr__buf_printf(o, "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}");
+    for (size_t i = 0; rc == 0 && i < fr__u_otheralpha_n; i++)
+        rc = fr__buf_printf(o, "\\x{%X}-\\x{%X}", fr__u_otheralpha[i].a, fr__u_otheralpha[i].b);
+    if (rc == 0) rc = add_age15(o, "L", 1);
+    if (rc == 0) rc = add_age15(o, "M", 1);
+    if (rc == 0) rc = add_age15(o, "Nd", 2);
+    if (rc == 0) rc = add_age15(o, "Nl", 2);
+    return rc;
+}
 
 static int translate(const char *p, size_t n, fr__buf *o) {
     int in_class = 0;
@@ -39,35 +64,60 @@ static int translate(const char *p, size_t n, fr__buf *o) {
         char c = p[i];
         if (c == '\\' && i + 1 < n) {
             char e = p[++i];
-            const char *rep = NULL;
             switch (e) {
-            case 's': rep = in_class ? WS_IN : "[" WS_IN "]"; break;
-            case 'S': rep = in_class ? "\\S" : "[^" WS_IN "]"; break;
-            case 'w': rep = in_class ? WORD_IN : "[" WORD_IN "]"; break;
-            case 'W': rep = in_class ? "\\W" : "[^" WORD_IN "]"; break;
-            case 'h': rep = in_class ? HEX_IN : "[" HEX_IN "]"; break;
-            case 'H': rep = in_class ? "\\H" : "[^" HEX_IN "]"; break;
-            case 'u':
-                {
-                    size_t k = 0;
-                    while (k < 4 && i + 1 + k < n &&
-                           ((p[i + 1 + k] >= '0' && p[i + 1 + k] <= '9') ||
-                            ((p[i + 1 + k] | 32) >= 'a' && (p[i + 1 + k] | 32) <= 'f')))
-                        k++;
-                    if (k == 4) {
-                        rc = fr__buf_printf(o, "\\x{%.4s}", p + i + 1);
-                        i += 4;
-                        continue;
-                    }
+            case 's': rc = fr__buf_printf(o, in_class ? WS_IN : "[" WS_IN "]"); continue;
+            case 'S': rc = fr__buf_printf(o, in_class ? "\\S" : "[^" WS_IN "]"); continue;
+            case 'h': rc = fr__buf_printf(o, in_class ? HEX_IN : "[" HEX_IN "]"); continue;
+            case 'H': rc = fr__buf_printf(o, in_class ? "\\H" : "[^" HEX_IN "]"); continue;
+            case 'w':
+            case 'W':
+                if (in_class && e == 'W') { rc = fr__buf_printf(o, "\\W"); continue; }
+                if (!in_class) rc = fr__buf_printf(o, e == 'w' ? "[" : "[^");
+                if (rc == 0) rc = add_word(o);
+                if (rc == 0 && !in_class) rc = fr__buf_putc(o, ']');
+                continue;
+            case 'p':
+            case 'P': {
+                // \p{X} / \pX with X a General_Category: add the Unicode 15 members
+                const char *prop = NULL;
+                size_t plen = 0, skip = 0;
+                if (i + 1 < n && p[i + 1] == '{') {
+                    const char *close = memchr(p + i + 2, '}', n - i - 2);
+                    if (close) { prop = p + i + 2; plen = (size_t)(close - prop); skip = plen + 2; }
+                } else if (i + 1 < n) {
+                    prop = p + i + 1; plen = 1; skip = 1;
+                }
+                int gc = prop && plen >= 1 && plen <= 2 && prop[0] >= 'A' && prop[0] <= 'Z' &&
+                         (plen == 1 || (prop[1] >= 'a' && prop[1] <= 'z'));
+                if (!gc || (in_class && e == 'P')) {
+                    char two[2] = {'\\', e};
+                    rc = fr__buf_append(o, two, 2);
+                    continue;
+                }
+                if (!in_class) rc = fr__buf_printf(o, e == 'p' ? "[" : "[^");
+                if (rc == 0) rc = fr__buf_printf(o, "\\p{%.*s}", (int)plen, prop);
+                if (rc == 0) rc = add_age15(o, prop, plen);
+                if (rc == 0 && !in_class) rc = fr__buf_putc(o, ']');
+                i += skip;
+                continue;
+            }
+            case 'u': {
+                size_t k = 0;
+                while (k < 4 && i + 1 + k < n &&
+                       ((p[i + 1 + k] >= '0' && p[i + 1 + k] <= '9') ||
+                        ((p[i + 1 + k] | 32) >= 'a' && (p[i + 1 + k] | 32) <= 'f')))
+                    k++;
+                if (k == 4) {
+                    rc = fr__buf_printf(o, "\\x{%.4s}", p + i + 1);
+                    i += 4;
+                    continue;
                 }
                 break;
+            }
             default: break;
             }
-            if (rep) rc = fr__buf_append(o, rep, strlen(rep));
-            else {
-                char two[2] = {'\\', e};
-                rc = fr__buf_append(o, two, 2);
-            }
+            char two[2] = {'\\', e};
+            rc = fr__buf_append(o, two, 2);
             continue;
         }
         if (!in_class && c == '[') {

@@ -8,7 +8,7 @@
  * offset = (unit >> 10) << ((unit & 0x200) >> 6); a child of node n with byte c sits at
  * n ^ offset(n) ^ c.
  *
- * Behaviour copied exactly, oddities included: the text is cut into extended grapheme
+ * Behaviour reproduced exactly, oddities included (alignments too, see replace_items): the text is cut into extended grapheme
  * clusters (utf8proc); a cluster shorter than 6 bytes is looked up whole, and the SHORTEST
  * trie prefix that is a key replaces the whole cluster; otherwise (or if no prefix matched)
  * each character is looked up alone the same way. A NUL byte ends a key.
@@ -152,18 +152,64 @@ static int lookup(const fr__precompiled *p, const char *key, size_t n, const cha
 }
 
 // ---- apply ----
+// The (char, change) list HF's precompiled.rs builds, with its replace() helper: the new
+// characters get change 0, the last (new - old) of them +1 when the replacement is longer;
+// when it is shorter, the difference is charged to the last entry of the list so far (and
+// lost when the list is empty: removals at the very start shift the alignment of what
+// follows, which decides Metaspace prepend_scheme "first"; reproduced on purpose).
+typedef struct items {
+    uint32_t *cp;
+    int32_t *ch;
+    size_t n, cap;
+} items;
+
+static int items_push(items *t, uint32_t cp, int32_t ch) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        uint32_t *c = realloc(t->cp, cap * sizeof *c);
+        if (!c) return FR_ENOMEM;
+        t->cp = c;
+        int32_t *h = realloc(t->ch, cap * sizeof *h);
+        if (!h) return FR_ENOMEM;
+        t->ch = h;
+        t->cap = cap;
+    }
+    t->cp[t->n] = cp;
+    t->ch[t->n] = ch;
+    t->n++;
+    return 0;
+}
+
+static size_t count_chars(const char *s, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+static int replace_items(items *t, const char *old, size_t old_len, const char *rep, size_t rep_len) {
+    long diff = (long)count_chars(rep, rep_len) - (long)count_chars(old, old_len);
+    for (size_t i = 0; i < rep_len;) {
+        uint32_t c = fr__u8_next(rep, rep_len, &i);
+        int rc = items_push(t, c, 0);
+        if (rc < 0) return rc;
+    }
+    if (diff > 0)
+        for (long k = 0; k < diff && (size_t)k < t->n; k++) t->ch[t->n - 1 - (size_t)k] = 1;
+    else if (diff < 0 && t->n)
+        t->ch[t->n - 1] += (int32_t)diff;
+    return 0;
+}
+
 int fr__precompiled_apply(const fr__precompiled *p, fr__nstr *s) {
-    fr__nstr o = {0};
-    int rc = 0;
-    utf8proc_int32_t state = 0, prev = -1;
+    items t = {0};
+    int rc = 0, modified = 0;
     size_t gstart = 0;
     // one extended grapheme cluster [gstart, gend) per iteration
     while (gstart < s->len) {
         size_t j = gstart;
-        prev = (utf8proc_int32_t)fr__u8_next(s->s, s->len, &j);
-        state = 0;  // a cluster starts after a break, so the state machine starts afresh
+        utf8proc_int32_t c1 = (utf8proc_int32_t)fr__u8_next(s->s, s->len, &j);
+        utf8proc_int32_t state = 0;  // a cluster starts after a break: the machine starts afresh
         size_t gend = j;
-        utf8proc_int32_t c1 = prev;
         while (gend < s->len) {
             size_t k = gend;
             utf8proc_int32_t c2 = (utf8proc_int32_t)fr__u8_next(s->s, s->len, &k);
@@ -180,27 +226,30 @@ int fr__precompiled_apply(const fr__precompiled *p, fr__nstr *s) {
             int r = lookup(p, g, glen, &rep, &rlen);
             if (r < 0) { rc = r; goto fail; }
             if (r > 0) {
-                if ((rc = fr__nstr_push(&o, rep, rlen, s->orig[gstart])) < 0) goto fail;
+                modified = 1;
+                if ((rc = replace_items(&t, g, glen, rep, rlen)) < 0) goto fail;
                 done = 1;
             }
         }
-        if (!done) {
-            for (size_t a = gstart; a < gend;) {
-                size_t b = a;
-                fr__u8_next(s->s, s->len, &b);
-                int r = lookup(p, s->s + a, b - a, &rep, &rlen);
-                if (r < 0) { rc = r; goto fail; }
-                if (r > 0) rc = fr__nstr_push(&o, rep, rlen, s->orig[a]);
-                else rc = fr__nstr_push(&o, s->s + a, b - a, s->orig[a]);
-                if (rc < 0) goto fail;
-                a = b;
+        for (size_t a = gstart; !done && a < gend;) {
+            size_t b = a;
+            uint32_t c = fr__u8_next(s->s, s->len, &b);
+            int r = lookup(p, s->s + a, b - a, &rep, &rlen);
+            if (r < 0) { rc = r; goto fail; }
+            if (r > 0) {
+                modified = 1;
+                rc = replace_items(&t, s->s + a, b - a, rep, rlen);
+            } else {
+                rc = items_push(&t, c, 0);
             }
+            if (rc < 0) goto fail;
+            a = b;
         }
         gstart = gend;
     }
-    fr__nstr_commit(s, &o);
-    return 0;
+    if (modified) rc = fr__nstr_transform(s, t.cp, t.ch, t.n, 0);
 fail:
-    fr__nstr_free(&o);
+    free(t.cp);
+    free(t.ch);
     return rc;
 }

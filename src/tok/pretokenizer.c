@@ -119,6 +119,7 @@ static int split_begin(splits *l, uint32_t shift) {
 
 // Appends bytes to the last split; orig == NULL aligns them all to `one`.
 static int add_bytes(splits *l, const char *b, const uint32_t *orig, uint32_t one, size_t n) {
+    if (!n) return 0;
     if (bytes_reserve(l, n) < 0) return FR_ENOMEM;
     memcpy(l->s + l->len, b, n);
     if (orig) memcpy(l->orig + l->len, orig, n * sizeof *orig);
@@ -348,6 +349,7 @@ typedef struct scratch {
 } scratch;
 
 static int sc_push(scratch *x, const char *b, size_t n, const uint32_t *orig, uint32_t one) {
+    if (!n) return 0;
     size_t need;
     if (fr__add_overflow(x->len, n, &need)) return FR_ENOMEM;
     if (need > x->cap) {
@@ -505,8 +507,10 @@ int fr__pretok_apply(const fr__pretok *p, const fr__nstr *s, fr__pieces *out) {
 }
 
 // ---- parse ----
+// Boolean field; dflt < 0: required (as tokenizers' serde requires it).
 static int get_bool(const json_t *j, const char *key, int dflt, int *out, const char *path, fr_error *err) {
     json_t *v = json_object_get(j, key);
+    if ((!v || json_is_null(v)) && dflt < 0) return fr__err(err, FR_EFORMAT, "%s: missing field `%s`", path, key);
     if (!v || json_is_null(v)) { *out = dflt; return 0; }
     if (!json_is_boolean(v)) return fr__err(err, FR_EFORMAT, "%s.%s: expected a boolean", path, key);
     *out = json_is_true(v);
@@ -557,7 +561,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         rc = get_behavior(j, B_ISOLATED, &p->behavior, path, err);
     } else if (!strcmp(type, "Digits")) {
         p->type = P_DIGITS;
-        rc = get_bool(j, "individual_digits", 0, &p->individual, path, err);
+        rc = get_bool(j, "individual_digits", -1, &p->individual, path, err);
     } else if (!strcmp(type, "CharDelimiterSplit")) {
         p->type = P_CHAR_DELIM;
         rc = get_char(j, "delimiter", 0, &p->ch, path, err);
@@ -570,7 +574,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         if ((rc = fr__pattern_parse(json_object_get(j, "pattern"), sub, &p->lit, &p->lit_len, &p->re, err)) == 0 &&
             (rc = get_behavior(j, -1, &p->behavior, path, err)) == 0 && p->behavior < 0)
             rc = fr__err(err, FR_EFORMAT, "%s.behavior: missing", path);
-        if (rc == 0) rc = get_bool(j, "invert", 0, &p->invert, path, err);
+        if (rc == 0) rc = get_bool(j, "invert", -1, &p->invert, path, err);
     } else if (!strcmp(type, "Metaspace")) {
         p->type = P_METASPACE;
         if (!json_object_get(j, "replacement")) {
@@ -599,7 +603,9 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         }
     } else if (!strcmp(type, "ByteLevel")) {
         p->type = P_BYTELEVEL;
-        if ((rc = get_bool(j, "add_prefix_space", 1, &p->add_prefix_space, path, err)) < 0 ||
+        int trim;
+        if ((rc = get_bool(j, "add_prefix_space", -1, &p->add_prefix_space, path, err)) < 0 ||
+            (rc = get_bool(j, "trim_offsets", -1, &trim, path, err)) < 0 ||
             (rc = get_bool(j, "use_regex", 1, &p->use_regex, path, err)) < 0)
             goto fail;
         if (p->use_regex && (rc = fr__regex_compile(GPT2_RE, sizeof GPT2_RE - 1, &p->re, err)) < 0) goto fail;

@@ -73,6 +73,10 @@ uint32_t fr__bytelevel_char(unsigned char b);
 int fr__nstr_replace(fr__nstr *s, const char *pat, size_t pat_len, const fr__regex *re,
                      const char *content, size_t content_len);
 
+// NormalizedString::transform: cps[i] with HF change changes[i] (see normalizer.c), cursor
+// starting after `initial` characters; rebuilds s with HF's alignments.
+int fr__nstr_transform(fr__nstr *s, const uint32_t *cps, const int32_t *changes, size_t n, size_t initial);
+
 // ---- precompiled (SentencePiece charsmap, precompiled.c) ----
 typedef struct fr__precompiled fr__precompiled;
 // b64: the base64 "precompiled_charsmap". OUT: *out (free with fr__precompiled_free).

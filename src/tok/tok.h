@@ -23,9 +23,8 @@
 typedef struct fr__vocab {
     char *arena;          // all keys, back to back
     size_t arena_len, arena_cap;
-    uint64_t *slots;      // (cap) entries: 0 = empty, else (entry index + 1)
-    uint32_t *koff, *klen; // (n) key offset / length in arena
-    int32_t *val;         // (n)
+    uint64_t *slots;      // (cap) 0 = empty, else hash tag (high 32 bits) | (entry index + 1)
+    struct fr__vocab_ent { uint32_t off, len; int32_t val; } *ent;  // (n) key in arena, id
     size_t n, ncap, cap;  // entries, entry capacity, slot count (power of two)
     uint32_t max_klen;    // longest key, bounds greedy searches
 } fr__vocab;

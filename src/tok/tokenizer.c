@@ -251,14 +251,13 @@ static int encode_seq(const fr_tokenizer *tok, const char *text, size_t len, scr
                 continue;
             }
             fr__pieces_clear(&sc->pieces);
-            if (sq.start == 0 && sq.end == ns.len) {
-                rc = fr__pretok_apply(tok->pretok, &ns, &sc->pieces);
-            } else {
-                fr__nstr sub;
-                if ((rc = fr__nstr_slice(&ns, sq.start, sq.end, &sub)) < 0) break;
-                rc = fr__pretok_apply(tok->pretok, &sub, &sc->pieces);
-                fr__nstr_free(&sub);
-            }
+            // always slice, even the whole string: HF's slice moves original_shift to the
+            // original offset of the first normalized char (a stripped leading space makes
+            // it 1, and Metaspace prepend_scheme "first" then does not prepend)
+            fr__nstr sub;
+            if ((rc = fr__nstr_slice(&ns, sq.start, sq.end, &sub)) < 0) break;
+            rc = fr__pretok_apply(tok->pretok, &sub, &sc->pieces);
+            fr__nstr_free(&sub);
             if (rc < 0) { fr__err(err, rc, "pre-tokenizer failed"); break; }
             for (size_t p = 0; p < sc->pieces.n && rc == 0; p++)
                 rc = fr__model_tokenize(tok->model, sc->pieces.text.data + sc->pieces.off[p],

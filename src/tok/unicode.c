@@ -5,6 +5,9 @@
  * case pairs utf8proc 2.8 lacks are patched in fr__u_to_lower. Other Unicode 16 additions
  * (unassigned for utf8proc) are the known residual difference; tests skip code points that
  * utf8proc reports as unassigned.
+ * The unicode_categories crate (is_punctuation, is_other, is_mark_nonspacing: BertNormalizer,
+ * BertPreTokenizer, Punctuation) has Unicode 8.0 tables: code points assigned later are
+ * unassigned there (fr__u_after8), and U+166D was still Po.
  * White_Space is a fixed 25-code-point list (stable since Unicode 6.3), spelled out here
  * because utf8proc has no property for it.
  */
@@ -73,9 +76,32 @@ int fr__u_is_numeric(uint32_t cp) {
     return c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_NO;
 }
 
+long fr__u_find(const fr__u_range *r, size_t n, uint32_t cp) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < r[mid].a) hi = mid;
+        else if (cp > r[mid].b) lo = mid + 1;
+        else return (long)mid;
+    }
+    return -1;
+}
+
+int fr__u_age(uint32_t cp) {
+    long i = fr__u_find(fr__u_ages, fr__u_ages_n, cp);
+    return i < 0 ? 0 : fr__u_ages[i].cat;
+}
+
+static int after8(uint32_t cp) { return cp >= 0x80 && fr__u_age(cp) > 80; }
+
+int fr__u_nf_inert(uint32_t cp) { return cp >= 0x80 && fr__u_age(cp) > 90; }
+
 int fr__u_is_punctuation(uint32_t cp) {
+    // Po in Unicode 8.0, recategorised since: CANADIAN SYLLABICS CHI SIGN (So),
+    // SHARADA SANDHI MARK (Mn)
+    if (cp == 0x166D || cp == 0x111C9) return 1;
     int c = fr__u_category(cp);
-    return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
+    return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO && !after8(cp);
 }
 
 int fr__u_is_bert_punc(uint32_t cp) {
@@ -87,13 +113,18 @@ int fr__u_is_bert_punc(uint32_t cp) {
 
 int fr__u_is_other(uint32_t cp) {
     int c = fr__u_category(cp);
-    return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO ||
-           c == UTF8PROC_CATEGORY_CS;
+    return (c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO ||
+            c == UTF8PROC_CATEGORY_CS) && !after8(cp);
 }
 
 int fr__u_is_mark_nonspacing(uint32_t cp) {
     if (cp < 0x300) return 0;
-    return fr__u_category(cp) == UTF8PROC_CATEGORY_MN;
+    // categories in Unicode 8.0 that changed since: HANUNOO SIGN PAMUDPOD was Mn; MONGOLIAN
+    // LETTER ALI GALI BALUDA/THREE BALUDA, JAVANESE CONSONANT SIGN KERET, SHARADA SANDHI MARK
+    // were not
+    if (cp == 0x1734) return 1;
+    if (cp == 0x1885 || cp == 0x1886 || cp == 0xA9BD || cp == 0x111C9) return 0;
+    return fr__u_category(cp) == UTF8PROC_CATEGORY_MN && !after8(cp);
 }
 
 // Oniguruma's Unicode \w as HF's onig build behaves (probed through the oracle): below
@@ -107,9 +138,7 @@ int fr__u_is_onig_word(uint32_t cp) {
                cp == '_';
     int c = fr__u_category(cp);
     if (cp < 0x100) return c <= UTF8PROC_CATEGORY_LO || (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
-    if ((cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) ||
-        (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189))
-        return 1;
+    if (fr__u_find(fr__u_otheralpha, fr__u_otheralpha_n, cp) >= 0) return 1;
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
            c == UTF8PROC_CATEGORY_PC;
 }
@@ -120,9 +149,7 @@ int fr__u_is_rust_word(uint32_t cp) {
         return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') ||
                cp == '_';
     if (cp == 0x200C || cp == 0x200D) return 1;
-    if ((cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) ||
-        (cp >= 0x1F150 && cp <= 0x1F169) || (cp >= 0x1F170 && cp <= 0x1F189))
-        return 1;
+    if (fr__u_find(fr__u_otheralpha, fr__u_otheralpha_n, cp) >= 0) return 1;
     int c = fr__u_category(cp);
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_ND) || c == UTF8PROC_CATEGORY_NL ||
            c == UTF8PROC_CATEGORY_PC;
@@ -130,8 +157,12 @@ int fr__u_is_rust_word(uint32_t cp) {
 
 int fr__u_is_mark(uint32_t cp) {
     if (cp < 0x300) return 0;
+    // Unicode 9.0 categories: VEDIC SIGN ARDHAVISARGA/ROTATED ARDHAVISARGA were Mc, SHARADA
+    // SANDHI MARK was Po
+    if (cp == 0x1CF2 || cp == 0x1CF3) return 1;
+    if (cp == 0x111C9) return 0;
     int c = fr__u_category(cp);
-    return c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME;
+    return c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME && fr__u_age(cp) <= 90;
 }
 
 // ---- case ----

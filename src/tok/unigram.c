@@ -38,6 +38,7 @@ struct fr__unigram {
     int32_t *leaf;         // (n_nodes) token id ending at node, or -1
     size_t n_nodes, nodes_cap;
     int32_t byte_ids[256]; // id of <0xXX> or -1
+    int32_t root[256];     // children of the root, looked up directly (every position starts here)
 };
 
 static inline uint64_t ehash(uint64_t k) {
@@ -197,6 +198,7 @@ int fr__unigram_parse(const json_t *j, const char *path, fr__unigram **out, fr_e
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
         m->byte_ids[b] = fr__vocab_get(&m->vocab, name, 6);
+        m->root[b] = trie_child(m, 0, (unsigned char)b);
     }
     *out = m;
     return 0;
@@ -229,9 +231,11 @@ const char *fr__unigram_id_to_token(const fr__unigram *m, int32_t id) {
 typedef struct { double score; int32_t start; int32_t id; } best_node;
 
 // Emits piece s[a, b) as HF Unigram::tokenize does for one string of encode()'s output.
-static int emit(const fr__unigram *m, const char *s, size_t a, size_t b, fr__enc *out,
-                fr_error *err) {
-    int32_t id = fr__vocab_get(&m->vocab, s + a, b - a);
+// `known` is the Viterbi node's id (the id HF's token_to_ids lookup returns for a piece it
+// found in the trie), or -1 for a fused run of unknowns, which is looked up as HF does.
+static int emit(const fr__unigram *m, const char *s, size_t a, size_t b, int32_t known,
+                fr__enc *out, fr_error *err) {
+    int32_t id = known >= 0 ? known : fr__vocab_get(&m->vocab, s + a, b - a);
     if (id >= 0) return fr__enc_push(out, id, s + a, b - a);
     if (m->byte_fallback) {
         int all = 1;
@@ -258,7 +262,7 @@ int fr__unigram_tokenize(const fr__unigram *m, const char *s, size_t len, fr__en
     if (len > 0x7FFFFFF0) return fr__err(err, FR_ERANGE, "Unigram: piece too long");
     best_node *best = malloc((len + 1) * sizeof *best);
     // backtracking produces pieces right to left: (start, end) pairs, reversed at the end
-    uint32_t *segs = malloc(2 * (len + 1) * sizeof *segs);
+    uint32_t *segs = malloc(3 * (len + 1) * sizeof *segs);  // (start, end, id or -1)
     if (!best || !segs) { free(best); free(segs); return FR_ENOMEM; }
     for (size_t i = 0; i <= len; i++) { best[i].start = -1; best[i].score = 0; best[i].id = 0; }
     const unsigned char *u = (const unsigned char *)s;
@@ -272,7 +276,7 @@ int fr__unigram_tokenize(const fr__unigram *m, const char *s, size_t len, fr__en
         int has_single = 0;
         uint32_t node = 0;
         for (size_t k = pos; k < len; k++) {
-            int32_t c = trie_child(m, node, u[k]);
+            int32_t c = k == pos ? m->root[u[k]] : trie_child(m, node, u[k]);
             if (c < 0) break;
             node = (uint32_t)c;
             int32_t leaf = m->leaf[node];
@@ -314,16 +318,29 @@ int fr__unigram_tokenize(const fr__unigram *m, const char *s, size_t len, fr__en
         if (nd->id == m->unk_id) {  // fuse_unk is always on for Unigram
             if (!in_unk) { in_unk = 1; unk_end = end; }
         } else {
-            if (in_unk) { segs[2 * nseg] = (uint32_t)end; segs[2 * nseg + 1] = (uint32_t)unk_end; nseg++; in_unk = 0; }
-            segs[2 * nseg] = (uint32_t)st;
-            segs[2 * nseg + 1] = (uint32_t)end;
+            if (in_unk) {
+                segs[3 * nseg] = (uint32_t)end;
+                segs[3 * nseg + 1] = (uint32_t)unk_end;
+                segs[3 * nseg + 2] = UINT32_MAX;
+                nseg++;
+                in_unk = 0;
+            }
+            segs[3 * nseg] = (uint32_t)st;
+            segs[3 * nseg + 1] = (uint32_t)end;
+            segs[3 * nseg + 2] = (uint32_t)nd->id;
             nseg++;
         }
         end = st;
     }
-    if (in_unk) { segs[2 * nseg] = 0; segs[2 * nseg + 1] = (uint32_t)unk_end; nseg++; }
+    if (in_unk) {
+        segs[3 * nseg] = 0;
+        segs[3 * nseg + 1] = (uint32_t)unk_end;
+        segs[3 * nseg + 2] = UINT32_MAX;
+        nseg++;
+    }
     for (size_t i = nseg; i-- > 0;)
-        if ((rc = emit(m, s, segs[2 * i], segs[2 * i + 1], out, err)) < 0) goto done;
+        if ((rc = emit(m, s, segs[3 * i], segs[3 * i + 1], (int32_t)segs[3 * i + 2], out, err)) < 0)
+            goto done;
 done:
     free(best);
     free(segs);

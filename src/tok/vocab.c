@@ -1,7 +1,7 @@
 /* vocab.c — the string→id map every model and the added vocabulary use (fr__vocab).
  *
  * Layout: keys live back to back in one arena; entries (key offset, key length, id) in
- * parallel arrays; an open-addressing table of slots (linear probing, power-of-two size,
+ * one array; an open-addressing table of slots (linear probing, power-of-two size,
  * load <= 1/2) holds entry index + 1 with the top 32 bits of the hash as a tag so most
  * probes reject without touching the arena. Tuned for 30k–250k keys and hot lookups of
  * short keys (WordPiece tries ~10 substrings per word).
@@ -40,7 +40,7 @@ static int grow_slots(fr__vocab *v) {
     uint64_t *slots = calloc(cap, sizeof *slots);
     if (!slots) return FR_ENOMEM;
     for (size_t i = 0; i < v->n; i++) {
-        uint64_t h = fr__hash_bytes(v->arena + v->koff[i], v->klen[i]);
+        uint64_t h = fr__hash_bytes(v->arena + v->ent[i].off, v->ent[i].len);
         size_t j = (size_t)h & (cap - 1);
         while (slots[j]) j = (j + 1) & (cap - 1);
         slots[j] = (h & 0xFFFFFFFF00000000ull) | (uint64_t)(i + 1);
@@ -60,7 +60,7 @@ static size_t find(const fr__vocab *v, const char *key, size_t len, uint64_t h) 
         if (!s) return (size_t)-1;
         if ((s & 0xFFFFFFFF00000000ull) == tag) {
             size_t e = (size_t)(s & 0xFFFFFFFFull) - 1;
-            if (v->klen[e] == len && memcmp(v->arena + v->koff[e], key, len) == 0) return e;
+            if (v->ent[e].len == len && memcmp(v->arena + v->ent[e].off, key, len) == 0) return e;
         }
         j = (j + 1) & (v->cap - 1);
     }
@@ -69,27 +69,21 @@ static size_t find(const fr__vocab *v, const char *key, size_t len, uint64_t h) 
 int32_t fr__vocab_get(const fr__vocab *v, const char *key, size_t len) {
     if (!v->n) return -1;
     size_t e = find(v, key, len, fr__hash_bytes(key, len));
-    return e == (size_t)-1 ? -1 : v->val[e];
+    return e == (size_t)-1 ? -1 : v->ent[e].val;
 }
 
 int fr__vocab_put(fr__vocab *v, const char *key, size_t len, int32_t id) {
     if (len > UINT32_MAX / 2) return FR_ERANGE;
     uint64_t h = fr__hash_bytes(key, len);
     size_t e = find(v, key, len, h);
-    if (e != (size_t)-1) { v->val[e] = id; return 0; }
+    if (e != (size_t)-1) { v->ent[e].val = id; return 0; }
     if (v->n >= 0x7FFFFFFF) return FR_ERANGE;
     if ((v->n + 1) * 2 > v->cap && grow_slots(v) < 0) return FR_ENOMEM;
     if (v->n == v->ncap) {
         size_t nc = v->ncap ? v->ncap * 2 : 64;
-        uint32_t *ko = realloc(v->koff, nc * sizeof *ko);
-        if (!ko) return FR_ENOMEM;
-        v->koff = ko;
-        uint32_t *kl = realloc(v->klen, nc * sizeof *kl);
-        if (!kl) return FR_ENOMEM;
-        v->klen = kl;
-        int32_t *va = realloc(v->val, nc * sizeof *va);
-        if (!va) return FR_ENOMEM;
-        v->val = va;
+        struct fr__vocab_ent *ne = realloc(v->ent, nc * sizeof *ne);
+        if (!ne) return FR_ENOMEM;
+        v->ent = ne;
         v->ncap = nc;
     }
     if (v->arena_len + len + 1 > v->arena_cap) {
@@ -103,9 +97,7 @@ int fr__vocab_put(fr__vocab *v, const char *key, size_t len, int32_t id) {
     }
     memcpy(v->arena + v->arena_len, key, len);
     v->arena[v->arena_len + len] = 0;
-    v->koff[v->n] = (uint32_t)v->arena_len;
-    v->klen[v->n] = (uint32_t)len;
-    v->val[v->n] = id;
+    v->ent[v->n] = (struct fr__vocab_ent){(uint32_t)v->arena_len, (uint32_t)len, id};
     v->arena_len += len + 1;
     if (len > v->max_klen) v->max_klen = (uint32_t)len;
     size_t j = (size_t)h & (v->cap - 1);
@@ -119,8 +111,6 @@ void fr__vocab_free(fr__vocab *v) {
     if (!v) return;
     free(v->arena);
     free(v->slots);
-    free(v->koff);
-    free(v->klen);
-    free(v->val);
+    free(v->ent);
     memset(v, 0, sizeof *v);
 }

@@ -29,10 +29,10 @@ struct fr__wordpiece {
 static int build_reverse(const fr__vocab *v, char ***out, size_t *n_out) {
     size_t n = 0;
     for (size_t i = 0; i < v->n; i++)
-        if ((size_t)v->val[i] + 1 > n) n = (size_t)v->val[i] + 1;
+        if ((size_t)v->ent[i].val + 1 > n) n = (size_t)v->ent[i].val + 1;
     char **r = calloc(n ? n : 1, sizeof *r);
     if (!r) return FR_ENOMEM;
-    for (size_t i = 0; i < v->n; i++) r[v->val[i]] = v->arena + v->koff[i];
+    for (size_t i = 0; i < v->n; i++) r[v->ent[i].val] = v->arena + v->ent[i].off;
     *out = r;
     *n_out = n;
     return 0;

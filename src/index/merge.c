@@ -1,0 +1,193 @@
+/* merge.c — merges segments into one (fr_index_optimize): live documents are renumbered in
+ * segment order, their stored records and columns copied, and every term's postings merged
+ * from the source segments' cursors and re-blocked with fresh block-max skip data. No text
+ * is analyzed again, so a merge costs about one sequential read and write of the index.
+ * Memory: the doc maps (4 B per source doc), the new columns (~60 B per live doc), one
+ * term's postings at a time and the term strings. Every source read goes through the
+ * validating reader, so a corrupt source aborts the merge with its error.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "index/segment.h"
+
+static int cmp_ids(const void *a, const void *b) {
+    const fr__ident *x = a, *y = b;
+    if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static int term_cmp(const char *a, size_t an, const char *b, size_t bn) {
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an < bn ? -1 : an > bn);
+}
+
+int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_t n_segs,
+                  const char *path, int sync, uint32_t *n_docs_out, fr_error *err) {
+    int rc = 0;
+    uint32_t **maps = calloc(n_segs + 1, sizeof *maps);
+    uint32_t **smap = calloc(n_segs + 1, sizeof *smap);   // source STRS index → merged
+    uint32_t *tpos = calloc(n_segs + 1, sizeof *tpos);     // next term per segment
+    fr__docinfo *dinfo = NULL;
+    uint64_t *store_ix = NULL;
+    fr__ident *ids = NULL;
+    uint32_t *docs = NULL, *tfs = NULL;
+    fr__terminfo *tinfo = NULL;
+    size_t tinfo_cap = 0;
+    fr__skip *skips = NULL;
+    fr__buf body = {0}, termstr = {0};
+    fr__strtab strs = {0};
+    fr__wfile f = {.fd = -1};
+    int opened = 0;
+    uint32_t tw = n_segs ? segs[0]->title_weight : 0;
+    if (!maps || !smap || !tpos) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+    uint64_t total = 0;
+    for (uint32_t s = 0; s < n_segs; s++) {
+        const fr__seg *g = segs[s];
+        if (g->title_weight != tw) { rc = fr__err(err, FR_EINVAL, "merge: title weights differ"); goto fail; }
+        maps[s] = malloc(((size_t)g->n_docs + 1) * sizeof **maps);
+        smap[s] = malloc(((size_t)g->n_strs + 1) * sizeof **smap);
+        if (!maps[s] || !smap[s]) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+        for (uint32_t d = 0; d < g->n_docs; d++) {
+            int dead = del && del[s] && ((del[s][d >> 3] >> (d & 7)) & 1);
+            maps[s][d] = dead ? UINT32_MAX : (uint32_t)total;
+            total += !dead;
+        }
+        for (uint32_t i = 0; i < g->n_strs; i++) {
+            const char *p;
+            size_t n;
+            if ((rc = fr__seg_str(g, i, &p, &n, err)) < 0) goto fail;
+            smap[s][i] = fr__strtab_intern(&strs, p, n);
+            if (smap[s][i] == UINT32_MAX) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+        }
+    }
+    if (total >= UINT32_MAX - 1) { rc = fr__err(err, FR_ERANGE, "merge: too many documents"); goto fail; }
+    uint32_t N = (uint32_t)total;
+    dinfo = malloc(((size_t)N + 1) * sizeof *dinfo);
+    store_ix = malloc(((size_t)N + 1) * sizeof *store_ix);
+    ids = malloc(((size_t)N + 1) * sizeof *ids);
+    docs = malloc(((size_t)N + 1) * sizeof *docs);
+    tfs = malloc(((size_t)N + 1) * sizeof *tfs);
+    if (!dinfo || !store_ix || !ids || !docs || !tfs) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+    if ((rc = fr__wfile_open(&f, path, err)) < 0) goto fail;
+    opened = 1;
+    uint8_t hdr[FR__SEG_HEADER] = {0};
+    memcpy(hdr, FR__SEG_MAGIC, 8);
+    uint32_t v = FR__SEG_VERSION;
+    memcpy(hdr + 8, &v, 4);
+    if ((rc = fr__wfile_write(&f, hdr, sizeof hdr, err)) < 0) goto fail;
+    fr__section sec[FR__N_SECTIONS];
+    // STORE + columns
+    sec[SEC_STORE].off = FR__SEG_HEADER;
+    for (uint32_t s = 0; s < n_segs; s++) {
+        const fr__seg *g = segs[s];
+        for (uint32_t d = 0; d < g->n_docs; d++) {
+            uint32_t nd = maps[s][d];
+            if (nd == UINT32_MAX) continue;
+            fr_doc doc;  // validates the record
+            if ((rc = fr__seg_doc(g, d, &doc, err)) < 0) goto fail;
+            uint64_t a = g->store_ix[d], b = g->store_ix[d + 1];
+            store_ix[nd] = f.off - FR__SEG_HEADER;
+            if ((rc = fr__wfile_write(&f, g->store + a, b - a, err)) < 0) goto fail;
+            dinfo[nd] = g->docs[d];
+            dinfo[nd].source = smap[s][g->docs[d].source];
+            dinfo[nd].lang = smap[s][g->docs[d].lang];
+            ids[nd] = (fr__ident){fr__id_hash(doc.id, doc.id_len), nd, 0};
+        }
+    }
+    sec[SEC_STORE].len = f.off - FR__SEG_HEADER;
+    store_ix[N] = sec[SEC_STORE].len;
+#define SECTION(id, ptr, bytes)                                                     \
+    do {                                                                            \
+        if ((rc = fr__wfile_pad8(&f, err)) < 0) goto fail;                          \
+        sec[id].off = f.off;                                                        \
+        sec[id].len = (bytes);                                                      \
+        if ((bytes) != 0 && (rc = fr__wfile_write(&f, (ptr), (bytes), err)) < 0) goto fail; \
+    } while (0)
+    SECTION(SEC_STOREIX, store_ix, ((size_t)N + 1) * 8);
+    SECTION(SEC_DOCS, dinfo, (size_t)N * sizeof *dinfo);
+    if ((rc = fr__wfile_pad8(&f, err)) < 0) goto fail;
+    sec[SEC_STRS].off = f.off;
+    if ((rc = fr__strtab_write(&f, &strs, err)) < 0) goto fail;
+    sec[SEC_STRS].len = f.off - sec[SEC_STRS].off;
+    qsort(ids, N, sizeof *ids, cmp_ids);
+    SECTION(SEC_IDS, ids, (size_t)N * sizeof *ids);
+    // POSTINGS: k-way merge of the sorted dictionaries
+    if ((rc = fr__wfile_pad8(&f, err)) < 0) goto fail;
+    sec[SEC_POSTINGS].off = f.off;
+    uint32_t nt = 0;
+    for (;;) {
+        const char *best = NULL;
+        size_t best_n = 0;
+        for (uint32_t s = 0; s < n_segs; s++) {
+            if (tpos[s] >= segs[s]->n_terms) continue;
+            const fr__terminfo *t = &segs[s]->terms[tpos[s]];
+            if ((uint64_t)t->str_off + t->str_len > segs[s]->termstr_len) {
+                rc = fr__err(err, FR_ECORRUPT, "%s: term string out of bounds", segs[s]->name);
+                goto fail;
+            }
+            const char *p = segs[s]->termstr + t->str_off;
+            if (!best || term_cmp(p, t->str_len, best, best_n) < 0) { best = p; best_n = t->str_len; }
+        }
+        if (!best) break;
+        uint32_t n = 0;
+        for (uint32_t s = 0; s < n_segs; s++) {
+            if (tpos[s] >= segs[s]->n_terms) continue;
+            const fr__terminfo *t = &segs[s]->terms[tpos[s]];
+            if (term_cmp(segs[s]->termstr + t->str_off, t->str_len, best, best_n) != 0) continue;
+            tpos[s]++;
+            const fr__terminfo *ti;  // look up through the validating path
+            if ((rc = fr__seg_term(segs[s], best, best_n, &ti, err)) < 0) goto fail;
+            if (!ti) { rc = fr__err(err, FR_ECORRUPT, "%s: dictionary out of order", segs[s]->name); goto fail; }
+            fr__cursor c;
+            if ((rc = fr__cursor_init(&c, segs[s], ti, err)) < 0) goto fail;
+            while (c.doc != UINT32_MAX) {
+                uint32_t nd = maps[s][c.doc];
+                if (nd != UINT32_MAX) {
+                    if (n >= N || (n && nd <= docs[n - 1])) {
+                        rc = fr__err(err, FR_ECORRUPT, "%s: postings out of order", segs[s]->name);
+                        goto fail;
+                    }
+                    docs[n] = nd;
+                    tfs[n] = fr__cursor_tf(&c);
+                    n++;
+                }
+                if ((rc = fr__cursor_next(&c, err)) < 0) goto fail;
+            }
+        }
+        if (n == 0) continue;  // only deleted documents had it
+        if (nt == tinfo_cap) {
+            size_t nc = tinfo_cap ? tinfo_cap * 2 : 4096;
+            fr__terminfo *p = realloc(tinfo, nc * sizeof *p);
+            if (!p) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+            tinfo = p;
+            tinfo_cap = nc;
+        }
+        uint64_t post_off = f.off - sec[SEC_POSTINGS].off;
+        uint32_t nb;
+        if ((rc = fr__postings_write(&f, docs, tfs, n, dinfo, &skips, &body, &nb, err)) < 0) goto fail;
+        if (termstr.len + best_n > UINT32_MAX) { rc = fr__err(err, FR_ERANGE, "merge: dictionary too large"); goto fail; }
+        tinfo[nt++] = (fr__terminfo){(uint32_t)termstr.len, (uint32_t)best_n, n, nb, post_off,
+                                     f.off - sec[SEC_POSTINGS].off - post_off};
+        if (fr__buf_append(&termstr, best, best_n) < 0) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+    }
+    sec[SEC_POSTINGS].len = f.off - sec[SEC_POSTINGS].off;
+    SECTION(SEC_TERMS, tinfo, (size_t)nt * sizeof *tinfo);
+    SECTION(SEC_TERMSTR, termstr.data, termstr.len);
+#undef SECTION
+    if ((rc = fr__seg_footer(&f, sec, N, nt, tw, err)) < 0) goto fail;
+    rc = fr__wfile_finish(&f, sync, err);
+    opened = 0;
+    if (rc < 0) unlink(path);
+    else *n_docs_out = N;
+fail:
+    if (opened) fr__wfile_abort(&f);
+    for (uint32_t s = 0; maps && s < n_segs; s++) free(maps[s]);
+    for (uint32_t s = 0; smap && s < n_segs; s++) free(smap[s]);
+    free(maps); free(smap); free(tpos); free(dinfo); free(store_ix); free(ids);
+    free(docs); free(tfs); free(tinfo); free(skips);
+    fr__buf_free(&body);
+    fr__buf_free(&termstr);
+    fr__strtab_free(&strs);
+    return rc;
+}

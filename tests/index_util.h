@@ -1,0 +1,60 @@
+/* index_util.h — helpers shared by the index tests: temporary directories and a small
+ * deterministic corpus generator. */
+#ifndef FR_TEST_INDEX_UTIL_H
+#define FR_TEST_INDEX_UTIL_H
+
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline void rm_rf(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[4200];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static inline char *tmp_dir(char *buf, size_t n, const char *tag) {
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, n, "%s/fr_%s_XXXXXX", t && *t ? t : "/tmp", tag);
+    return mkdtemp(buf);
+}
+
+static inline uint64_t rng_next(uint64_t *s) {  // splitmix64
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// A Zipf-ish word: w<rank> with rank drawn from roughly 1/r over vocab words.
+static inline int zipf_word(uint64_t *s, int vocab) {
+    double u = (double)(rng_next(s) >> 11) / 9007199254740992.0;
+    int r = (int)(exp(u * log((double)vocab + 1.0))) - 1;
+    return r < 0 ? 0 : r >= vocab ? vocab - 1 : r;
+}
+
+// Writes one JSON document with n_words words into buf.
+static inline void gen_doc(char *buf, size_t n, const char *id, uint64_t *s, int n_words,
+                           int vocab) {
+    size_t o = (size_t)snprintf(buf, n, "{\"id\":\"%s\",\"title\":\"w%d w%d\",\"text\":\"", id,
+                                zipf_word(s, vocab), zipf_word(s, vocab));
+    for (int i = 0; i < n_words && o < n - 64; i++)
+        o += (size_t)snprintf(buf + o, n - o, "%sw%d", i ? " " : "", zipf_word(s, vocab));
+    snprintf(buf + o, n - o, "\",\"source\":\"src%d\",\"date\":\"2020-01-%02d\"}",
+             (int)(rng_next(s) % 3), (int)(rng_next(s) % 28) + 1);
+}
+
+#endif
