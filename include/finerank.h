@@ -194,6 +194,15 @@ void fr_hub_cached_free(fr_hub_cached *list, size_t n);
 // open). One handle is immutable after open and may be used from many threads at once; every
 // call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
 // to run single-threaded (openblas_set_num_threads(1) at open).
+//
+//   fr_model *m = NULL;
+//   if (fr_model_open("ms-marco-MiniLM-L-6-v2", NULL, &m, &err) < 0) { ... err.msg ... }
+//   const char *docs[] = {"BM25 ranks documents", "Paris is in France"};
+//   fr_rerank_score s[2];
+//   fr_score_opts so = fr_score_opts_default();   // truncate to the model's max_length
+//   if (fr_model_rerank(m, "what is bm25?", docs, NULL, 2, &so, s, &err) == 0)
+//       printf("%f %f\n", s[0].relevance, s[0].raw);   // sigmoid(logit), logit
+//   fr_model_free(m);
 typedef struct fr_model fr_model;
 
 typedef struct fr_model_opts {
@@ -219,6 +228,9 @@ typedef struct fr_model_info {
                                 // model_max_length, capped by the position table)
     const char *activation;     // relevance mapping: "sigmoid" or "softmax"
     const char *activation_source; // where it came from (config key or "default")
+    const char *recorded_activation; // the sentence-transformers class path found ("" if none);
+                                // relevance is always in [0, 1]: an Identity recorded for one
+                                // label still gets the sigmoid (raw carries the logit)
     int has_tokenizer;
 } fr_model_info;
 void fr_model_get_info(const fr_model *m, fr_model_info *out);

@@ -5,6 +5,7 @@
  * scored one by one, in other batch sizes and with other thread counts: <= 1e-5 apart.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <zlib.h>
 
 #include "finerank.h"
@@ -64,6 +65,19 @@ static double max_diff(const float *a, const float *b, size_t n) {
     return m;
 }
 
+// Concurrent callers on one handle: each thread scores every pair and must match `ref`.
+typedef struct conc { const fr_model *m; const fr_seq *seqs; size_t n; const float *ref; int nl; double diff; int rc; } conc;
+static void *conc_run(void *p) {
+    conc *c = p;
+    float *out = malloc(c->n * 2 * sizeof *out);
+    fr_score_opts so = fr_score_opts_default();
+    so.threads = 2;
+    c->rc = fr_model_score_ids(c->m, c->seqs, c->n, &so, out, NULL);
+    c->diff = max_diff(out, c->ref, c->n * (size_t)c->nl);
+    free(out);
+    return NULL;
+}
+
 static void check_checkpoint(const char *name, double tol) {
     char dir[512], gold[600];
     snprintf(dir, sizeof dir, "tests/data/models/%s", name);
@@ -114,7 +128,18 @@ static void check_checkpoint(const char *name, double tol) {
     }
     CHECK_EQ(fr_model_score_ids(m, seqs + 5, n - 5, &so, alt, &err), 0);
     inv = fmax(inv, max_diff(alt, got + 5 * nl, (n - 5) * nl));
-    printf("%-22s batch/thread invariance: max diff %.3g\n", name, inv);
+    conc cs[3];
+    pthread_t th[3];
+    for (int t = 0; t < 3; t++) {
+        cs[t] = (conc){m, seqs, n, got, nl, 0, 0};
+        pthread_create(&th[t], NULL, conc_run, &cs[t]);
+    }
+    for (int t = 0; t < 3; t++) {
+        pthread_join(th[t], NULL);
+        CHECK_EQ(cs[t].rc, 0);
+        inv = fmax(inv, cs[t].diff);
+    }
+    printf("%-22s batch/thread/concurrent-caller invariance: max diff %.3g\n", name, inv);
     CHECK(inv <= 1e-5);
 
     for (size_t i = 0; i < n; i++) { free(p[i].ids); free(p[i].types); }

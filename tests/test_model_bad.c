@@ -121,6 +121,15 @@ static void test_dirs(void) {
     CHECK_EQ(open_err(&err), FR_EFORMAT);
     config_with("\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": -1");
     CHECK_EQ(open_err(&err), FR_EFORMAT);
+    // a tokenizer whose ids run past the embedding table (roberta's 461 tokens vs 442 rows)
+    size_t n;
+    char *tj = slurp("tests/data/models/roberta/tokenizer.json", &n);
+    fixture("tokenizer.json", tj, n);
+    free(tj);
+    CHECK_EQ(open_err(&err), FR_EFORMAT);
+    CHECK(strstr(err.msg, "tokenizer.json has 461 tokens") != NULL);
+    fixture("tokenizer.json", "{\"model\": 3}", 12);
+    CHECK(open_err(&err) < 0);
 }
 
 // Patches the safetensors file: replaces the first `from` in the header by `to` (same length)

@@ -1,13 +1,16 @@
 /* cmd_rerank.c — `finerank rerank --model DIR --query TEXT [--docs FILE] [--top-n N]
  *                 [--max-length N] [--long-docs truncate|max|mean|first] [--stride N]
- *                 [--truncation longest_first|only_second] [--threads N] [--batch-tokens N]`
+ *                 [--truncation longest_first|only_second] [--threads N] [--batch-tokens N]
+ *                 [--info]`
  *
  * Documents come one per line from FILE or stdin: a JSON object with a "text" string (its
  * other fields are passed through to the output) or, for any line that is not such an object,
  * the plain line itself. Output: one JSON line per document, best first:
  *   {"index": i, "relevance_score": s, "raw_score": logit, ...passed-through fields}
  * (plus "windows": k with a window mode). Ties keep input order. Exit status 0 on success,
- * 1 on a model or scoring error, 2 for usage errors.
+ * 1 on a model or scoring error, 2 for usage errors. --info writes what was loaded (architecture,
+ * weights dtype, max_length, labels, and which relevance mapping was applied and why) as one
+ * JSON line on stderr.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -21,7 +24,7 @@ static void help(void) {
     printf("usage: finerank rerank --model DIR --query TEXT [--docs FILE] [--top-n N]\n"
            "                       [--max-length N] [--long-docs truncate|max|mean|first]\n"
            "                       [--stride N] [--truncation longest_first|only_second]\n"
-           "                       [--threads N] [--batch-tokens N]\n"
+           "                       [--threads N] [--batch-tokens N] [--info]\n"
            "  DIR: a Hugging Face cross-encoder (config.json, model.safetensors, tokenizer.json)\n"
            "  documents: one per line from FILE or stdin, JSON {\"text\": ..., other fields} or plain text\n"
            "  stdout: best first, {\"index\", \"relevance_score\", \"raw_score\", ...other fields}\n"
@@ -45,11 +48,13 @@ static int cmp_rank(const void *a, const void *b) {
 int cmd_rerank(int argc, char **argv) {
     const char *dir = NULL, *query = NULL, *docs_path = NULL;
     long top_n = -1;
+    int info = 0;
     fr_score_opts so = fr_score_opts_default();
     fr_model_opts mo = fr_model_opts_default();
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { help(); return 0; }
+        else if (!strcmp(argv[i], "--info")) info = 1;
         else if ((v = cli_opt(argc, argv, &i, "--model"))) dir = v;
         else if ((v = cli_opt(argc, argv, &i, "--query"))) query = v;
         else if ((v = cli_opt(argc, argv, &i, "--docs"))) docs_path = v;
@@ -117,6 +122,21 @@ int cmd_rerank(int argc, char **argv) {
     if (fr_model_open(dir, &mo, &m, &err) < 0) {
         fprintf(stderr, "finerank rerank: %s\n", err.msg);
         goto out;
+    }
+    if (info) {
+        fr_model_info mi;
+        fr_model_get_info(m, &mi);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?}",
+                              "architecture", mi.architecture, "weights_dtype", mi.weights_dtype,
+                              "hidden_act", mi.hidden_act, "layers", mi.layers, "hidden", mi.hidden,
+                              "max_length", mi.max_length, "num_labels", mi.num_labels,
+                              "positive_label", mi.positive_label, "relevance", mi.activation,
+                              "relevance_source", mi.activation_source, "recorded_activation",
+                              mi.recorded_activation);
+        char *js = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (js) fprintf(stderr, "%s\n", js);
+        free(js);
+        json_decref(j);
     }
     const char **texts = malloc((n ? n : 1) * sizeof *texts);
     fr_rerank_score *scores = malloc((n ? n : 1) * sizeof *scores);

@@ -83,6 +83,7 @@ void fr_model_get_info(const fr_model *m, fr_model_info *out) {
     out->max_length = c->max_length;
     out->activation = c->relevance == FR__REL_SOFTMAX ? "softmax" : "sigmoid";
     out->activation_source = c->activation_source;
+    out->recorded_activation = c->st_activation;
     out->has_tokenizer = m->tok != NULL;
 }
 
