@@ -366,6 +366,16 @@ static void test_extensions(void) {
     CHECK_EQ(r.status, 422);
     CHECK_STR(json_string_value(json_object_get(r.json, "field")), "documents[0].date");
     resp_free(&r);
+    // long documents: windows aggregated by the model (fr_model_rerank), one result per document
+    {
+        char lb[3000] = "{\"query\":\"diabetes\",\"long_docs\":\"max\",\"explain\":true,\"documents\":[\"";
+        for (int w = 0; w < 100; w++) strcat(lb, "diabetes diet sugar ");
+        strcat(lb, "\",\"short\"]}");
+        CHECK(http(g_port, "POST", "/v1/rerank", lb, (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 200);
+        CHECK_EQ(json_array_size(json_object_get(r.json, "results")), 2);
+        resp_free(&r);
+    }
     // diversity: the duplicate of the best document drops below a different one
     b = "{\"query\":\"sugar control\",\"diversity\":0.3,\"documents\":[\"sugar control diet\","
         "\"sugar control diet\",\"exercise management walking\"]}";
