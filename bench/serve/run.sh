@@ -4,6 +4,7 @@
 #   rerank  POST /v1/rerank, 100 documents of ~128-token pairs, at 1, 8 and 64 clients
 #   search  POST /v1/search over an index of data/sample (BM25 → cross-encoder → signals → MMR)
 #   direct  the rerank request's tokenisation + fr_model_score_ids in-process (bench/serve/load.c)
+#   cli     `finerank rerank` on the same documents (one process per request)
 # MODEL_DIR: a MiniLM-L6-shaped checkpoint with a tokenizer.json (bench/model/make_minilm.py
 # writes the weights; add a BERT-uncased tokenizer.json). OpenBLAS's environment overrides are
 # removed for this command (the library picks its kernel; load.c prints which).
@@ -50,6 +51,16 @@ echo "server RSS at start: $(rss)"
 nproc_=$(nproc)
 echo "== in-process baseline (tokenise + fr_model_score_ids, $nproc_ threads)"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$tmp/load" direct "$MODEL" "$tmp/rerank.json" "$nproc_" "$REPS"
+echo "== the CLI: finerank rerank on the same 100 documents ($REPS runs, model load included)"
+/usr/bin/python3 -c 'import json,sys; [print(json.dumps({"text": d})) for d in json.load(open(sys.argv[1]))["documents"]]' \
+    "$tmp/rerank.json" >"$tmp/docs.jsonl"
+q=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["query"])' "$tmp/rerank.json")
+t0=$(date +%s.%N)
+for _ in $(seq 1 "$REPS"); do
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BUILD/finerank" rerank --model "$MODEL" --query "$q" \
+        --docs "$tmp/docs.jsonl" >/dev/null
+done
+/usr/bin/python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print('mode=cli requests=%s rps=%.2f mean_ms=%.1f' % (sys.argv[3], int(sys.argv[3])/t, 1e3*t/int(sys.argv[3])))" "$t0" "$(date +%s.%N)" "$REPS"
 echo "== server"
 for c in $CLIENTS; do "$tmp/load" http "$port" /v1/rerank "$tmp/rerank.json" $c "$SECS"; done
 curl -s -XPOST "127.0.0.1:$port/v1/search" -d @"$tmp/search.json" | /usr/bin/python3 -c \
