@@ -410,7 +410,7 @@ static void test_parallel(void) {
     json_t *o = json_pack("{ss}", "query", "blood glucose diet");
     json_t *a = json_array();
     for (int i = 0; i < 40; i++) {
-        char d[400] = "";
+        char d[1024] = "";
         for (int w = 0; w <= i % 9; w++) strcat(d, DOCS[(size_t)(i + w) % NDOCS]), strcat(d, " ");
         json_array_append_new(a, json_string(d));
     }
