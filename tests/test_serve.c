@@ -142,7 +142,6 @@ static void direct_scores(void) {
     fr_tokenizer *tok = NULL;
     fr_error err;
     fr_model_opts mo = fr_model_opts_default();
-    mo.load_tokenizer = 0;
     CHECK(fr_model_open(MODEL, &mo, &m, &err) == 0);
     CHECK(fr_tokenizer_open(MODEL "/tokenizer.json", &tok, &err) == 0);
     if (!m || !tok) return;
@@ -173,6 +172,11 @@ static void direct_scores(void) {
         CHECK(fr_model_score_ids(m, s + a, e - a, &so, lg + a, &err) == 0);
         a = e;
     }
+    // The library's own text path (fr_model_rerank, as `finerank rerank`) agrees within nn's
+    // batch-composition bound: same tokenisation and truncation.
+    fr_rerank_score rs[NDOCS];
+    CHECK(fr_model_rerank(m, "diabetes diet sugar", DOCS, NULL, NDOCS, NULL, rs, &err) == 0);
+    for (size_t i = 0; i < NDOCS; i++) CHECK_NEAR(rs[i].raw, lg[i], 1e-5);
     for (size_t i = 0; i < NDOCS; i++) {
         g_logit[i] = lg[i];
         g_direct[i] = (float)(1.0 / (1.0 + exp(-(double)lg[i])));
