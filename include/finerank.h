@@ -810,8 +810,8 @@ typedef struct fr_pipeline_config {
     double lambda;              // MMR λ (1: no diversity)
     int cap;                    // at most cap documents per group ahead of the rest (0: off)
     char cap_field[64];         // "source" or "meta.FIELD" (default "source")
-    int mmr_local_idf;          // 0 (default): MMR's idf from the index; 1: from the fine-
-                                // sorted candidates themselves (no dictionary lookups)
+    int mmr_local_idf;          // 1 (default): MMR's idf over the fine-sorted candidates (no
+                                // dictionary lookups); 0: the collection's idf from the index
     int explain;                // 0
     double deadline_ms;         // latency budget for the whole query (0: none)
     int64_t now_ms;             // the clock for timeliness (0: the system clock)

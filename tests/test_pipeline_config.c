@@ -57,6 +57,8 @@ static void test_json(void) {
     CHECK_NEAR(c.lambda, 0.6, 0);
     CHECK_EQ(c.cap, 2);
     CHECK_STR(c.cap_field, "meta.topic");
+    CHECK_EQ(c.mmr_local_idf, 1);  // default: candidates
+    CHECK_EQ(fr_pipeline_config_set(&c, "diversity.idf", "index", &err), 0);
     CHECK_EQ(c.mmr_local_idf, 0);
     CHECK_EQ(fr_pipeline_config_set(&c, "diversity.idf", "candidates", &err), 0);
     CHECK_EQ(c.mmr_local_idf, 1);

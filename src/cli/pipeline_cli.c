@@ -124,6 +124,16 @@ static void print_text(const fr_result *r, const fr_pipeline_config *c) {
            r->n_candidates, r->n_scored, r->n_rerank, r->reranker, c->lambda,
            c->cap ? " + cap" : "", r->n, r->ms_total, r->ms_candidates, r->ms_rerank,
            r->ms_signals, r->ms_mmr);
+    if (c->explain) {
+        char fs[512];
+        fr_freshness_format(&c->freshness, fs, sizeof fs);
+        printf("signals: freshness %s · authority ", fs);
+        for (int i = 0; i < c->authority.n; i++)
+            printf("%s:%g,", c->authority.source[i], c->authority.coef[i]);
+        printf("%sdefault=%g · combine %s\n", c->authority.use_field ? "field," : "",
+               c->authority.dflt, c->combine.mode == FR_COMBINE_SUM ? "sum" : "product "
+               "(final = semantic × timeliness × authority)");
+    }
     if (r->deadline_hit)
         printf("deadline: fine sort stopped after %zu of %zu documents; the rest keep their "
                "stage-1 order\n", r->n_scored, r->n_rerank);

@@ -23,7 +23,7 @@
  *     "combine": "product",        or "sum:semantic=0.7,..." or {"mode": "sum",
  *                                  "semantic": 0.7, "timeliness": 0.15, "authority": 0.15}
  *     "diversity": 1.0,            λ, or {"lambda": 1.0, "cap": 0, "cap_field": "source",
- *                                      "idf": "index"}  (MMR's idf: index | candidates)
+ *                                      "idf": "candidates"}  (MMR's idf: candidates | index)
  *     "explain": false,
  *     "deadline_ms": 0,            0: no latency budget
  *     "now": "now"                 the clock for timeliness (a date makes runs reproducible)
@@ -57,6 +57,9 @@ fr_pipeline_config fr_pipeline_config_default(void) {
     c.combine = fr_combine_default();
     c.lambda = 1.0;
     strcpy(c.cap_field, "source");
+    // MMR's idf over the candidates: at 1M documents the index's idf costs ~5,000 dictionary
+    // lookups per query (≈ 40 ms here) for no visible gain in diversity (docs/pipeline.md).
+    c.mmr_local_idf = 1;
     return c;
 }
 

@@ -6,7 +6,8 @@
  *
  * Sim1 is the pipeline's combined score divided by its maximum over the candidates (so both
  * terms live in [0, 1] and λ means the same thing for every query); Sim2 is the cosine of
- * TF-IDF vectors over analyzed terms — no embedding model needed. An optional per-group cap
+ * TF-IDF vectors over analyzed terms — no embedding model needed — with raw tf and idf from
+ * the index or from the candidates themselves (fr_mmr_vectors_build's df_fn). An optional per-group cap
  * (per `source` or a `meta` field) demotes a group's documents beyond the cap below every
  * document still within its group's cap.
  *
