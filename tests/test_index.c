@@ -424,7 +424,60 @@ static void test_cranfield(void) {
     rm_rf(dir);
 }
 
+int fr__doc_parse_dump(const char *json, size_t len, int fast, char *out, size_t cap);
+
+// The fast JSON path must agree with jansson on everything it accepts.
+static void test_fast_json(void) {
+    static const struct { const char *json; int fast; } cases[] = {
+        {"{\"_id\": \"1\", \"title\": \"t\", \"text\": \"x y\", \"metadata\": {}}", 1},
+        {"  {\"id\":\"a\\\"b\",\"text\":\"line\\nnext \\\\ \\/ \\t\"}  \n", 1},
+        {"{\"id\":\"a\",\"text\":\"\\u00e9t\\u00e9\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",\"meta\":{\"k\":[1,{\"z\":null}]}}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",\"text\":\"c\"}", 0},
+        {"{\"id\":17,\"text\":\"b\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",\"authority\":1e3,\"x\":true,\"y\":-0.5,\"z\":null}", 1},
+        {"{\"id\":\"a\",\"text\":\"b\",\"authority\":-0.25e-2}", 1},
+        {"{\"id\":\"a\",\"text\":\"b\",\"authority\":1e400}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\"} x", 0},
+        {"{\"id\":null,\"_id\":\"z\",\"text\":\"b\",\"title\":null,\"meta\":null,\"metadata\":{ }}", 1},
+        {"{\"id\":\"a\",\"text\":\"b\",\"date\":\"2021-13-01\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"\xE7\xB3\x96\xE5\xB0\xBF\",\"date\":\"2021-02-03T04:05:06+01:00\",\"source\":\"s\",\"lang\":\"zh\"}", 1},
+        {"{\"id\":\"a\",\"text\":\"b\tc\"}", 0},
+        {"{\"id\":\"a\",\"text\":5}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",\"extra\":[1,2]}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\xFF\"}", 0},
+        {"{\"id\":\"\",\"text\":\"b\"}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",\"authority\":01}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",}", 0},
+        {"{}", 0},
+        {"{\"id\":\"a\",\"text\":\"b\",\"title\":\"x\\", 0},
+    };
+    char a[8192], b[8192];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *j = cases[i].json;
+        int handled = fr__doc_parse_dump(j, strlen(j), 1, a, sizeof a);
+        CHECK_EQ(handled, cases[i].fast);
+        if (handled != cases[i].fast) fprintf(stderr, "case %zu: %s\n", i, j);
+        if (handled) {
+            CHECK_EQ(fr__doc_parse_dump(j, strlen(j), 0, b, sizeof b), 0);
+            CHECK_STR(a, b);
+        }
+    }
+    uint64_t seed = 5;
+    char buf[8192], id[32];
+    int agree = 0;
+    for (int i = 0; i < 200; i++) {
+        snprintf(id, sizeof id, "g%d", i);
+        gen_doc(buf, sizeof buf, id, &seed, 50, 500);
+        if (fr__doc_parse_dump(buf, strlen(buf), 1, a, sizeof a) == 1 &&
+            fr__doc_parse_dump(buf, strlen(buf), 0, b, sizeof b) == 0 && !strcmp(a, b))
+            agree++;
+    }
+    CHECK_EQ(agree, 200);
+}
+
 int main(void) {
+    test_fast_json();
     test_basic();
     test_jsonl();
     test_exact_topk();
