@@ -761,6 +761,46 @@ static void test_search_documents(void) {
     resp_free(&r);
 }
 
+// ---- fused batches: one GEMM across requests, scores within nn's 1e-5 bound ----
+static void test_fused(void) {
+    fr_server_opts so = fr_server_opts_default();
+    so.port = 0;
+    so.model_dir = MODEL;
+    so.fuse_batches = 1;
+    so.scorer_threads = 2;
+    fr_server *s = NULL;
+    fr_error err;
+    CHECK(fr_server_start(&so, &s, &err) == 0);
+    if (!s) return;
+    int saved = g_port;
+    g_port = fr_server_port(s);
+    char *body = rerank_body(NULL);
+    enum { N = 8 };
+    client_arg args[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = (client_arg){.body = body};
+        pthread_create(&t[i], NULL, client, &args[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ(args[i].status, 200);
+        json_t *res = args[i].results ? json_loads(args[i].results, 0, NULL) : NULL;
+        CHECK_EQ(json_array_size(res), NDOCS);
+        size_t k;
+        json_t *it;
+        json_array_foreach(res, k, it) {
+            size_t ix = (size_t)json_integer_value(json_object_get(it, "index"));
+            if (ix < NDOCS) CHECK_NEAR(json_real_value(json_object_get(it, "relevance_score")), g_direct[ix], 1e-5);
+        }
+        json_decref(res);
+        free(args[i].results);
+    }
+    free(body);
+    g_port = saved;
+    fr_server_free(s);
+}
+
 // ---- per-IP connection limit, no model ----
 static void test_limits_no_model(void) {
     fr_server_opts so = fr_server_opts_default();
@@ -905,6 +945,7 @@ int main(void) {
     test_overload();
     test_retry_after();
     test_limits_no_model();
+    test_fused();
     test_cli_sigterm(ixdir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", ixdir);
