@@ -887,6 +887,50 @@ void fr_result_free(fr_result *res);
 // [{"rank", "id", "title", "score", "explain": {...}}]} (explain only when asked); malloc'd.
 char *fr_result_to_json(const fr_result *res, const char *query, int explain);
 
+// ---- server ----
+// The HTTP server (src/serve/): Cohere v1/v2 and Jina (POST /v1/rerank, /v2/rerank) and
+// Hugging Face TEI (POST /rerank) rerank routes with finerank's signal extensions, the full
+// pipeline (POST /v1/search), durable ingestion (POST /v1/documents, DELETE
+// /v1/documents/{id}), GET /health, /info, /metrics. docs: src/serve/server.c's header.
+// Concurrent rerank requests share forward batches under a token budget (a scorer pool fed by
+// a bounded queue; full → 429 Retry-After). Either index_dir or model_dir may be NULL.
+typedef struct fr_server fr_server;
+
+typedef struct fr_server_opts {
+    const char *host;           // "127.0.0.1"
+    int port;                   // 8080; 0: an ephemeral port (fr_server_port tells which)
+    const char *index_dir;      // NULL: no /v1/search, no /v1/documents
+    const char *model_dir;      // NULL: rerank routes answer 503 "no model loaded"
+    const char *config_path;    // pipeline config (JSON), NULL: defaults
+    const char *model_name;     // reported as "model" (NULL: the model directory's basename)
+    size_t max_body_bytes;      // 413 beyond (32 MiB)
+    size_t max_documents;       // per request (10000)
+    int max_json_depth;         // nesting depth of a request body (32)
+    size_t max_query_bytes;     // (65536)
+    int scorer_threads;         // forward-pass workers (0: online CPUs)
+    int max_batch_tokens;       // tokens per forward batch across requests (8192)
+    int max_queue;              // rerank requests waiting or running before 429 (64)
+    int fuse_batches;           // 0 (default): a request's scores never depend on other
+                                // requests (bitwise); 1: one GEMM across requests (within 1e-5)
+    int max_connections;        // open connections (256)
+    int per_ip_connections;     // open connections per client address (0: no limit)
+    int timeout_s;              // idle connection timeout in seconds (60)
+    int drain_timeout_s;        // fr_server_drain waits at most this long (30)
+} fr_server_opts;
+
+fr_server_opts fr_server_opts_default(void);
+
+// Loads the model/index/config and starts listening (own threads). OUT: *out, stop and release
+// with fr_server_free. Errors name the failing part ("model: ...", "listen 127.0.0.1:80: ...").
+int fr_server_start(const fr_server_opts *opts, fr_server **out, fr_error *err);
+// The port actually bound.
+int fr_server_port(const fr_server *s);
+// Stops accepting connections, answers 503 to new requests on open ones and waits (at most
+// drain_timeout_s) for the requests in flight to finish. Safe to call from any thread once.
+void fr_server_drain(fr_server *s);
+// Drains if not done, stops every thread and releases everything. NULL is a no-op.
+void fr_server_free(fr_server *s);
+
 #ifdef __cplusplus
 }
 #endif

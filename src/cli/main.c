@@ -13,6 +13,7 @@ int cmd_rerank(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 
@@ -22,6 +23,7 @@ static const fr_cli_cmd commands[] = {
     {"index", cmd_index, "build and maintain a BM25 index (build, add, delete, optimize, stats)"},
     {"search", cmd_search, "search an index: BM25, then the ranking pipeline when asked"},
     {"eval", cmd_eval, "score a run against qrels (nDCG@10, MAP, recall, MRR) as trec_eval does"},
+    {"serve", cmd_serve, "HTTP server: Cohere/Jina/TEI rerank, search, ingestion"},
     {"pull", cmd_pull, "download a model from the Hugging Face hub into its cache"},
     {"models", cmd_models, "list the models in the Hugging Face cache"},
 };
