@@ -9,7 +9,7 @@
 #   make WERROR=1 ...         warnings are errors (CI)
 
 CC       ?= cc
-PKGS     := jansson libutf8proc libpcre2-8 openblas libcurl libmicrohttpd
+PKGS     := jansson libutf8proc libpcre2-8 openblas libcurl libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lstemmer -lz
 ARCH     ?= -march=x86-64-v3
@@ -80,5 +80,24 @@ bench: $(BUILD)/finerank
 clean:
 	rm -rf build build-san
 
-.PHONY: all check tests fuzz bench clean
+# The bundled demo: index data/sample, run explained queries through every pipeline stage,
+# then a short tokenizer demo (scripts/demo.sh; FR_DEMO_MODEL=DIR uses a cross-encoder).
+demo: $(BUILD)/finerank
+	@sh scripts/demo.sh
+
+# Tokenizer speed vs the Hugging Face Rust library (bench/tokenize/run.sh).
+bench-tokenize: build/bench/tokenize
+	@sh bench/tokenize/run.sh
+build/bench/tokenize: bench/tokenize/bench_tokenize.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# End-to-end pipeline latency by stage (bench/pipeline/run.sh).
+bench-pipeline: build/bench/pipeline build/finerank
+	@sh bench/pipeline/run.sh
+build/bench/pipeline: bench/pipeline/bench_pipeline.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+.PHONY: all check tests fuzz bench clean demo bench-tokenize bench-pipeline
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

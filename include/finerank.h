@@ -122,6 +122,163 @@ size_t fr_tokenizer_vocab_size(const fr_tokenizer *tok);
 const char *fr_tokenizer_id_to_token(const fr_tokenizer *tok, int32_t id);
 int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 
+// ---- model ----
+// Cross-encoder rerankers in Hugging Face layout: a directory with config.json,
+// model.safetensors (or model.safetensors.index.json + shards), tokenizer.json,
+// tokenizer_config.json and, when present, sentence-transformers' config files.
+// Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
+// XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
+// architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
+// open). One handle is immutable after open and may be used from many threads at once; every
+// call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
+// to run single-threaded (openblas_set_num_threads(1) at open).
+//
+//   fr_model *m = NULL;
+//   if (fr_model_open("ms-marco-MiniLM-L-6-v2", NULL, &m, &err) < 0) { ... err.msg ... }
+//   const char *docs[] = {"BM25 ranks documents", "Paris is in France"};
+//   fr_rerank_score s[2];
+//   fr_score_opts so = fr_score_opts_default();   // truncate to the model's max_length
+//   if (fr_model_rerank(m, "what is bm25?", docs, NULL, 2, &so, s, &err) == 0)
+//       printf("%f %f\n", s[0].relevance, s[0].raw);   // sigmoid(logit), logit
+//   fr_model_free(m);
+typedef struct fr_model fr_model;
+
+typedef struct fr_model_opts {
+    int threads;        // default worker threads per call; 0: all online CPUs
+    int load_tokenizer; // 1 (default): open dir/tokenizer.json for fr_model_rerank
+} fr_model_opts;
+fr_model_opts fr_model_opts_default(void);
+
+// Opens a model directory. OUT: *out, free with fr_model_free (NULL is a no-op).
+int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err);
+void fr_model_free(fr_model *m);
+
+// What was loaded. Strings live as long as the model.
+typedef struct fr_model_info {
+    const char *architecture;   // "BertForSequenceClassification", ...
+    const char *model_type;     // "bert", "roberta", "xlm-roberta"
+    const char *weights_dtype;  // "F32", "F16", "BF16" (as stored; compute is float32)
+    const char *hidden_act;     // "gelu", "gelu_new", "gelu_pytorch_tanh", "relu"
+    int hidden, layers, heads, intermediate, vocab_size, max_position_embeddings;
+    int num_labels;             // 1 or 2
+    int positive_label;         // the logit reported as raw_score: 0 for 1 label, 1 for 2
+    int max_length;             // tokens per pair, specials included (tokenizer_config's
+                                // model_max_length, capped by the position table)
+    const char *activation;     // relevance mapping: "sigmoid" or "softmax"
+    const char *activation_source; // where it came from (config key or "default")
+    const char *recorded_activation; // the sentence-transformers class path found ("" if none);
+                                // relevance is always in [0, 1]: an Identity recorded for one
+                                // label still gets the sigmoid (raw carries the logit)
+    int has_tokenizer;
+} fr_model_info;
+void fr_model_get_info(const fr_model *m, fr_model_info *out);
+
+// One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
+// models ignore them, as transformers does (their tokenizers return no token_type_ids).
+typedef struct fr_seq {
+    const int32_t *ids;
+    const uint8_t *type_ids;
+    size_t n;
+} fr_seq;
+
+typedef enum {
+    FR_LONG_TRUNCATE = 0,   // truncate each pair to max_length (the tokenizer's pair truncation)
+    FR_LONG_MAX = 1,        // split the passage into overlapping windows; best window's score
+    FR_LONG_MEAN = 2,       // mean of the windows' raw scores
+    FR_LONG_FIRST = 3,      // first window only
+} fr_long_docs;
+
+typedef struct fr_score_opts {
+    int threads;            // 0: the model's default
+    int batch_tokens;       // token budget per forward batch and thread; 0: 2048
+    int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
+    fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
+    fr_long_docs long_docs;
+    int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
+                            // the passage window
+} fr_score_opts;
+fr_score_opts fr_score_opts_default(void);
+
+// Scores pre-tokenised sequences. OUT: logits (n * num_labels floats, row-major).
+// A sequence longer than the position table or with an id outside the vocabulary is FR_ERANGE.
+// Results do not depend on batch composition or thread count (within float rounding).
+int fr_model_score_ids(const fr_model *m, const fr_seq *seqs, size_t n, const fr_score_opts *opts,
+                       float *logits, fr_error *err);
+
+typedef struct fr_rerank_score {
+    float raw;              // the positive-class logit
+    float relevance;        // in [0, 1]: fr_model_info.activation applied to the logits
+    int windows;            // forward passes aggregated (1 unless long_docs is a window mode)
+} fr_rerank_score;
+
+// Scores (query, docs[i]) pairs with the model's tokenizer, as sentence-transformers'
+// CrossEncoder.predict does. Lengths of -1 mean NUL-terminated (doc_lens may be NULL).
+// OUT: scores[n], in input order. An empty query is FR_EINVAL.
+int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
+                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
+                    fr_rerank_score *scores, fr_error *err);
+
+// ---- hub ----
+// Models from the Hugging Face hub, stored in Hugging Face's own cache layout so that files
+// fetched by Python tools (huggingface_hub, transformers) are reused and vice versa:
+//   $HF_HUB_CACHE/models--ORG--NAME/blobs/ETAG            file contents (sha256 for LFS files,
+//                                                         git sha1 otherwise)
+//                                  /snapshots/COMMIT/FILE  symlink → ../../blobs/ETAG
+//                                  /refs/REVISION          the commit a branch or tag points to
+// Environment, as huggingface_hub reads it: HF_HUB_CACHE (or HUGGINGFACE_HUB_CACHE, else
+// $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub),
+// HF_ENDPOINT (https://huggingface.co), HF_TOKEN (else $HF_HOME/token), HF_HUB_OFFLINE.
+
+// Progress of one file: `done` of `total` bytes (total 0 when unknown). Called often.
+typedef void (*fr_hub_progress_fn)(void *ud, const char *file, uint64_t done, uint64_t total);
+
+typedef struct fr_hub_opts {
+    const char *revision;          // branch, tag or commit; NULL: "main"
+    const char *const *include;    // extra fnmatch() patterns over the repo's files
+    size_t n_include;
+    const char *endpoint;          // NULL: $HF_ENDPOINT or https://huggingface.co
+    const char *token;             // NULL: $HF_TOKEN or $HF_HOME/token; "": send none
+    const char *cache_dir;         // NULL: from the environment (see above)
+    int offline;                   // -1 (default): $HF_HUB_OFFLINE; 1: never use the network
+    int retries;                   // resumes after a dropped connection, per file (default 3)
+    fr_hub_progress_fn progress;   // NULL: silent
+    void *progress_ud;
+} fr_hub_opts;
+
+fr_hub_opts fr_hub_opts_default(void);
+
+// Short names for the reranker families finerank supports ("bge-reranker-v2-m3" →
+// "BAAI/bge-reranker-v2-m3"); returns `name` itself when it is not an alias. Static strings.
+const char *fr_hub_alias(const char *name);
+
+// Downloads what the engine needs from `repo_id` (a repo id or an alias): config.json (its
+// `architectures` are checked before anything large is fetched), tokenizer files,
+// sentence-transformers configs when present, the safetensors weights (single or sharded)
+// and every file matching opts->include. Resumes partial downloads, verifies checksums,
+// and never leaves a half-written file visible. Safe to run concurrently with itself and
+// with huggingface_hub on the same cache. OUT: *snapshot_dir, malloc'd, caller frees.
+int fr_hub_pull(const char *repo_id, const fr_hub_opts *opts, char **snapshot_dir,
+                fr_error *err);
+
+// What `--model ARG` means: an existing path is used as is; otherwise ARG is a repo id or an
+// alias (optionally "REPO@REVISION") resolved from the cache, never from the network.
+// OUT: *dir, malloc'd, caller frees.
+int fr_hub_resolve(const char *model_arg, char **dir, fr_error *err);
+
+// One cached snapshot, for `finerank models`. All strings owned by the list.
+typedef struct fr_hub_cached {
+    char *repo_id;       // "BAAI/bge-reranker-base"
+    char *commit;        // 40 hex digits (the snapshot folder's name)
+    char *refs;          // refs pointing at it, comma-separated ("main"), "" when none
+    char *dir;           // the snapshot folder
+    uint64_t bytes;      // sum of the sizes of its files
+    size_t n_files;
+} fr_hub_cached;
+
+// Lists the cached snapshots of models under cache_dir (NULL: from the environment), sorted by
+// repo id. OUT: *list (free with fr_hub_cached_free), *n.
+int fr_hub_list_cached(const char *cache_dir, fr_hub_cached **list, size_t *n, fr_error *err);
+void fr_hub_cached_free(fr_hub_cached *list, size_t n);
 
 // ---- index ----
 // The first stage: a crash-safe BM25 index over JSON-lines documents, and the analyzer that
@@ -481,6 +638,298 @@ int fr_rm3_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_searc
                   const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
 int fr_rm3_search_terms(fr_index *ix, const fr_terms *query, const fr_search_opts *so,
                         const fr_rm3_opts *ro, fr_hit *hits, size_t *n_hits, fr_error *err);
+
+// ---- pipeline ----
+// The second half of two-stage retrieval (src/rank/): business signals (timeliness and
+// authority, src/rank/signals.c), diversity (MMR, src/rank/mmr.c) and the pipeline that runs
+// candidates → fine sort → signals → MMR → top k (src/rank/pipeline.c, docs/pipeline.md).
+// Specs, configs and signal structs are plain data: copy them by value to override per query.
+
+// Dates and durations. fr_date_parse accepts exactly ISO 8601 calendar dates "YYYY-MM-DD" and
+// date-times "YYYY-MM-DDThh:mm[:ss[.f+]][Z|±hh:mm|±hhmm]" (no zone = UTC). `field` names the
+// value in error messages ("date: '2023-13-01': month 13 out of range"). OUT: *ms, Unix ms.
+int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
+// "30d", "2y", "1.5h", "250ms": a decimal number and one of ms s m h d w y (y = 365 d).
+int fr_duration_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
+// Milliseconds since the Unix epoch, from the system clock.
+int64_t fr_now_ms(void);
+
+// Timeliness: a weight from a document's age. Decay functions exactly as Elasticsearch's
+// function_score defines them, on distance d = max(0, |date − origin| − offset) in ms:
+//   exp:    exp(ln(decay)/scale · d)
+//   gauss:  exp(d² · ln(decay) / scale²)      (= exp(−d²/2σ²) with σ² = −scale²/(2 ln decay))
+//   linear: max(0, (s − d)/s), s = scale/(1 − decay)
+// or a step table over age = max(0, origin − date), first matching rule wins.
+// Spec syntax (fr_freshness_parse): "none" |
+//   "exp|gauss|linear:scale=DUR[,offset=DUR][,decay=X][,origin=DATE|now][,missing=X]" |
+//   "[step:]OPDUR:W{,OPDUR:W}[,else=W][,missing=W]" with OP one of <= < >= >,
+//   e.g. "<=2y:1.2,>=10y:0.7". Defaults: offset 0, decay 0.5, origin now, else 1, missing 1.
+typedef enum {
+    FR_FRESH_NONE = 0,
+    FR_FRESH_EXP,
+    FR_FRESH_GAUSS,
+    FR_FRESH_LINEAR,
+    FR_FRESH_STEP,
+} fr_fresh_kind;
+
+#define FR_FRESH_MAX_STEPS 16
+typedef struct fr_fresh_step {
+    char op[3];                 // "<=", "<", ">=", ">"
+    int64_t age_ms;
+    double weight;
+} fr_fresh_step;
+
+typedef struct fr_freshness {
+    fr_fresh_kind kind;
+    int has_origin;             // 0: origin = the query's "now"
+    int64_t origin_ms;
+    int64_t scale_ms, offset_ms;
+    double decay;               // in (0, 1)
+    double missing;             // weight for documents without a date (the neutral value)
+    double otherwise;           // step tables: weight when no rule matches
+    int n_steps;
+    fr_fresh_step steps[FR_FRESH_MAX_STEPS];
+} fr_freshness;
+
+fr_freshness fr_freshness_default(void);  // FR_FRESH_NONE, missing 1
+// Parses a spec into *out (fully overwritten on success, untouched on failure).
+int fr_freshness_parse(const char *spec, fr_freshness *out, fr_error *err);
+// The weight of a document dated date_ms (has_date 0: the `missing` value); now_ms is the
+// origin when the spec has none.
+double fr_freshness_weight(const fr_freshness *f, int has_date, int64_t date_ms, int64_t now_ms);
+// A canonical spec string for explanations ("gauss:scale=1095d,offset=0d,decay=0.5,...").
+void fr_freshness_format(const fr_freshness *f, char *buf, size_t cap);
+
+// Authority: a coefficient per document. Table entries match the document's `source` exactly;
+// otherwise the document's own `authority` number is used (unless "nofield"), otherwise
+// `default`. Spec: "none" | "ITEM{,ITEM}" with ITEM = SOURCE:X | default=X | field | nofield,
+// e.g. "guideline:1.0,self-media:0.7,default=0.9".
+#define FR_AUTH_MAX 32
+typedef struct fr_authority {
+    int use_field;              // 1 (default): a document's `authority` field applies
+    double dflt;                // 1.0
+    int n;
+    char source[FR_AUTH_MAX][64];
+    double coef[FR_AUTH_MAX];
+} fr_authority;
+
+fr_authority fr_authority_default(void);
+int fr_authority_parse(const char *spec, fr_authority *out, fr_error *err);
+// source may be NULL; has_auth says whether the document carries an `authority` number.
+// Negative or non-finite values count as 0.
+double fr_authority_weight(const fr_authority *a, const char *source, int has_auth, double auth);
+
+// Combination of the per-document factors. product (default): semantic × timeliness ×
+// authority; sum: ws·semantic + wt·timeliness + wa·authority.
+// Spec: "product" | "sum[:semantic=X,timeliness=X,authority=X]" (sum defaults 0.7/0.15/0.15).
+typedef enum { FR_COMBINE_PRODUCT = 0, FR_COMBINE_SUM = 1 } fr_combine_mode;
+typedef struct fr_combine {
+    fr_combine_mode mode;
+    double w_semantic, w_timeliness, w_authority;
+} fr_combine;
+
+fr_combine fr_combine_default(void);
+int fr_combine_parse(const char *spec, fr_combine *out, fr_error *err);
+double fr_combine_score(const fr_combine *c, double semantic, double timeliness, double authority);
+
+// MMR (Carbonell & Goldstein 1998): greedily picks
+//   argmax_{d ∉ S} λ·rel(d)/max rel − (1 − λ)·max_{s ∈ S} cos(d, s)
+// over sparse document vectors (TF-IDF over analyzed terms; fr_mmr_vectors builds them).
+// λ = 1 is plain relevance order. With cap > 0, at most `cap` documents of one group enter
+// the list before every document within its group's cap has been placed (over-cap documents
+// are demoted, not dropped).
+typedef struct fr_mmr_item {
+    double rel;                 // relevance, >= 0 (the combined score)
+    const char *group;          // cap group (source or a meta field), NULL: none
+    size_t n;                   // sparse vector: n (term, weight) pairs, terms ascending
+    const uint32_t *terms;
+    const float *w;
+} fr_mmr_item;
+
+typedef struct fr_mmr_opts {
+    double lambda;              // in [0, 1]
+    int cap;                    // 0: no cap
+    size_t k;                   // MMR picks the first k ranks (0: all n); the rest follow in
+                                // relevance order (keeps the cost O(n·k) cosines)
+} fr_mmr_opts;
+
+// Orders the n items. OUT (caller-allocated, n entries each; any may be NULL):
+// order[r] = index of the item at rank r; max_sim[i] = max cosine of item i to the items
+// ranked above it when it was picked; mmr[i] = its MMR score then (for ranks >= k: its
+// normalized relevance and max_sim 0). Ties go to the lower index.
+int fr_mmr_rank(const fr_mmr_item *items, size_t n, const fr_mmr_opts *opts, size_t *order,
+                double *max_sim, double *mmr, fr_error *err);
+// Cosine of two sparse vectors (terms ascending); 0 when either is empty.
+double fr_mmr_cosine(const fr_mmr_item *a, const fr_mmr_item *b);
+
+// TF-IDF vectors for n documents given as analyzed term lists (terms[i]: n_terms[i]
+// NUL-terminated strings): w(t, d) = tf(t, d) · idf(t) with Lucene's BM25 idf
+// ln(1 + (N − df + 0.5)/(df + 0.5)), always > 0. df and N come from df_fn (e.g. the index)
+// when not NULL, else from the n documents themselves.
+// OUT: items[i].n/terms/w (rel and group untouched), pointing into *out, which owns them:
+// free with fr_mmr_vectors_free.
+typedef struct fr_mmr_vectors fr_mmr_vectors;
+typedef uint64_t (*fr_df_fn)(void *ctx, const char *term, size_t len, uint64_t *n_docs);
+int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
+                         fr_df_fn df_fn, void *df_ctx, fr_mmr_item *items,
+                         fr_mmr_vectors **out, fr_error *err);
+void fr_mmr_vectors_free(fr_mmr_vectors *v);
+
+// -- pipeline config --
+// Every knob of the pipeline, as plain data (copy to override per query). Loaded from a JSON
+// file (docs/pipeline.md lists every field with its default), overridden by JSON fragments
+// (HTTP requests) and by key=value pairs (CLI flags), all through the same field table, so a
+// field has one name everywhere: "candidates", "diversity.lambda", "filters.source", ...
+typedef enum {
+    FR_RERANK_AUTO = 0,         // the cross-encoder when a model is configured, else proximity
+    FR_RERANK_NONE,             // semantic = BM25 / max BM25 of the candidates
+    FR_RERANK_PROXIMITY,        // the term-proximity reranker (no model)
+    FR_RERANK_MODEL,            // the cross-encoder (needs "model")
+} fr_rerank_kind;
+
+typedef struct fr_pipeline_config {
+    size_t candidates;          // N1: BM25 candidates (1000)
+    size_t rerank_top;          // N2: candidates fine-sorted (100)
+    size_t k;                   // results returned (10)
+    fr_rerank_kind reranker;    // auto
+    char model[1024];           // cross-encoder model directory ("": none)
+    int rm3;                    // 0: RM3 expansion of the BM25 query (ir helper's rm3.c)
+    size_t rm3_fb_docs;         // 10
+    size_t rm3_fb_terms;        // 10
+    double rm3_orig_weight;     // 0.5
+    char synonyms[1024];        // synonyms file ("": none); format in docs/pipeline.md
+    double synonym_weight;      // BM25 weight of terms added by synonyms (0.5)
+    char filter_source[128];    // exact source ("": any)
+    char filter_lang[32];       // exact lang ("": any)
+    int64_t date_from_ms;       // INT64_MIN: none
+    int64_t date_to_ms;         // INT64_MAX: none
+    fr_freshness freshness;     // none
+    fr_authority authority;     // the document's own `authority` field, else 1
+    fr_combine combine;         // product
+    double lambda;              // MMR λ (1: no diversity)
+    int cap;                    // at most cap documents per group ahead of the rest (0: off)
+    char cap_field[64];         // "source" or "meta.FIELD" (default "source")
+    int mmr_local_idf;          // 1 (default): MMR's idf over the fine-sorted candidates (no
+                                // dictionary lookups); 0: the collection's idf from the index
+    int explain;                // 0
+    double deadline_ms;         // latency budget for the whole query (0: none)
+    int64_t now_ms;             // the clock for timeliness (0: the system clock)
+} fr_pipeline_config;
+
+fr_pipeline_config fr_pipeline_config_default(void);
+// Applies a JSON object on top of *cfg (unlisted fields keep their values). `name` prefixes
+// error messages: "pipeline.json: diversity.lambda: 1.5 is outside [0, 1]". On failure *cfg
+// is unchanged.
+int fr_pipeline_config_apply_json(fr_pipeline_config *cfg, const char *json, size_t len,
+                                  const char *name, fr_error *err);
+// Reads a JSON file and applies it (as above, named by its path).
+int fr_pipeline_config_load(fr_pipeline_config *cfg, const char *path, fr_error *err);
+// Sets one field from a string ("diversity.lambda", "0.7"); the CLI's flags use this.
+int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char *value,
+                           fr_error *err);
+// The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
+char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
+
+// -- pipeline --
+// candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
+// top N2 (cross-encoder or proximity; semantic score in [0, 1]) → signals (timeliness ×
+// authority, combined with semantic) → MMR → top k. A pipeline is bound to one index and
+// holds the loaded synonyms and model; runs may use per-query configs.
+typedef struct fr_pipeline fr_pipeline;
+
+// A semantic scorer: scores[i] in [0, 1] for (query, passages[i]), i < n. Called with small
+// batches (the pipeline checks its deadline between calls). Return 0 or FR_E*.
+typedef int (*fr_semantic_fn)(void *ctx, const char *query, const char *const *passages,
+                              size_t n, double *scores, fr_error *err);
+
+// cfg supplies the synonyms file and model loaded once. ix must outlive the pipeline.
+// OUT: *out, free with fr_pipeline_free.
+int fr_pipeline_new(fr_index *ix, const fr_pipeline_config *cfg, fr_pipeline **out,
+                    fr_error *err);
+void fr_pipeline_free(fr_pipeline *p);
+// Replaces the fine-sort scorer (used by FR_RERANK_MODEL), e.g. a remote model or a test
+// double; name appears in results ("cross-encoder"). ctx must outlive the pipeline.
+void fr_pipeline_set_scorer(fr_pipeline *p, fr_semantic_fn fn, void *ctx, const char *name);
+
+// One ranked document with every factor of its score.
+typedef struct fr_ranked {
+    uint32_t doc;               // document number in the index snapshot
+    const char *id, *title, *source, *date;  // point into the index (live until it closes)
+    double bm25;                // stage-1 score
+    size_t stage1_rank;         // 1-based rank among the candidates
+    int scored;                 // 1: fine-sorted; 0: beyond N2 or past the deadline
+    double semantic;            // in [0, 1] (NAN when not scored)
+    double timeliness, authority;
+    double score;               // combine(semantic, timeliness, authority) = "final"
+    double max_sim;             // max TF-IDF cosine to the documents ranked above (MMR)
+    double diversity_penalty;   // (1 − λ)·max_sim
+    double mmr;                 // λ·score/max score − penalty (the MMR objective)
+} fr_ranked;
+
+typedef struct fr_result {
+    size_t n;                   // ranked documents (<= k)
+    fr_ranked *items;           // (n) owned: fr_result_free
+    size_t n_candidates;        // stage-1 hits
+    size_t n_rerank;            // documents sent to the fine sort (min(N2, n_candidates))
+    size_t n_scored;            // of those, scored before the deadline
+    int deadline_hit;           // 1: the fine sort stopped early; the rest kept stage-1 order
+    char reranker[32];          // "cross-encoder", "proximity", "none"
+    char *query_terms;          // the BM25 query after synonyms/RM3 ("term^w ...", owned)
+    double ms_candidates, ms_rerank, ms_signals, ms_mmr, ms_total;
+} fr_result;
+
+// Runs one query. cfg NULL: the config given to fr_pipeline_new. OUT: *res (zero it first or
+// pass one already freed), release with fr_result_free.
+int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config *cfg,
+                    fr_result *res, fr_error *err);
+void fr_result_free(fr_result *res);
+// The result as one JSON object {"query", "reranker", "deadline_hit", "timing_ms", "results":
+// [{"rank", "id", "title", "score", "explain": {...}}]} (explain only when asked); malloc'd.
+char *fr_result_to_json(const fr_result *res, const char *query, int explain);
+
+// ---- server ----
+// The HTTP server (src/serve/): Cohere v1/v2 and Jina (POST /v1/rerank, /v2/rerank) and
+// Hugging Face TEI (POST /rerank) rerank routes with finerank's signal extensions, the full
+// pipeline (POST /v1/search), durable ingestion (POST /v1/documents, DELETE
+// /v1/documents/{id}), GET /health, /info, /metrics. docs: src/serve/server.c's header.
+// Concurrent rerank requests share forward batches under a token budget (a scorer pool fed by
+// a bounded queue; full → 429 Retry-After). Either index_dir or model_dir may be NULL.
+typedef struct fr_server fr_server;
+
+typedef struct fr_server_opts {
+    const char *host;           // "127.0.0.1"
+    int port;                   // 8080; 0: an ephemeral port (fr_server_port tells which)
+    const char *index_dir;      // NULL: no /v1/search, no /v1/documents
+    const char *model_dir;      // NULL: rerank routes answer 503 "no model loaded"
+    const char *config_path;    // pipeline config (JSON), NULL: defaults
+    const char *model_name;     // reported as "model" (NULL: the model directory's basename)
+    size_t max_body_bytes;      // 413 beyond (32 MiB)
+    size_t max_documents;       // per request (10000)
+    int max_json_depth;         // nesting depth of a request body (32)
+    size_t max_query_bytes;     // (65536)
+    int scorer_threads;         // forward-pass workers (0: online CPUs)
+    int max_batch_tokens;       // tokens per forward batch across requests (8192)
+    int max_queue;              // rerank requests waiting or running before 429 (64)
+    int fuse_batches;           // 0 (default): a request's scores never depend on other
+                                // requests (bitwise); 1: one GEMM across requests (within 1e-5)
+    int max_connections;        // open connections (256)
+    int per_ip_connections;     // open connections per client address (0: no limit)
+    int timeout_s;              // idle connection timeout in seconds (60)
+    int drain_timeout_s;        // fr_server_drain waits at most this long (30)
+} fr_server_opts;
+
+fr_server_opts fr_server_opts_default(void);
+
+// Loads the model/index/config and starts listening (own threads). OUT: *out, stop and release
+// with fr_server_free. Errors name the failing part ("model: ...", "listen 127.0.0.1:80: ...").
+int fr_server_start(const fr_server_opts *opts, fr_server **out, fr_error *err);
+// The port actually bound.
+int fr_server_port(const fr_server *s);
+// Stops accepting connections, answers 503 to new requests on open ones and waits (at most
+// drain_timeout_s) for the requests in flight to finish. Safe to call from any thread once.
+void fr_server_drain(fr_server *s);
+// Drains if not done, stops every thread and releases everything. NULL is a no-op.
+void fr_server_free(fr_server *s);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,8 @@
 # Does nothing when everything is already there, so the README commands can always call it.
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libjansson-dev libutf8proc-dev
-libpcre2-dev libopenblas-dev libstemmer-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev"
+libpcre2-dev libopenblas-dev libstemmer-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev
+libssl-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

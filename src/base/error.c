@@ -39,8 +39,17 @@ int fr__err_prefix(fr_error *err, int code, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof err->msg)
-        snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", old);
+    if (n >= 0 && (size_t)n + 2 < sizeof err->msg) {
+        // "prefix: old", cut to fit; built by hand so no format can truncate.
+        size_t at = (size_t)n, room = sizeof err->msg - at - 1;
+        memcpy(err->msg + at, ": ", 2);
+        at += 2;
+        room -= 2;
+        size_t k = strlen(old);
+        if (k > room) k = room;
+        memcpy(err->msg + at, old, k);
+        err->msg[at + k] = 0;
+    }
     if (err->code == 0) err->code = code;
     return err->code;
 }

@@ -18,6 +18,7 @@ static void usage(FILE *f) {
         "                     [--run OUT.trec] [--tag NAME] [--rerank none|proximity]\n"
         "                     [--depth 100] [--rm3] [--fb-docs 10] [--fb-terms 10]\n"
         "                     [--orig-weight 0.5] [--per-query FILE] [--latency]\n"
+        "                     [pipeline flags, as finerank search: --config, --model, ...]\n"
         "Prints nDCG@10, MAP@1000, R@100, R@1000, MRR@10 computed as trec_eval -c does\n"
         "(graded gains, ideal over all judged documents, every judged query counted).\n"
         "--run-in scores any TREC run file; --run writes the run; --per-query writes\n"
@@ -51,10 +52,12 @@ typedef struct eval_args {
     int proximity, rm3, latency;
     fr_prox_opts po;
     fr_rm3_opts ro;
+    cli_pipeline *pl;  // not NULL: pipeline flags were given (src/cli/pipeline_cli.c)
 } eval_args;
 
 // Runs every query against the index. OUT: *out (the run), and latencies if wanted.
 static int run_index(const eval_args *a, fr_run **out, double **lat_out, size_t *n_lat) {
+    if (a->pl) return cli_pipeline_eval_run(a->index, a->queries, a->k, a->pl, out, lat_out, n_lat);
     fr_error err = {0};
     fr_index *ix = NULL;
     fr_queries qs = {0};
@@ -122,6 +125,8 @@ done:
 int cmd_eval(int argc, char **argv) {
     eval_args a = {.k = 1000, .po = fr_prox_opts_default(), .ro = fr_rm3_opts_default()};
     const char *v;
+    cli_pipeline pl;
+    cli_pipeline_init(&pl);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -150,7 +155,19 @@ int cmd_eval(int argc, char **argv) {
             else cli_usage_error("--rerank: expected none or proximity, got '%s'", v);
         } else if (!strcmp(argv[i], "--rm3")) a.rm3 = 1;
         else if (!strcmp(argv[i], "--latency")) a.latency = 1;
+        else if (cli_pipeline_opt(argc, argv, &i, &pl)) continue;
         else cli_usage_error("eval: unknown option '%s' (finerank eval --help)", argv[i]);
+    }
+    if (pl.used) {  // the whole pipeline, configured as for `finerank search`
+        cli_pipeline_finish(&pl);
+        if (a.rm3) {  // eval's own RM3/proximity flags map onto the pipeline's fields
+            pl.cfg.rm3 = 1;
+            pl.cfg.rm3_fb_docs = a.ro.fb_docs;
+            pl.cfg.rm3_fb_terms = a.ro.fb_terms;
+            pl.cfg.rm3_orig_weight = a.ro.orig_weight;
+        }
+        if (a.proximity) pl.cfg.reranker = FR_RERANK_PROXIMITY;
+        a.pl = &pl;
     }
     if (a.run_in && (a.index || a.queries))
         cli_usage_error("eval: --run-in scores a run file; it takes no --index/--queries");

@@ -15,10 +15,12 @@ int fr__parse_date(const char *s, size_t n, int64_t *t);  // src/index/index.c
 static void usage(FILE *f) {
     fprintf(f, "usage: finerank search --index DIR --query TEXT [--k N] [--json]\n"
                "                       [--date-from DATE] [--date-to DATE] [--source S] [--lang L]\n"
-               "                       [--exhaustive]\n");
+               "                       [--exhaustive]\n%s", cli_pipeline_usage());
 }
 
 int cmd_search(int argc, char **argv) {
+    // Pipeline flags (--model, --explain, ...; src/cli/pipeline_cli.c) run the full pipeline.
+    if (cli_search_wants_pipeline(argc, argv)) return cli_search_pipeline(argc, argv);
     const char *dir = NULL, *query = NULL;
     size_t k = 10;
     int json = 0;

@@ -1,0 +1,276 @@
+/* encoder.c — BertForSequenceClassification, RobertaForSequenceClassification and
+ * XLMRobertaForSequenceClassification forward passes, float32, on packed batches.
+ *
+ * Math (transformers modeling_bert.py / modeling_roberta.py, eval mode, no dropout):
+ *   e   = LayerNorm((word[id] + token_type[type]) + position[p])
+ *         BERT: p = 0..L-1; RoBERTa/XLM-R: p = pad + (number of non-pad ids up to and
+ *         including this one), or pad for a pad id (create_position_ids_from_input_ids);
+ *         token types are always 0 for RoBERTa-family models (their tokenizers do not return
+ *         token_type_ids, so transformers uses its zero buffer).
+ *   layer: a = LayerNorm(Wo · softmax(Q K^T / sqrt(d)) V + bo + h); h' = LayerNorm(W2 act(W1 a + b1) + b2 + a)
+ *   head:  logits = Wout · tanh(Whead · h[first token] + bhead) + bout
+ *          (BERT: pooler.dense then classifier; RoBERTa: classifier.dense then out_proj).
+ *
+ * Layout: every token of a batch is packed into one (T, features) matrix so the dense layers
+ * are a single GEMM with no padding rows; attention runs per sequence and head on strided
+ * views of the packed (T, 3H) query|key|value matrix. Nothing in a sequence's result depends
+ * on its batch neighbours (each GEMM output row depends only on its own input row).
+ * Weights: F32 tensors are used in place from the mmapped file (copied only if misaligned);
+ * F16/BF16 are widened to float32 once at open.
+ */
+#include "model/encoder.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+// ---- binding weights ----
+static int keep(fr__encoder *e, void *p) {
+    void **o = realloc(e->owned, (e->n_owned + 1) * sizeof *o);
+    if (!o) { free(p); return FR_ENOMEM; }
+    e->owned = o;
+    o[e->n_owned++] = p;
+    return 0;
+}
+
+// Binds tensor `name` of shape (d0) or (d0, d1) (d1 == 0 for a vector) as float32.
+static int bind(fr__encoder *e, const char *name, size_t d0, size_t d1, const float **out,
+                fr_error *err) {
+    const fr__st_tensor *t = fr__st_get(&e->st, name);
+    if (!t) {
+        // Checkpoints from TF-era conversions name LayerNorm parameters gamma/beta
+        // (transformers renames them at load).
+        char alt[256];
+        size_t n = strlen(name);
+        if (n > 7 && n < 200 && !strcmp(name + n - 7, ".weight") && strstr(name, "LayerNorm")) {
+            snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), name);
+            t = fr__st_get(&e->st, alt);
+        } else if (n > 5 && n < 200 && !strcmp(name + n - 5, ".bias") && strstr(name, "LayerNorm")) {
+            snprintf(alt, sizeof alt, "%.*s.beta", (int)(n - 5), name);
+            t = fr__st_get(&e->st, alt);
+        }
+    }
+    if (!t)
+        return fr__err(err, FR_EFORMAT, "checkpoint has no tensor '%s' (needed by %s)", name,
+                       e->cfg.architecture);
+    int ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1)
+                : (t->ndim == 1 && t->shape[0] == d0);
+    if (!ok) {
+        char have[128] = "", want[64];
+        size_t at = 0;
+        for (int i = 0; i < t->ndim && at < sizeof have - 24; i++)
+            at += (size_t)snprintf(have + at, sizeof have - at, "%s%zu", i ? ", " : "", t->shape[i]);
+        if (d1) snprintf(want, sizeof want, "%zu, %zu", d0, d1);
+        else snprintf(want, sizeof want, "%zu", d0);
+        return fr__err(err, FR_EFORMAT, "%s: tensor '%s' has shape [%s] but config.json implies [%s]",
+                       t->file, t->name, have, want);
+    }
+    const float *p;
+    if (t->dtype == FR__DT_F32 && ((uintptr_t)t->data & 3) == 0) {
+        p = (const float *)(const void *)t->data;
+    } else {
+        if (t->dtype != FR__DT_F32 && t->dtype != FR__DT_F16 && t->dtype != FR__DT_BF16)
+            return fr__err(err, FR_EUNSUPPORTED, "%s: tensor '%s' has dtype %s (supported: F32, F16, "
+                           "BF16)", t->file, t->name, fr__st_dtype_name(t->dtype));
+        float *f = malloc(t->nelem ? t->nelem * sizeof *f : 1);
+        if (!f) return fr__err(err, FR_ENOMEM, "tensor '%s': cannot allocate %zu floats", t->name, t->nelem);
+        int rc = fr__st_to_f32(t, f, err);
+        if (rc < 0) { free(f); return rc; }
+        if (keep(e, f) < 0) return fr__err(err, FR_ENOMEM, "out of memory");
+        p = f;
+    }
+    for (size_t i = 0; i < t->nelem; i++)
+        if (!isfinite(p[i]))
+            return fr__err(err, FR_ECORRUPT, "%s: tensor '%s' element %zu is %s", t->file, t->name, i,
+                           isnan(p[i]) ? "NaN" : "infinite");
+    *out = p;
+    return 0;
+}
+
+int fr__encoder_open(const char *dir, fr__encoder *e, fr_error *err) {
+    int rc = fr__model_config_load(dir, &e->cfg, err);
+    if (rc < 0) return rc;
+    if ((rc = fr__st_open(dir, &e->st, err)) < 0) return rc;
+    const fr__model_config *c = &e->cfg;
+    const char *P = c->family == FR__FAMILY_BERT ? "bert." : "roberta.";
+    size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
+    char name[256];
+#define BIND(d0, d1, dst, ...)                                                      \
+    do {                                                                            \
+        snprintf(name, sizeof name, __VA_ARGS__);                                   \
+        if ((rc = bind(e, name, (d0), (d1), (dst), err)) < 0) goto fail;            \
+    } while (0)
+    // Vocabulary: the embedding table decides; a different vocab_size in config.json means
+    // the ids the tokenizer produces would index the wrong rows.
+    snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight", P);
+    const fr__st_tensor *wt = fr__st_get(&e->st, name);
+    if (wt && wt->ndim == 2 && wt->shape[0] != (size_t)c->vocab_size) {
+        rc = fr__err(err, FR_EFORMAT, "%s: '%s' has %zu rows but config.json vocab_size is %d", wt->file,
+                     name, wt->shape[0], c->vocab_size);
+        goto fail;
+    }
+    e->weights_dtype = wt ? fr__st_dtype_name(wt->dtype) : "?";
+    BIND((size_t)c->vocab_size, H, &e->word, "%sembeddings.word_embeddings.weight", P);
+    BIND((size_t)c->max_position_embeddings, H, &e->pos, "%sembeddings.position_embeddings.weight", P);
+    BIND((size_t)c->type_vocab_size, H, &e->type, "%sembeddings.token_type_embeddings.weight", P);
+    BIND(H, 0, &e->emb_g, "%sembeddings.LayerNorm.weight", P);
+    BIND(H, 0, &e->emb_b, "%sembeddings.LayerNorm.bias", P);
+    e->layers = calloc((size_t)c->layers, sizeof *e->layers);
+    if (!e->layers) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto fail; }
+    for (int l = 0; l < c->layers; l++) {
+        fr__layer *L = &e->layers[l];
+        const char *A = "attention";
+        BIND(H, H, &L->wq, "%sencoder.layer.%d.%s.self.query.weight", P, l, A);
+        BIND(H, 0, &L->bq, "%sencoder.layer.%d.%s.self.query.bias", P, l, A);
+        BIND(H, H, &L->wk, "%sencoder.layer.%d.%s.self.key.weight", P, l, A);
+        BIND(H, 0, &L->bk, "%sencoder.layer.%d.%s.self.key.bias", P, l, A);
+        BIND(H, H, &L->wv, "%sencoder.layer.%d.%s.self.value.weight", P, l, A);
+        BIND(H, 0, &L->bv, "%sencoder.layer.%d.%s.self.value.bias", P, l, A);
+        BIND(H, H, &L->wo, "%sencoder.layer.%d.%s.output.dense.weight", P, l, A);
+        BIND(H, 0, &L->bo, "%sencoder.layer.%d.%s.output.dense.bias", P, l, A);
+        BIND(H, 0, &L->ln1_g, "%sencoder.layer.%d.%s.output.LayerNorm.weight", P, l, A);
+        BIND(H, 0, &L->ln1_b, "%sencoder.layer.%d.%s.output.LayerNorm.bias", P, l, A);
+        BIND(I, H, &L->w1, "%sencoder.layer.%d.intermediate.dense.weight", P, l);
+        BIND(I, 0, &L->b1, "%sencoder.layer.%d.intermediate.dense.bias", P, l);
+        BIND(H, I, &L->w2, "%sencoder.layer.%d.output.dense.weight", P, l);
+        BIND(H, 0, &L->b2, "%sencoder.layer.%d.output.dense.bias", P, l);
+        BIND(H, 0, &L->ln2_g, "%sencoder.layer.%d.output.LayerNorm.weight", P, l);
+        BIND(H, 0, &L->ln2_b, "%sencoder.layer.%d.output.LayerNorm.bias", P, l);
+    }
+    // A layer past num_hidden_layers means config and weights disagree.
+    snprintf(name, sizeof name, "%sencoder.layer.%d.output.dense.weight", P, c->layers);
+    if (fr__st_get(&e->st, name)) {
+        rc = fr__err(err, FR_EFORMAT, "checkpoint has tensor '%s' but config.json num_hidden_layers "
+                     "is %d", name, c->layers);
+        goto fail;
+    }
+    size_t nl = (size_t)c->num_labels;
+    if (c->family == FR__FAMILY_BERT) {
+        BIND(H, H, &e->head_w, "%spooler.dense.weight", P);
+        BIND(H, 0, &e->head_b, "%spooler.dense.bias", P);
+        BIND(nl, H, &e->out_w, "classifier.weight");
+        BIND(nl, 0, &e->out_b, "classifier.bias");
+    } else {
+        BIND(H, H, &e->head_w, "classifier.dense.weight");
+        BIND(H, 0, &e->head_b, "classifier.dense.bias");
+        BIND(nl, H, &e->out_w, "classifier.out_proj.weight");
+        BIND(nl, 0, &e->out_b, "classifier.out_proj.bias");
+    }
+#undef BIND
+    return 0;
+fail:
+    fr__encoder_close(e);
+    return rc;
+}
+
+void fr__encoder_close(fr__encoder *e) {
+    if (!e) return;
+    for (size_t i = 0; i < e->n_owned; i++) free(e->owned[i]);
+    free(e->owned);
+    free(e->layers);
+    fr__st_close(&e->st);
+    memset(e, 0, sizeof *e);
+}
+
+// ---- scratch ----
+int fr__scratch_init(fr__scratch *s, const fr__model_config *c, size_t T, size_t L, size_t B) {
+    memset(s, 0, sizeof *s);
+    size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
+    s->max_tokens = T;
+    s->max_len = L;
+    s->x = malloc(T * H * sizeof(float));
+    s->qkv = malloc(T * 3 * H * sizeof(float));
+    s->ctx = malloc(T * H * sizeof(float));
+    s->tmp = malloc(T * H * sizeof(float));
+    s->inter = malloc(T * I * sizeof(float));
+    s->scores = malloc(L * L * sizeof(float));
+    s->cls = malloc(2 * B * H * sizeof(float));
+    if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->inter || !s->scores || !s->cls) {
+        fr__scratch_free(s);
+        return FR_ENOMEM;
+    }
+    return 0;
+}
+
+void fr__scratch_free(fr__scratch *s) {
+    free(s->x);
+    free(s->qkv);
+    free(s->ctx);
+    free(s->tmp);
+    free(s->inter);
+    free(s->scores);
+    free(s->cls);
+    memset(s, 0, sizeof *s);
+}
+
+// ---- forward ----
+static void embed(const fr__encoder *e, const fr_seq *seqs, size_t n, float *x) {
+    const fr__model_config *c = &e->cfg;
+    size_t H = (size_t)c->hidden;
+    int roberta = c->family == FR__FAMILY_ROBERTA;
+    int pad = c->pad_token_id;
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        int count = 0;
+        for (size_t j = 0; j < seqs[i].n; j++, t++) {
+            int32_t id = seqs[i].ids[j];
+            size_t type = !roberta && seqs[i].type_ids ? seqs[i].type_ids[j] : 0;
+            size_t p = roberta ? (id != pad ? (size_t)(pad + ++count) : (size_t)pad) : j;
+            const float *w = e->word + (size_t)id * H, *ty = e->type + type * H, *po = e->pos + p * H;
+            float *row = x + t * H;
+            for (size_t h = 0; h < H; h++) row[h] = (w[h] + ty[h]) + po[h];
+        }
+    }
+}
+
+static fr__nn_act nn_act(fr__hidden_act a) {
+    return a == FR__ACT_GELU ? FR__NN_GELU : a == FR__ACT_GELU_TANH ? FR__NN_GELU_TANH : FR__NN_RELU;
+}
+
+void fr__encoder_forward(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s,
+                         float *logits) {
+    const fr__model_config *c = &e->cfg;
+    size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, nh = (size_t)c->heads, d = H / nh;
+    float eps = (float)c->layer_norm_eps, scale = (float)(1.0 / sqrt((double)d));
+    size_t T = 0;
+    for (size_t i = 0; i < n; i++) T += seqs[i].n;
+    FR_ASSERT(T <= s->max_tokens);
+    float *x = s->x, *tmp = s->tmp;  // swapped after each residual LayerNorm
+    embed(e, seqs, n, x);
+    fr__nn_layernorm(x, NULL, T, H, e->emb_g, e->emb_b, eps);
+    for (int l = 0; l < c->layers; l++) {
+        const fr__layer *L = &e->layers[l];
+        fr__nn_linear(x, T, H, L->wq, L->bq, H, s->qkv, 3 * H, FR__NN_NONE);
+        fr__nn_linear(x, T, H, L->wk, L->bk, H, s->qkv + H, 3 * H, FR__NN_NONE);
+        fr__nn_linear(x, T, H, L->wv, L->bv, H, s->qkv + 2 * H, 3 * H, FR__NN_NONE);
+        size_t t = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = seqs[i].n;
+            FR_ASSERT(len <= s->max_len);
+            for (size_t h = 0; h < nh; h++) {
+                const float *q = s->qkv + t * 3 * H + h * d;
+                fr__nn_attention(q, q + H, q + 2 * H, 3 * H, len, d, scale, s->ctx + t * H + h * d, H,
+                                 s->scores);
+            }
+            t += len;
+        }
+        fr__nn_linear(s->ctx, T, H, L->wo, L->bo, H, tmp, H, FR__NN_NONE);
+        fr__nn_layernorm(tmp, x, T, H, L->ln1_g, L->ln1_b, eps);
+        float *sw = x; x = tmp; tmp = sw;
+        fr__nn_linear(x, T, H, L->w1, L->b1, I, s->inter, I, nn_act(c->act));
+        fr__nn_linear(s->inter, T, I, L->w2, L->b2, H, tmp, H, FR__NN_NONE);
+        fr__nn_layernorm(tmp, x, T, H, L->ln2_g, L->ln2_b, eps);
+        sw = x; x = tmp; tmp = sw;
+    }
+    // Head on the first token ([CLS] / <s>) of each sequence.
+    float *cls = s->cls, *hid = s->cls + n * H;
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(cls + i * H, x + t * H, H * sizeof(float));
+        t += seqs[i].n;
+    }
+    fr__nn_linear(cls, n, H, e->head_w, e->head_b, H, hid, H, FR__NN_TANH);
+    fr__nn_linear(hid, n, H, e->out_w, e->out_b, (size_t)c->num_labels, logits,
+                  (size_t)c->num_labels, FR__NN_NONE);
+}

@@ -1,0 +1,60 @@
+/* encoder.h — BERT / RoBERTa / XLM-RoBERTa sequence-classification encoders over packed
+ * batches: weights bound from safetensors by their Hugging Face names, and the forward pass.
+ */
+#ifndef FR_MODEL_ENCODER_H
+#define FR_MODEL_ENCODER_H
+
+#include "model/config.h"
+#include "model/safetensors.h"
+
+typedef struct fr__layer {
+    const float *wq, *bq, *wk, *bk, *wv, *bv;  // (H, H), (H)
+    const float *wo, *bo;                      // attention.output.dense (H, H), (H)
+    const float *ln1_g, *ln1_b;                // attention.output.LayerNorm (H)
+    const float *w1, *b1;                      // intermediate.dense (I, H), (I)
+    const float *w2, *b2;                      // output.dense (H, I), (H)
+    const float *ln2_g, *ln2_b;                // output.LayerNorm (H)
+} fr__layer;
+
+typedef struct fr__encoder {
+    fr__model_config cfg;
+    fr__st st;                   // the mmapped checkpoint (F32 weights point into it)
+    const float *word;           // (vocab, H)
+    const float *pos;            // (max_position_embeddings, H)
+    const float *type;           // (type_vocab_size, H)
+    const float *emb_g, *emb_b;  // embeddings.LayerNorm (H)
+    fr__layer *layers;           // (layers)
+    const float *head_w, *head_b;  // BERT pooler.dense / RoBERTa classifier.dense (H, H), (H)
+    const float *out_w, *out_b;    // BERT classifier / RoBERTa classifier.out_proj (labels, H)
+    const char *weights_dtype;   // of the word embeddings, as stored
+    void **owned;                // widened / realigned copies, freed with the encoder
+    size_t n_owned;
+} fr__encoder;
+
+// Binds every tensor the architecture needs from dir's checkpoint, checking names, shapes,
+// dtypes and finiteness. OUT: *enc (zero it first); free with fr__encoder_close.
+int fr__encoder_open(const char *dir, fr__encoder *enc, fr_error *err);
+void fr__encoder_close(fr__encoder *enc);
+
+// Per-thread activations for up to max_tokens packed tokens and sequences of up to max_len.
+typedef struct fr__scratch {
+    size_t max_tokens, max_len;
+    float *x;       // (T, H)   hidden states
+    float *qkv;     // (T, 3H)  query | key | value
+    float *ctx;     // (T, H)   attention output before the projection
+    float *tmp;     // (T, H)   projection outputs before the residual LayerNorm
+    float *inter;   // (T, I)   feed-forward intermediate
+    float *scores;  // (L, L)   one head's attention matrix
+    float *cls;     // (B, H)   first-token states, then the head's hidden layer
+} fr__scratch;
+int fr__scratch_init(fr__scratch *s, const fr__model_config *c, size_t max_tokens, size_t max_len,
+                     size_t max_seqs);
+void fr__scratch_free(fr__scratch *s);
+
+// Forward pass over n sequences packed back to back (ids/types of seqs[i] are used as is;
+// the caller has validated ids < vocab and lengths <= max positions).
+// OUT: logits (n, num_labels).
+void fr__encoder_forward(const fr__encoder *enc, const fr_seq *seqs, size_t n, fr__scratch *s,
+                         float *logits);
+
+#endif
