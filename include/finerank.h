@@ -284,7 +284,7 @@ void fr_hub_cached_free(fr_hub_cached *list, size_t n);
 // The first stage: a crash-safe BM25 index over JSON-lines documents, and the analyzer that
 // turns text into index terms (the same analyzer at index and at query time).
 //
-//   fr_index_opts io = fr_index_opts_default();        // lang "english", k1 0.9, b 0.4
+//   fr_index_opts io = fr_index_opts_default();        // lang "english", k1 1.2, b 0.75
 //   fr_index *ix = NULL;
 //   fr_index_build("idx", &io, &ix, &err);             // create (or open) for writing
 //   fr_index_add_jsonl(ix, "corpus.jsonl", FR_ON_ERROR_SKIP, NULL, &err);
@@ -359,7 +359,7 @@ typedef struct fr_index fr_index;
 
 typedef struct fr_index_opts {
     const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
-    double k1, b;           // BM25 (0.9, 0.4 as Anserini)
+    double k1, b;           // BM25 (1.2, 0.75 as Lucene/Elasticsearch)
     int title_weight;       // BM25F title weight, an integer 0..16 (default 3; 2..6 beat
                             // 0..1 on Cranfield at every k1, b tried)
     fr_analyzer_opts analyzer;

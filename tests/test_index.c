@@ -418,8 +418,8 @@ static void test_cranfield(void) {
     if (f) fclose(f);
     CHECK_EQ(nq, 225);
     double ndcg = nq ? sum / nq : 0;
-    printf("cranfield BM25 nDCG@10 = %.4f (k1 0.9, b 0.4, title weight 3)\n", ndcg);
-    CHECK(ndcg > 0.355);  // Xapian 0.3548, SQLite FTS5 0.3623 (../shared/data/README.md)
+    printf("cranfield BM25 nDCG@10 = %.4f (defaults: k1 1.2, b 0.75, title weight 3)\n", ndcg);
+    CHECK(ndcg >= 0.3623);  // Xapian 0.3548, SQLite FTS5 0.3623 (../shared/data/README.md)
     fr_index_close(ix);
     rm_rf(dir);
 }

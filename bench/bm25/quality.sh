@@ -33,12 +33,12 @@ for col in "$DATA"/*/; do
     [ -f "$C" ] && [ -f "$Q" ] && [ -f "$R" ] || continue
     W=$WORK/$name; mkdir -p "$W"
     echo "== $name: indexing and running (work dir $W)" >&2
-    rm -rf "$W/idx_default" "$W/idx_classic"
+    rm -rf "$W/idx_default" "$W/idx_anserini"
     "$FR" index build --corpus "$C" --index "$W/idx_default" --no-sync >&2
-    "$FR" index build --corpus "$C" --index "$W/idx_classic" --k1 1.2 --b 0.75 --no-sync >&2
+    "$FR" index build --corpus "$C" --index "$W/idx_anserini" --k1 0.9 --b 0.4 --no-sync >&2
     tw=$("$FR" index stats --index "$W/idx_default" | sed -n 's/.*title_weight=\([0-9]*\).*/\1/p')
     runs=()
-    for set in default classic; do
+    for set in default anserini; do
         for mode in bm25 prox rm3 rm3prox; do
             case $mode in
                 bm25) opt=() ;;
@@ -55,14 +55,14 @@ for col in "$DATA"/*/; do
     runs+=(sqlite_fts5 xapian)
     for r in "${runs[@]}"; do
         case $r in
-            bm25_default) sys="finerank BM25"; st="k1 0.9, b 0.4, title weight $tw (defaults)" ;;
+            bm25_default) sys="finerank BM25"; st="k1 1.2, b 0.75, title weight $tw (defaults)" ;;
             prox_default) sys="finerank BM25 + proximity"; st="BM25TP, top 100" ;;
             rm3_default) sys="finerank BM25 + RM3"; st="fbDocs 10, fbTerms 10, λ 0.5" ;;
             rm3prox_default) sys="finerank BM25 + RM3 + proximity"; st="as above" ;;
-            bm25_classic) sys="finerank BM25"; st="k1 1.2, b 0.75 (as FTS5), title weight $tw" ;;
-            prox_classic) sys="finerank BM25 + proximity"; st="k1 1.2, b 0.75" ;;
-            rm3_classic) sys="finerank BM25 + RM3"; st="k1 1.2, b 0.75" ;;
-            rm3prox_classic) sys="finerank BM25 + RM3 + proximity"; st="k1 1.2, b 0.75" ;;
+            bm25_anserini) sys="finerank BM25"; st="k1 0.9, b 0.4 (as Anserini), title weight $tw" ;;
+            prox_anserini) sys="finerank BM25 + proximity"; st="k1 0.9, b 0.4" ;;
+            rm3_anserini) sys="finerank BM25 + RM3"; st="k1 0.9, b 0.4" ;;
+            rm3prox_anserini) sys="finerank BM25 + RM3 + proximity"; st="k1 0.9, b 0.4" ;;
             sqlite_fts5) sys="SQLite FTS5 $(sqlite3 --version | cut -d' ' -f1)"; st="porter unicode61, bm25() k1 1.2 b 0.75, OR" ;;
             xapian) sys="Xapian $($PY -c 'import xapian; print(xapian.version_string())')"; st="english STEM_SOME, BM25Weight defaults, OR" ;;
         esac
@@ -77,9 +77,9 @@ for col in "$DATA"/*/; do
         fi
     done
     for pair in "bm25_default prox_default" "bm25_default rm3_default" \
-                "bm25_default rm3prox_default" "bm25_classic prox_classic" \
-                "bm25_classic rm3_classic" "sqlite_fts5 bm25_default" "xapian bm25_default" \
-                "sqlite_fts5 bm25_classic" "xapian bm25_classic"; do
+                "bm25_default rm3prox_default" "bm25_anserini prox_anserini" \
+                "bm25_anserini rm3_anserini" "sqlite_fts5 bm25_default" "xapian bm25_default" \
+                "sqlite_fts5 bm25_anserini" "xapian bm25_anserini"; do
         set -- $pair
         for metric in ndcg10 map1000; do
             SIG+=$'\n'"$name: $2 vs $1: $($PY "$ROOT/bench/bm25/significance.py" "$W/$1.pq" "$W/$2.pq" --metric $metric)"
