@@ -522,6 +522,19 @@ static void test_retry_after(void) {
     client_arg big = {.body = body};
     pthread_t t;
     pthread_create(&t, NULL, client, &big);
+    // Probe only once the big request holds the queue's one slot (finerank_queue_depth 1 in
+    // /metrics); otherwise a probe can win the slot and the big request gets the 429.
+    for (int tries = 0; tries < 2000 && !big.status; tries++) {
+        resp m;
+        int depth = 0;
+        if (http(g_port, "GET", "/metrics", NULL, 0, &m) == 0 && m.body) {
+            const char *q = strstr(m.body, "\nfinerank_queue_depth ");
+            if (q) depth = atoi(q + strlen("\nfinerank_queue_depth "));
+        }
+        resp_free(&m);
+        if (depth >= 1) break;
+        usleep(1000);
+    }
     int got429 = 0;
     for (int tries = 0; tries < 200 && !got429; tries++) {
         resp r;
