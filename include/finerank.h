@@ -1,22 +1,30 @@
 /* finerank — a reranking engine for retrieval-augmented generation.
  *
- * Usage (the whole life of a query; every call returns 0 or a negative FR_E* code):
+ * Usage: open an index, configure the two-stage pipeline with a cross-encoder, run, free.
+ * Every call returns 0 or a negative FR_E* code and fills the optional fr_error.
  *
- *   fr_error err;                                   // detailed message on failure
- *   fr_tokenizer *tok = NULL;
- *   if (fr_tokenizer_open("model/tokenizer.json", &tok, &err) < 0) {
- *       fprintf(stderr, "%s\n", err.msg);           // "tokenizer.json: model.vocab: ..."
- *       return 1;
+ *   fr_error err;
+ *   fr_index *ix = NULL;
+ *   fr_pipeline *p = NULL;
+ *   fr_result res = {0};
+ *   fr_pipeline_config cfg = fr_pipeline_config_default(); // BM25 1000 → rerank 100 → k 10
+ *   if (fr_pipeline_config_set(&cfg, "model", "ms-marco-MiniLM-L-6-v2", &err) < 0 ||
+ *       fr_pipeline_config_set(&cfg, "freshness", "gauss:scale=3y", &err) < 0 ||
+ *       fr_index_open("idx", NULL, &ix, &err) < 0 ||   // a directory from `finerank index`
+ *       fr_pipeline_new(ix, &cfg, &p, &err) < 0 ||       // loads the model (dir, repo id, alias)
+ *       fr_pipeline_run(p, "diabetes dietary taboos", NULL, &res, &err) < 0) {
+ *       fprintf(stderr, "%s\n", err.msg);               // names the file, field or byte
+ *   } else {
+ *       for (size_t i = 0; i < res.n; i++)                // every factor is in res.items[i]
+ *           printf("%s %.4f\n", res.items[i].id, res.items[i].score);
  *   }
- *   fr_encode_opts opts = fr_encode_opts_default(); // the file's truncation, specials added
- *   opts.max_length = 512;
- *   fr_encoding enc = {0};
- *   if (fr_tokenizer_encode(tok, "what is BM25?", -1, "BM25 ranks documents", -1,
- *                           &opts, &enc, &err) == 0) {
- *       for (size_t i = 0; i < enc.n; i++) printf("%d ", enc.ids[i]);
- *   }
- *   fr_encoding_free(&enc);
- *   fr_tokenizer_free(tok);                          // NULL is a no-op
+ *   fr_result_free(&res);
+ *   fr_pipeline_free(p);                                 // every _free(NULL) is a no-op
+ *   fr_index_close(ix);
+ *
+ * Below: fr_tokenizer_* (Hugging Face tokenizers), fr_model_* (cross-encoders: score pairs
+ * directly), fr_hub_* (model downloads), fr_index_* (BM25), fr_eval_* (metrics), the
+ * pipeline's parts (signals, MMR), fr_server_* (HTTP).
  *
  * Conventions (see STYLE.md): opaque handles with _open/_free; plain structs for options and
  * results; failures return FR_E* (< 0) and fill an optional caller-owned fr_error, so that
