@@ -1,0 +1,139 @@
+/* cmd_embed.c — `finerank embed --model DIR [--prefix query|passage|NAME] [--prompt TEXT]
+ *                [--threads N] [--batch N]`
+ *
+ * Reads JSON lines {"text": "..."} on stdin and writes one line {"embedding": [floats]} per
+ * input, in input order, or {"error": "line N: ..."} for a line that cannot be read or
+ * embedded (the other lines still run). Lines are embedded in groups of --batch (default 256)
+ * so one call packs many texts. Exit status 0 only if every line succeeded (1 otherwise,
+ * 2 for usage errors).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "finerank.h"
+
+static void help(void) {
+    printf("usage: finerank embed --model DIR [--prefix query|passage|NAME] [--prompt TEXT]\n"
+           "                      [--threads N] [--batch N]\n"
+           "  stdin:  JSON lines {\"text\": \"...\"}\n"
+           "  stdout: one line per input {\"embedding\": [...]} or {\"error\": \"line N: ...\"}\n"
+           "  --prefix NAME  the model's prompt of that name (config_sentence_transformers.json\n"
+           "                 \"prompts\"; e5/BGE query and passage prefixes)\n"
+           "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n");
+}
+
+static void put_error(long line, const char *msg) {
+    char buf[700];
+    snprintf(buf, sizeof buf, "line %ld: %s", line, msg);
+    json_t *o = json_object();
+    json_t *m = json_string(buf);
+    json_object_set_new(o, "error", m ? m : json_string("error message not printable"));
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s) puts(s);
+    free(s);
+    json_decref(o);
+}
+
+static void put_vec(const float *v, int dim) {
+    fputs("{\"embedding\":[", stdout);
+    for (int i = 0; i < dim; i++) printf(i ? ",%.9g" : "%.9g", (double)v[i]);
+    fputs("]}\n", stdout);
+}
+
+typedef struct pending {
+    long lineno;
+    char *text;   // NULL: the error in msg
+    char msg[600];
+} pending;
+
+// Embeds and prints a group; a failing group is retried line by line to name the bad line.
+static long flush(const fr_embedder *e, const fr_embed_opts *eo, pending *p, size_t n, float *out) {
+    long failed = 0;
+    const char **texts = malloc(n * sizeof *texts);
+    size_t *at = malloc(n * sizeof *at), m = 0;
+    int dim = fr_embedder_dim(e);
+    fr_error err;
+    for (size_t i = 0; i < n; i++)
+        if (p[i].text) { at[i] = m; texts[m++] = p[i].text; }
+    int rc = m ? fr_embedder_embed(e, texts, m, eo, out, &err) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!p[i].text) { put_error(p[i].lineno, p[i].msg); failed++; continue; }
+        if (rc == 0) { put_vec(out + at[i] * (size_t)dim, dim); continue; }
+        if (fr_embedder_embed(e, (const char *const *)&p[i].text, 1, eo, out, &err) == 0) put_vec(out, dim);
+        else { put_error(p[i].lineno, err.msg); failed++; }
+    }
+    for (size_t i = 0; i < n; i++) free(p[i].text);
+    free(texts);
+    free(at);
+    return failed;
+}
+
+int cmd_embed(int argc, char **argv) {
+    const char *dir = NULL;
+    fr_embed_opts eo = fr_embed_opts_default();
+    fr_embedder_opts oo = fr_embedder_opts_default();
+    size_t batch = 256;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { help(); return 0; }
+        else if ((v = cli_opt(argc, argv, &i, "--model"))) dir = v;
+        else if ((v = cli_opt(argc, argv, &i, "--prefix"))) eo.prompt_name = v;
+        else if ((v = cli_opt(argc, argv, &i, "--prompt"))) eo.prompt = v;
+        else if ((v = cli_opt(argc, argv, &i, "--threads")))
+            oo.threads = (int)cli_parse_long("--threads", v, 1, 1024);
+        else if ((v = cli_opt(argc, argv, &i, "--batch")))
+            batch = (size_t)cli_parse_long("--batch", v, 1, 1 << 20);
+        else cli_usage_error("embed: unknown option '%s' (see --help)", argv[i]);
+    }
+    if (!dir) cli_usage_error("embed: --model DIR is required (see --help)");
+    fr_error err;
+    fr_embedder *e = NULL;
+    if (fr_embedder_open(dir, &oo, &e, &err) < 0) {
+        fprintf(stderr, "finerank embed: %s\n", err.msg);
+        return 1;
+    }
+    if (eo.prompt_name && !eo.prompt && !fr_embedder_prompt(e, eo.prompt_name)) {
+        fprintf(stderr, "finerank embed: %s has no prompt named '%s' (use --prompt TEXT for a literal "
+                "prefix)\n", dir, eo.prompt_name);
+        fr_embedder_free(e);
+        return 2;
+    }
+    pending *p = calloc(batch, sizeof *p);
+    float *out = malloc(batch * (size_t)fr_embedder_dim(e) * sizeof *out);
+    if (!p || !out) {
+        fprintf(stderr, "finerank embed: out of memory\n");
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0, np = 0;
+    ssize_t n;
+    long lineno = 0, failed = 0;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        json_error_t jerr;
+        json_t *o = json_loadb(line, (size_t)n, 0, &jerr);
+        json_t *t = o ? json_object_get(o, "text") : NULL;
+        pending *q = &p[np++];
+        q->lineno = lineno;
+        q->text = NULL;
+        if (!o) snprintf(q->msg, sizeof q->msg, "invalid JSON: %s", jerr.text);
+        else if (!json_is_string(t)) snprintf(q->msg, sizeof q->msg, "expected {\"text\": string}");
+        else if (!(q->text = strdup(json_string_value(t)))) snprintf(q->msg, sizeof q->msg, "out of memory");
+        json_decref(o);
+        if (np == batch) {
+            failed += flush(e, &eo, p, np, out);
+            np = 0;
+        }
+    }
+    if (np) failed += flush(e, &eo, p, np, out);
+    free(line);
+    free(p);
+    free(out);
+    fr_embedder_free(e);
+    if (failed) fprintf(stderr, "finerank embed: %ld of %ld lines failed\n", failed, lineno);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,271 @@
+/* vectors.c — exact top-k search over a dense matrix of embeddings by brute-force dot
+ * product (inner product = cosine for L2-normalised embeddings).
+ *
+ * Layout: n rows of `stride` elements, stride = dim rounded up to 32 with zero padding so the
+ * SIMD loops have no tails.
+ *   FR_VEC_F32: float rows (n, stride).
+ *   FR_VEC_I8:  int8 rows (n, stride) plus one float scale per row: x ≈ scale · q with
+ *               scale = max|x| / 127 and q = round(x / scale) in [-127, 127] (symmetric
+ *               per-vector quantisation). The query is quantised the same way, the integer
+ *               dot product is exact in int32, and score = dot(q_query, q_row) · s_query · s_row.
+ * Kernels: AVX2 + FMA (the default build targets x86-64-v3). int8 uses the maddubs trick:
+ *   maddubs(|a|, sign(b, a)) = pairwise a·b in int16 (|a|, |b| <= 127, so 2 · 127² fits in
+ *   int16 without saturation), madd with ones widens to int32. Without __AVX2__ a scalar loop
+ *   computes the same integers (and the same float sums up to rounding order).
+ * Workload: 10^5..10^6 rows of 384..1024 dims, top-10..1000 per query. Rows are split into
+ * contiguous ranges, one per thread; each thread keeps a k-sized min-heap and the heaps are
+ * merged. Ties order by ascending row id, so results do not depend on the thread count.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "base/base.h"
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define HAVE_AVX2 1
+#endif
+
+struct fr_vecs {
+    int dim, stride;
+    fr_vec_type type;
+    size_t n, cap;
+    float *f;        // (cap, stride) for FR_VEC_F32
+    int8_t *q;       // (cap, stride) for FR_VEC_I8
+    float *scale;    // (cap) for FR_VEC_I8
+};
+
+// ---- kernels ----
+static float dot_f32(const float *a, const float *b, int n) {
+#ifdef HAVE_AVX2
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    __m256 s = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+#else
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+#endif
+}
+
+// absq = |q|, q itself gives the signs. n is a multiple of 32.
+static int32_t dot_i8(const int8_t *q, const int8_t *absq, const int8_t *x, int n) {
+#ifdef HAVE_AVX2
+    __m256i acc = _mm256_setzero_si256(), ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < n; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(absq + i));
+        __m256i s = _mm256_loadu_si256((const __m256i *)(const void *)(q + i));
+        __m256i b = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(x + i)), s);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+    }
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    return _mm_cvtsi128_si32(h);
+#else
+    (void)absq;
+    int32_t s = 0;
+    for (int i = 0; i < n; i++) s += (int32_t)q[i] * x[i];
+    return s;
+#endif
+}
+
+// Symmetric per-vector int8 quantisation of x (dim) into q (stride, zero-padded).
+static float quantize(const float *x, int dim, int stride, int8_t *q) {
+    float m = 0;
+    for (int i = 0; i < dim; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+    float scale = m > 0 ? m / 127.0f : 1.0f, inv = m > 0 ? 127.0f / m : 0.0f;
+    for (int i = 0; i < dim; i++) {
+        float r = nearbyintf(x[i] * inv);
+        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+    memset(q + dim, 0, (size_t)(stride - dim));
+    return scale;
+}
+
+// ---- matrix ----
+int fr_vecs_new(int dim, fr_vec_type type, fr_vecs **out, fr_error *err) {
+    *out = NULL;
+    if (dim < 1 || dim > 65536) return fr__err(err, FR_EINVAL, "fr_vecs_new: dim %d out of range", dim);
+    if (type != FR_VEC_F32 && type != FR_VEC_I8)
+        return fr__err(err, FR_EINVAL, "fr_vecs_new: unknown type %d", (int)type);
+    fr_vecs *v = calloc(1, sizeof *v);
+    if (!v) return fr__err(err, FR_ENOMEM, "out of memory");
+    v->dim = dim;
+    v->stride = (dim + 31) / 32 * 32;
+    v->type = type;
+    *out = v;
+    return 0;
+}
+
+void fr_vecs_free(fr_vecs *v) {
+    if (!v) return;
+    free(v->f);
+    free(v->q);
+    free(v->scale);
+    free(v);
+}
+
+size_t fr_vecs_count(const fr_vecs *v) { return v->n; }
+int fr_vecs_dim(const fr_vecs *v) { return v->dim; }
+
+int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
+    if (!n) return 0;
+    if (!x) return fr__err(err, FR_EINVAL, "fr_vecs_add: NULL vectors");
+    size_t S = (size_t)v->stride, D = (size_t)v->dim;
+    for (size_t i = 0; i < n * D; i++)
+        if (!isfinite(x[i]))
+            return fr__err(err, FR_EINVAL, "fr_vecs_add: vector %zu element %zu is not finite", i / D, i % D);
+    if (v->n + n > v->cap) {
+        size_t cap = v->cap ? v->cap : 1024;
+        while (cap < v->n + n) cap *= 2;
+        if (v->type == FR_VEC_F32) {
+            float *f = realloc(v->f, cap * S * sizeof *f);
+            if (!f) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            v->f = f;
+        } else {
+            int8_t *q = realloc(v->q, cap * S);
+            if (!q) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            v->q = q;
+            float *s = realloc(v->scale, cap * sizeof *s);
+            if (!s) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            v->scale = s;
+        }
+        v->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t r = v->n + i;
+        if (v->type == FR_VEC_F32) {
+            memcpy(v->f + r * S, x + i * D, D * sizeof(float));
+            memset(v->f + r * S + D, 0, (S - D) * sizeof(float));
+        } else {
+            v->scale[r] = quantize(x + i * D, v->dim, v->stride, v->q + r * S);
+        }
+    }
+    v->n += n;
+    return 0;
+}
+
+// ---- top-k ----
+// Min-heap of the best k hits: heap[0] is the worst kept. "Worse" = lower score, or the same
+// score and a higher id.
+static int worse(fr_vec_hit a, fr_vec_hit b) {
+    return a.score < b.score || (a.score == b.score && a.id > b.id);
+}
+
+static void sift_down(fr_vec_hit *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && worse(h[l], h[m])) m = l;
+        if (r < n && worse(h[r], h[m])) m = r;
+        if (m == i) return;
+        fr_vec_hit t = h[i]; h[i] = h[m]; h[m] = t;
+        i = m;
+    }
+}
+
+static void push(fr_vec_hit *h, size_t *n, size_t k, fr_vec_hit x) {
+    if (*n < k) {
+        size_t i = (*n)++;
+        h[i] = x;
+        while (i && worse(h[i], h[(i - 1) / 2])) {
+            fr_vec_hit t = h[i]; h[i] = h[(i - 1) / 2]; h[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (worse(h[0], x)) {
+        h[0] = x;
+        sift_down(h, *n, 0);
+    }
+}
+
+typedef struct part {
+    const fr_vecs *v;
+    const float *qf;             // (stride) query, F32
+    const int8_t *qq, *qabs;     // (stride) query, I8
+    float qscale;
+    size_t lo, hi, k, nh;
+    fr_vec_hit *heap;            // (k)
+} part;
+
+static void *scan(void *arg) {
+    part *p = arg;
+    const fr_vecs *v = p->v;
+    size_t S = (size_t)v->stride;
+    p->nh = 0;
+    if (v->type == FR_VEC_F32) {
+        for (size_t r = p->lo; r < p->hi; r++) {
+            float s = dot_f32(p->qf, v->f + r * S, v->stride);
+            if (p->nh < p->k || s >= p->heap[0].score) push(p->heap, &p->nh, p->k, (fr_vec_hit){(uint32_t)r, s});
+        }
+    } else {
+        for (size_t r = p->lo; r < p->hi; r++) {
+            float s = (float)dot_i8(p->qq, p->qabs, v->q + r * S, v->stride) * (p->qscale * v->scale[r]);
+            if (p->nh < p->k || s >= p->heap[0].score) push(p->heap, &p->nh, p->k, (fr_vec_hit){(uint32_t)r, s});
+        }
+    }
+    return NULL;
+}
+
+static int cmp_hit(const void *a, const void *b) {
+    const fr_vec_hit *x = a, *y = b;
+    return worse(*y, *x) ? -1 : worse(*x, *y) ? 1 : 0;
+}
+
+int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, fr_vec_hit *out,
+                   size_t *n_out, fr_error *err) {
+    *n_out = 0;
+    if (!query || (k && !out)) return fr__err(err, FR_EINVAL, "fr_vecs_search: NULL argument");
+    if (threads < 0 || threads > 256) return fr__err(err, FR_EINVAL, "fr_vecs_search: threads %d", threads);
+    if (v->n > UINT32_MAX) return fr__err(err, FR_ERANGE, "fr_vecs_search: more than 2^32 vectors");
+    if (k > v->n) k = v->n;
+    if (!k) return 0;
+    size_t T = threads ? (size_t)threads : 1, S = (size_t)v->stride;
+    if (T > v->n / 1024 + 1) T = v->n / 1024 + 1;  // tiny matrices: one thread
+    int rc = 0;
+    float *qf = calloc(S, sizeof *qf);
+    int8_t *qq = malloc(2 * S);
+    part *parts = calloc(T, sizeof *parts);
+    fr_vec_hit *heaps = malloc(T * k * sizeof *heaps);
+    pthread_t *tids = calloc(T, sizeof *tids);
+    if (!qf || !qq || !parts || !heaps || !tids) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
+    memcpy(qf, query, (size_t)v->dim * sizeof *qf);
+    for (int i = 0; i < v->dim; i++)
+        if (!isfinite(qf[i])) { rc = fr__err(err, FR_EINVAL, "query element %d is not finite", i); goto out; }
+    float qscale = 0;
+    if (v->type == FR_VEC_I8) {
+        qscale = quantize(qf, v->dim, v->stride, qq);
+        for (size_t i = 0; i < S; i++) qq[S + i] = (int8_t)(qq[i] < 0 ? -qq[i] : qq[i]);
+    }
+    size_t started = 0;
+    for (size_t t = 0; t < T; t++) {
+        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qabs = qq + S, .qscale = qscale,
+                          .lo = v->n * t / T, .hi = v->n * (t + 1) / T, .k = k, .heap = heaps + t * k};
+    }
+    for (size_t t = 1; t < T; t++, started++)
+        if (pthread_create(&tids[t], NULL, scan, &parts[t]) != 0) break;
+    scan(&parts[0]);
+    for (size_t t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    for (size_t t = started + 1; t < T; t++) scan(&parts[t]);  // threads that failed to start
+    // merge: every heap's entries into heap 0's k best
+    fr_vec_hit *best = heaps;
+    size_t nb = parts[0].nh;
+    for (size_t t = 1; t < T; t++)
+        for (size_t i = 0; i < parts[t].nh; i++) push(best, &nb, k, parts[t].heap[i]);
+    qsort(best, nb, sizeof *best, cmp_hit);
+    memcpy(out, best, nb * sizeof *out);
+    *n_out = nb;
+out:
+    free(qf);
+    free(qq);
+    free(parts);
+    free(heaps);
+    free(tids);
+    return rc;
+}
