@@ -915,6 +915,23 @@ int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char 
 // The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
 char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
 
+// -- fusion --
+// Hybrid retrieval: several ranked lists (BM25, dense) → one. Formulas in src/rank/fusion.c.
+typedef enum {
+    FR_FUSE_RRF = 0,        // reciprocal rank fusion: Σ w_i / (rrf_k + rank_i)
+    FR_FUSE_WEIGHTED = 1,   // Σ w_i · min-max normalised score_i
+} fr_fuse_method;
+typedef struct fr_fuse_opts {
+    fr_fuse_method method;  // RRF
+    double rrf_k;           // 60
+    const double *weights;  // one per list; NULL: 1 (RRF) or 1 / n_lists (weighted)
+} fr_fuse_opts;
+fr_fuse_opts fr_fuse_opts_default(void);
+// Fuses n_lists lists (each best first, a doc at most once per list). OUT: out (caller array of
+// at least Σ lens entries), *n_out: every doc once, best first, ties by doc number ascending.
+int fr_fuse(const fr_hit *const *lists, const size_t *lens, size_t n_lists, const fr_fuse_opts *opts,
+            fr_hit *out, size_t *n_out, fr_error *err);
+
 // -- pipeline --
 // candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
 // top N2 (cross-encoder or proximity; semantic score in [0, 1]) → signals (timeliness ×
