@@ -302,6 +302,19 @@ int fr_vecs_dim(const fr_vecs *v);
 // on `threads` threads (0 or 1: the caller's). OUT: out[0..*n_out), *n_out = min(k, count).
 int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, fr_vec_hit *out,
                    size_t *n_out, fr_error *err);
+// Files (format in src/index/vectors.c): written to PATH.pending, fsynced, renamed over PATH,
+// directory fsynced, so PATH is always a complete old or new file. meta tags what the rows
+// belong to (an index generation, the model that made them).
+typedef struct fr_vecs_meta {
+    uint64_t generation;
+    char model[1024];
+} fr_vecs_meta;
+int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err);
+// OUT: *out (free with fr_vecs_free), *meta when not NULL. Truncated, corrupt (CRC32) or
+// inconsistent files are FR_EFORMAT / FR_ECORRUPT.
+int fr_vecs_load(const char *path, fr_vecs **out, fr_vecs_meta *meta, fr_error *err);
+int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **out,
+                     fr_vecs_meta *meta, fr_error *err);
 
 // ---- hub ----
 // Models from the Hugging Face hub, stored in Hugging Face's own cache layout so that files

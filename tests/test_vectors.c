@@ -111,6 +111,60 @@ int main(void) {
     CHECK_EQ(fr_vecs_search(t, qv, 0, 1, hi, &ni, &err), 0);
     CHECK_EQ(ni, 0);
     fr_vecs_free(NULL);
+    // save / load round trip (both types), bad files, and the fuzz seeds
+    char dir[] = "/tmp/fr_vecs_XXXXXX", path[300], seed[400];
+    CHECK(mkdtemp(dir) != NULL);
+    for (int ty = 0; ty < 2; ty++) {
+        fr_vecs *src = ty ? t : NULL, *back = NULL;
+        if (!ty) {
+            CHECK_EQ(fr_vecs_new(3, FR_VEC_F32, &src, &err), 0);
+            CHECK_EQ(fr_vecs_add(src, rows, 5, &err), 0);
+        }
+        fr_vecs_meta meta = {.generation = 42 + (uint64_t)ty}, m2;
+        snprintf(meta.model, sizeof meta.model, "models/e5-small");
+        snprintf(path, sizeof path, "%s/v%d.bin", dir, ty);
+        CHECK_EQ(fr_vecs_save(src, path, &meta, &err), 0);
+        CHECK_EQ(fr_vecs_load(path, &back, &m2, &err), 0);
+        if (back) {
+            CHECK_EQ(fr_vecs_count(back), 5);
+            CHECK_EQ(m2.generation, 42 + ty);
+            CHECK_STR(m2.model, "models/e5-small");
+            fr_vec_hit x1[5], x2[5];
+            size_t a1, a2;
+            CHECK_EQ(fr_vecs_search(src, qv, 5, 1, x1, &a1, &err), 0);
+            CHECK_EQ(fr_vecs_search(back, qv, 5, 1, x2, &a2, &err), 0);
+            CHECK(a1 == 5 && a2 == 5 && memcmp(x1, x2, sizeof x1) == 0);
+        }
+        fr_vecs_free(back);
+        size_t len;
+        FILE *f = fopen(path, "rb");
+        char *buf = malloc(1 << 16);
+        len = fread(buf, 1, 1 << 16, f);
+        fclose(f);
+        // fuzz seeds are these files (fuzz/corpus/vectors/); regenerate with FR_WRITE_SEEDS=1
+        if (getenv("FR_WRITE_SEEDS")) {
+            snprintf(seed, sizeof seed, "fuzz/corpus/vectors/%s.bin", ty ? "i8" : "f32");
+            FILE *g = fopen(seed, "wb");
+            fwrite(buf, 1, len, g);
+            fclose(g);
+        }
+        // every truncation and a flipped byte are clean errors
+        for (size_t cut = 0; cut < len; cut += 7) {
+            back = NULL;
+            CHECK(fr_vecs_load_mem(buf, cut, "cut", &back, NULL, &err) < 0);
+            CHECK(back == NULL);
+        }
+        buf[len / 2] ^= 0x40;
+        back = NULL;
+        CHECK_EQ(fr_vecs_load_mem(buf, len, "flip", &back, NULL, &err), FR_ECORRUPT);
+        free(buf);
+        if (!ty) fr_vecs_free(src);
+    }
+    snprintf(path, sizeof path, "%s/none.bin", dir);
+    fr_vecs *none = NULL;
+    CHECK(fr_vecs_load(path, &none, NULL, &err) < 0);
+    snprintf(seed, sizeof seed, "rm -rf %s", dir);
+    CHECK_EQ(system(seed), 0);
     fr_vecs_free(t);
     fr_vecs_free(vf);
     fr_vecs_free(vi);

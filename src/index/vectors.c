@@ -12,6 +12,14 @@
  *   maddubs(|a|, sign(b, a)) = pairwise a·b in int16 (|a|, |b| <= 127, so 2 · 127² fits in
  *   int16 without saturation), madd with ones widens to int32. Without __AVX2__ a scalar loop
  *   computes the same integers (and the same float sums up to rounding order).
+ * File (fr_vecs_save / fr_vecs_load; little-endian, written as <path>.pending, fsynced,
+ * renamed over <path>, directory fsynced — the index's commit protocol):
+ *   0   "FRVECS01"                 magic
+ *   8   u32 type (0 F32, 1 I8), u32 dim, u64 n, u64 generation (caller's tag: the index
+ *       commit the vectors belong to), u32 model_len, u32 0
+ *   40  model path (model_len bytes), zero-padded to 8
+ *   ..  rows: F32 n·stride floats; I8 n·stride int8 then n float scales (stride as above)
+ *   end u32 CRC32 (zlib) of every byte before it
  * Workload: 10^5..10^6 rows of 384..1024 dims, top-10..1000 per query. Rows are split into
  * contiguous ranges, one per thread; each thread keeps a k-sized min-heap and the heaps are
  * merged. Ties order by ascending row id, so results do not depend on the thread count.
@@ -19,8 +27,12 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
 
 #include "base/base.h"
+#include "index/io.h"
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define HAVE_AVX2 1
@@ -267,5 +279,124 @@ out:
     free(parts);
     free(heaps);
     free(tids);
+    return rc;
+}
+
+// ---- files ----
+#define MAGIC "FRVECS01"
+
+int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err) {
+    char pending[4200], dir[4096];
+    if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending)
+        return fr__err(err, FR_EINVAL, "%s: path too long", path);
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    const char *model = meta ? meta->model : "";
+    uint32_t ml = (uint32_t)strnlen(model, sizeof meta->model);
+    uint8_t hdr[40] = {0};
+    memcpy(hdr, MAGIC, 8);
+    uint32_t type = (uint32_t)v->type, dim = (uint32_t)v->dim;
+    uint64_t n = v->n, gen = meta ? meta->generation : 0;
+    memcpy(hdr + 8, &type, 4);
+    memcpy(hdr + 12, &dim, 4);
+    memcpy(hdr + 16, &n, 8);
+    memcpy(hdr + 24, &gen, 8);
+    memcpy(hdr + 32, &ml, 4);
+    fr__wfile w;
+    int rc = fr__wfile_open(&w, pending, err);
+    if (rc < 0) return rc;
+    size_t S = (size_t)v->stride;
+    if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
+        (rc = fr__wfile_write(&w, model, ml, err)) < 0 || (rc = fr__wfile_pad8(&w, err)) < 0)
+        goto fail;
+    if (v->type == FR_VEC_F32) {
+        if ((rc = fr__wfile_write(&w, v->f, v->n * S * sizeof(float), err)) < 0) goto fail;
+    } else if ((rc = fr__wfile_write(&w, v->q, v->n * S, err)) < 0 ||
+               (rc = fr__wfile_write(&w, v->scale, v->n * sizeof(float), err)) < 0) {
+        goto fail;
+    }
+    uint32_t crc = w.crc;
+    if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
+    if ((rc = fr__wfile_finish(&w, 1, err)) < 0) { unlink(pending); return rc; }
+    if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); return rc; }
+    return fr__io_fsync_dir(dir, err);
+fail:
+    fr__wfile_abort(&w);
+    return rc;
+}
+
+int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **out, fr_vecs_meta *meta,
+                     fr_error *err) {
+    *out = NULL;
+    const uint8_t *p = data;
+    if (len < 44 || memcmp(p, MAGIC, 8))
+        return fr__err(err, FR_EFORMAT, "%s: not a finerank vectors file", name);
+    uint32_t type, dim, ml, crc;
+    uint64_t n, gen;
+    memcpy(&type, p + 8, 4);
+    memcpy(&dim, p + 12, 4);
+    memcpy(&n, p + 16, 8);
+    memcpy(&gen, p + 24, 8);
+    memcpy(&ml, p + 32, 4);
+    memcpy(&crc, p + len - 4, 4);
+    uLong c = crc32(0L, Z_NULL, 0);
+    for (size_t done = 0; done < len - 4;) {
+        size_t k = len - 4 - done > (1u << 30) ? (1u << 30) : len - 4 - done;
+        c = crc32(c, p + done, (uInt)k);
+        done += k;
+    }
+    if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
+    if (type > 1 || dim < 1 || dim > 65536)
+        return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
+    if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
+    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
+    size_t row = type == 0 ? S * sizeof(float) : S + sizeof(float);
+    if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
+        return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
+                       (unsigned long long)n, dim, len);
+    fr_vecs *v = NULL;
+    int rc = fr_vecs_new((int)dim, (fr_vec_type)type, &v, err);
+    if (rc < 0) return rc;
+    if (n) {
+        v->cap = n;
+        if (type == 0) {
+            if (!(v->f = malloc(n * S * sizeof(float)))) goto oom;
+            memcpy(v->f, p + off, n * S * sizeof(float));
+            for (size_t i = 0; i < n * S; i++)
+                if (!isfinite(v->f[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite value", name); goto fail; }
+        } else {
+            if (!(v->q = malloc(n * S)) || !(v->scale = malloc(n * sizeof(float)))) goto oom;
+            memcpy(v->q, p + off, n * S);
+            memcpy(v->scale, p + off + n * S, n * sizeof(float));
+            for (size_t i = 0; i < n; i++)
+                if (!isfinite(v->scale[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite scale", name); goto fail; }
+            for (size_t i = 0; i < n * S; i++)
+                if (v->q[i] == -128) { rc = fr__err(err, FR_ECORRUPT, "%s: int8 value -128", name); goto fail; }
+        }
+        v->n = n;
+    }
+    if (meta) {
+        meta->generation = gen;
+        memcpy(meta->model, p + 40, ml);
+        meta->model[ml] = 0;
+    }
+    *out = v;
+    return 0;
+oom:
+    rc = fr__err(err, FR_ENOMEM, "%s: cannot allocate %llu vectors", name, (unsigned long long)n);
+fail:
+    fr_vecs_free(v);
+    return rc;
+}
+
+int fr_vecs_load(const char *path, fr_vecs **out, fr_vecs_meta *meta, fr_error *err) {
+    fr__mmap m;
+    *out = NULL;
+    int rc = fr__mmap_open(path, &m, err);
+    if (rc < 0) return rc;
+    rc = fr_vecs_load_mem(m.data, m.len, path, out, meta, err);
+    fr__mmap_close(&m);
     return rc;
 }
