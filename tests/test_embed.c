@@ -347,6 +347,49 @@ static void test_cli(void) {
     CHECK_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 2);
     fr_embedder_free(e);
     unlink(in);
+
+    // hybrid retrieval end to end: index, embed into vectors.bin, dense and hybrid search
+    char d[] = "/tmp/fr_embed_idx_XXXXXX";
+    if (!mkdtemp(d)) return;
+    snprintf(cmd, sizeof cmd, "%s/c.jsonl", d);
+    f = fopen(cmd, "w");
+    fputs("{\"id\": \"a\", \"title\": \"bm25\", \"text\": \"bm25 ranks documents\"}\n"
+          "{\"id\": \"b\", \"text\": \"the wing of a supersonic aircraft\"}\n"
+          "{\"id\": \"c\", \"text\": \"heat transfer in laminar flow\"}\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s index build --corpus %s/c.jsonl --index %s/ix >/dev/null 2>&1 && "
+             "%s embed --model %s --index %s/ix 2>/dev/null", bin, d, d, bin, SRC, d);
+    CHECK_EQ(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query 'bm25 documents' --retriever dense --json", bin, d);
+    p = popen(cmd, "r");
+    line = NULL;
+    cap = 0;
+    json_t *dense = getline(&line, &cap, p) > 0 ? json_loads(line, 0, NULL) : NULL;
+    pclose(p);
+    snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query 'bm25 documents' --retriever hybrid --json", bin, d);
+    p = popen(cmd, "r");
+    json_t *hy = getline(&line, &cap, p) > 0 ? json_loads(line, 0, NULL) : NULL;
+    pclose(p);
+    free(line);
+    json_t *dh = json_object_get(dense, "hits"), *hh = json_object_get(hy, "hits");
+    CHECK_EQ(json_array_size(dh), 3);
+    CHECK_EQ(json_array_size(hh), 3);
+    // only "a" matches BM25: RRF gives it 1/61 + 1/(60 + its dense rank)
+    int rank_a = 0;
+    for (size_t i = 0; i < json_array_size(dh); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(dh, i), "id")), "a")) rank_a = (int)i + 1;
+    CHECK(rank_a >= 1);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(hh, 0), "id")), "a");
+    CHECK_NEAR(json_number_value(json_object_get(json_array_get(hh, 0), "score")), 1.0 / 61 + 1.0 / (60 + rank_a), 1e-12);
+    json_decref(dense);
+    json_decref(hy);
+    // after a change to the index the vectors are stale: a clear error
+    snprintf(cmd, sizeof cmd, "%s index delete --index %s/ix --id b >/dev/null 2>&1 && %s search --index %s/ix "
+             "--query x --retriever dense >/dev/null 2>&1", bin, d, bin, d);
+    st = system(cmd);
+    CHECK_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 1);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    CHECK_EQ(system(cmd), 0);
 }
 
 int main(void) {

@@ -48,4 +48,13 @@ int cli_search_pipeline(int argc, char **argv);
 int cli_pipeline_eval_run(const char *dir, const char *queries, size_t k, cli_pipeline *pl,
                           fr_run **out, double **lat_out, size_t *n_lat);
 
+// ---- dense retrieval (cmd_embed.c) ----
+// The index's embeddings live in DIR/vectors.bin (fr_vecs_save: crash-safe replace), one row
+// per doc number, tagged with the index generation they were computed for and the model.
+// `finerank embed --model M --index DIR [--int8]` writes it; search reads it.
+// Dense top-k for `query` over ix (deleted docs skipped). model: NULL = the one recorded in
+// the file. Returns 0 or an FR_E* code with err set.
+int cli_dense_search(fr_index *ix, const char *dir, const char *model, const char *query, size_t k,
+                     fr_hit *hits, size_t *n_hits, fr_error *err);
+
 #endif

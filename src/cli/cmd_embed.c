@@ -6,12 +6,18 @@
  * embedded (the other lines still run). Lines are embedded in groups of --batch (default 256)
  * so one call packs many texts. Exit status 0 only if every line succeeded (1 otherwise,
  * 2 for usage errors).
+ *
+ * `finerank embed --model DIR --index IDX [--int8]` instead embeds every document of the
+ * index (title + " " + text, with the model's "passage"/"document" prompt when it has one)
+ * and writes IDX/vectors.bin for `search --retriever dense|hybrid` (see cli.h). The file is
+ * tied to the index generation: after `index add/delete/optimize`, run it again.
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "cli/cli.h"
 #include "finerank.h"
 
@@ -22,7 +28,9 @@ static void help(void) {
            "  stdout: one line per input {\"embedding\": [...]} or {\"error\": \"line N: ...\"}\n"
            "  --prefix NAME  the model's prompt of that name (config_sentence_transformers.json\n"
            "                 \"prompts\"; e5/BGE query and passage prefixes)\n"
-           "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n");
+           "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n"
+           "  --index IDX [--int8]  embed every document of the index into IDX/vectors.bin\n"
+           "                 (for search --retriever dense|hybrid) instead of reading stdin\n");
 }
 
 static void put_error(long line, const char *msg) {
@@ -71,8 +79,137 @@ static long flush(const fr_embedder *e, const fr_embed_opts *eo, pending *p, siz
     return failed;
 }
 
+// ---- index embeddings ----
+static int vectors_path(const char *dir, char *out, size_t cap) {
+    return (size_t)snprintf(out, cap, "%s/vectors.bin", dir) < cap ? 0 : -1;
+}
+
+static int embed_index(const char *model, const char *dir, int int8, const fr_embedder_opts *oo,
+                       const char *prefix_name) {
+    fr_error err;
+    fr_index *ix = NULL;
+    fr_embedder *e = NULL;
+    fr_vecs *v = NULL;
+    float *out = NULL;
+    const char **texts = NULL;
+    char **owned = NULL;
+    int rc = 1;
+    char path[4200];
+    const size_t B = 256;
+    if (vectors_path(dir, path, sizeof path) < 0) { fprintf(stderr, "finerank embed: path too long\n"); return 1; }
+    if (fr_index_open(dir, NULL, &ix, &err) < 0 || fr_embedder_open(model, oo, &e, &err) < 0) {
+        fprintf(stderr, "finerank embed: %s\n", err.msg);
+        goto out;
+    }
+    fr_index_stats st;
+    if (fr_index_stats_get(ix, &st, &err) < 0 ||
+        fr_vecs_new(fr_embedder_dim(e), int8 ? FR_VEC_I8 : FR_VEC_F32, &v, &err) < 0) {
+        fprintf(stderr, "finerank embed: %s\n", err.msg);
+        goto out;
+    }
+    fr_embed_opts eo = fr_embed_opts_default();
+    eo.prompt_name = prefix_name ? prefix_name : fr_embedder_prompt(e, "passage") ? "passage" : NULL;
+    uint32_t n = fr_index_n_docs(ix);
+    int dim = fr_embedder_dim(e);
+    out = malloc(B * (size_t)dim * sizeof *out);
+    texts = malloc(B * sizeof *texts);
+    owned = calloc(B, sizeof *owned);
+    if (!out || !texts || !owned) { fprintf(stderr, "finerank embed: out of memory\n"); goto out; }
+    for (uint32_t lo = 0; lo < n; lo += B) {
+        size_t m = n - lo < B ? n - lo : B;
+        for (size_t i = 0; i < m; i++) {
+            fr_doc d;
+            if (fr_index_doc(ix, lo + (uint32_t)i, &d, &err) < 0) {
+                fprintf(stderr, "finerank embed: %s\n", err.msg);
+                goto out;
+            }
+            free(owned[i]);
+            size_t tl = d.title ? d.title_len : 0, xl = d.text ? d.text_len : 0;
+            owned[i] = malloc(tl + xl + 2);
+            if (!owned[i]) { fprintf(stderr, "finerank embed: out of memory\n"); goto out; }
+            // deleted docs get a vector too (rows stay aligned with doc numbers); search skips them
+            snprintf(owned[i], tl + xl + 2, "%.*s%s%.*s", (int)tl, tl ? d.title : "", tl && xl ? " " : "",
+                     (int)xl, xl ? d.text : "");
+            texts[i] = owned[i];
+        }
+        if (fr_embedder_embed(e, texts, m, &eo, out, &err) < 0 || fr_vecs_add(v, out, m, &err) < 0) {
+            fprintf(stderr, "finerank embed: docs %u..%zu: %s\n", lo, lo + m - 1, err.msg);
+            goto out;
+        }
+    }
+    fr_vecs_meta meta = {.generation = st.generation};
+    snprintf(meta.model, sizeof meta.model, "%s", model);
+    if (fr_vecs_save(v, path, &meta, &err) < 0) {
+        fprintf(stderr, "finerank embed: %s\n", err.msg);
+        goto out;
+    }
+    fprintf(stderr, "finerank embed: %u documents, %d dims (%s) -> %s\n", n, dim, int8 ? "int8" : "f32", path);
+    rc = 0;
+out:
+    if (owned)
+        for (size_t i = 0; i < B; i++) free(owned[i]);
+    free(owned);
+    free(texts);
+    free(out);
+    fr_vecs_free(v);
+    fr_embedder_free(e);
+    fr_index_close(ix);
+    return rc;
+}
+
+int cli_dense_search(fr_index *ix, const char *dir, const char *model, const char *query, size_t k,
+                     fr_hit *hits, size_t *n_hits, fr_error *err) {
+    char path[4200];
+    fr_vecs *v = NULL;
+    fr_vecs_meta meta;
+    fr_embedder *e = NULL;
+    fr_vec_hit *vh = NULL;
+    float *q = NULL;
+    *n_hits = 0;
+    if (vectors_path(dir, path, sizeof path) < 0) return fr__err(err, FR_EINVAL, "%s: path too long", dir);
+    int rc = fr_vecs_load(path, &v, &meta, err);
+    if (rc < 0) return fr__err_prefix(err, rc, "dense retrieval needs `finerank embed --model M --index %s`", dir);
+    fr_index_stats st;
+    if ((rc = fr_index_stats_get(ix, &st, err)) < 0) goto out;
+    if (meta.generation != st.generation || fr_vecs_count(v) != fr_index_n_docs(ix)) {
+        rc = fr__err(err, FR_ECORRUPT, "%s was computed for index generation %llu (%zu docs) but the "
+                     "index is at generation %llu (%u docs): run `finerank embed --index` again", path,
+                     (unsigned long long)meta.generation, fr_vecs_count(v),
+                     (unsigned long long)st.generation, fr_index_n_docs(ix));
+        goto out;
+    }
+    if ((rc = fr_embedder_open(model ? model : meta.model, NULL, &e, err)) < 0) goto out;
+    if (fr_embedder_dim(e) != fr_vecs_dim(v)) {
+        rc = fr__err(err, FR_EINVAL, "the model gives %d dims but %s holds %d", fr_embedder_dim(e), path,
+                     fr_vecs_dim(v));
+        goto out;
+    }
+    fr_embed_opts eo = fr_embed_opts_default();
+    eo.prompt_name = fr_embedder_prompt(e, "query") ? "query" : NULL;
+    size_t want = k + (size_t)(st.n_docs - st.n_live);  // room for deleted docs
+    q = malloc((size_t)fr_embedder_dim(e) * sizeof *q);
+    vh = malloc((want ? want : 1) * sizeof *vh);
+    if (!q || !vh) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
+    size_t nv;
+    if ((rc = fr_embedder_embed(e, &query, 1, &eo, q, err)) < 0 ||
+        (rc = fr_vecs_search(v, q, want, 2, vh, &nv, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < nv && *n_hits < k; i++) {
+        fr_doc d;
+        if ((rc = fr_index_doc(ix, vh[i].id, &d, err)) < 0) goto out;
+        if (!d.deleted) hits[(*n_hits)++] = (fr_hit){vh[i].id, vh[i].score};
+    }
+out:
+    free(q);
+    free(vh);
+    fr_embedder_free(e);
+    fr_vecs_free(v);
+    return rc;
+}
+
 int cmd_embed(int argc, char **argv) {
-    const char *dir = NULL;
+    const char *dir = NULL, *index = NULL;
+    int int8 = 0;
     fr_embed_opts eo = fr_embed_opts_default();
     fr_embedder_opts oo = fr_embedder_opts_default();
     size_t batch = 256;
@@ -80,6 +217,8 @@ int cmd_embed(int argc, char **argv) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { help(); return 0; }
         else if ((v = cli_opt(argc, argv, &i, "--model"))) dir = v;
+        else if ((v = cli_opt(argc, argv, &i, "--index"))) index = v;
+        else if (!strcmp(argv[i], "--int8")) int8 = 1;
         else if ((v = cli_opt(argc, argv, &i, "--prefix"))) eo.prompt_name = v;
         else if ((v = cli_opt(argc, argv, &i, "--prompt"))) eo.prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--threads")))
@@ -89,6 +228,7 @@ int cmd_embed(int argc, char **argv) {
         else cli_usage_error("embed: unknown option '%s' (see --help)", argv[i]);
     }
     if (!dir) cli_usage_error("embed: --model DIR is required (see --help)");
+    if (index) return embed_index(dir, index, int8, &oo, eo.prompt_name);
     fr_error err;
     fr_embedder *e = NULL;
     if (fr_embedder_open(dir, &oo, &e, &err) < 0) {
