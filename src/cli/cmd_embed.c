@@ -157,42 +157,94 @@ out:
     return rc;
 }
 
-int cli_dense_search(fr_index *ix, const char *dir, const char *model, const char *query, size_t k,
-                     fr_hit *hits, size_t *n_hits, fr_error *err) {
+// ---- retrievers ----
+void cli_retriever_init(cli_retriever *r) {
+    memset(r, 0, sizeof *r);
+    r->fuse = fr_fuse_opts_default();
+    r->dense_weight = 0.5;
+    r->depth = 100;
+}
+
+const char *cli_retriever_usage(void) {
+    return "retrieval: [--retriever bm25|dense|hybrid] [--embed-model DIR] [--fusion rrf|weighted]\n"
+           "           [--rrf-k 60] [--dense-weight 0.5] [--fusion-depth 100]\n"
+           "  dense / hybrid read DIR/vectors.bin (finerank embed --model M --index DIR); the\n"
+           "  date/source/lang filters apply to the BM25 list only\n";
+}
+
+int cli_retriever_opt(int argc, char **argv, int *i, cli_retriever *r) {
+    const char *v;
+    if ((v = cli_opt(argc, argv, i, "--retriever"))) {
+        if (!strcmp(v, "bm25")) r->mode = 0;
+        else if (!strcmp(v, "dense")) r->mode = 1;
+        else if (!strcmp(v, "hybrid")) r->mode = 2;
+        else cli_usage_error("--retriever: expected bm25, dense or hybrid");
+    } else if ((v = cli_opt(argc, argv, i, "--embed-model"))) r->embed_model = v;
+    else if ((v = cli_opt(argc, argv, i, "--fusion"))) {
+        if (!strcmp(v, "rrf")) r->fuse.method = FR_FUSE_RRF;
+        else if (!strcmp(v, "weighted")) r->fuse.method = FR_FUSE_WEIGHTED;
+        else cli_usage_error("--fusion: expected rrf or weighted");
+    } else if ((v = cli_opt(argc, argv, i, "--rrf-k"))) {
+        r->fuse.rrf_k = cli_parse_double("--rrf-k", v);
+        if (!(r->fuse.rrf_k >= 0)) cli_usage_error("--rrf-k: expected a number >= 0");
+    } else if ((v = cli_opt(argc, argv, i, "--dense-weight"))) {
+        r->dense_weight = cli_parse_double("--dense-weight", v);
+        if (!(r->dense_weight >= 0 && r->dense_weight <= 1)) cli_usage_error("--dense-weight: expected [0, 1]");
+    } else if ((v = cli_opt(argc, argv, i, "--fusion-depth")))
+        r->depth = (size_t)cli_parse_long("--fusion-depth", v, 1, 1000000);
+    else return 0;
+    return 1;
+}
+
+int cli_retriever_open(cli_retriever *r, fr_index *ix, const char *dir, fr_error *err) {
+    if (r->mode == 0) return 0;
     char path[4200];
-    fr_vecs *v = NULL;
     fr_vecs_meta meta;
-    fr_embedder *e = NULL;
-    fr_vec_hit *vh = NULL;
-    float *q = NULL;
-    *n_hits = 0;
     if (vectors_path(dir, path, sizeof path) < 0) return fr__err(err, FR_EINVAL, "%s: path too long", dir);
-    int rc = fr_vecs_load(path, &v, &meta, err);
+    int rc = fr_vecs_load(path, &r->vecs, &meta, err);
     if (rc < 0) return fr__err_prefix(err, rc, "dense retrieval needs `finerank embed --model M --index %s`", dir);
     fr_index_stats st;
-    if ((rc = fr_index_stats_get(ix, &st, err)) < 0) goto out;
-    if (meta.generation != st.generation || fr_vecs_count(v) != fr_index_n_docs(ix)) {
+    if ((rc = fr_index_stats_get(ix, &st, err)) < 0) goto fail;
+    if (meta.generation != st.generation || fr_vecs_count(r->vecs) != fr_index_n_docs(ix)) {
         rc = fr__err(err, FR_ECORRUPT, "%s was computed for index generation %llu (%zu docs) but the "
                      "index is at generation %llu (%u docs): run `finerank embed --index` again", path,
-                     (unsigned long long)meta.generation, fr_vecs_count(v),
+                     (unsigned long long)meta.generation, fr_vecs_count(r->vecs),
                      (unsigned long long)st.generation, fr_index_n_docs(ix));
-        goto out;
+        goto fail;
     }
-    if ((rc = fr_embedder_open(model ? model : meta.model, NULL, &e, err)) < 0) goto out;
-    if (fr_embedder_dim(e) != fr_vecs_dim(v)) {
-        rc = fr__err(err, FR_EINVAL, "the model gives %d dims but %s holds %d", fr_embedder_dim(e), path,
-                     fr_vecs_dim(v));
-        goto out;
+    if ((rc = fr_embedder_open(r->embed_model ? r->embed_model : meta.model, NULL, &r->emb, err)) < 0) goto fail;
+    if (fr_embedder_dim(r->emb) != fr_vecs_dim(r->vecs)) {
+        rc = fr__err(err, FR_EINVAL, "the model gives %d dims but %s holds %d", fr_embedder_dim(r->emb), path,
+                     fr_vecs_dim(r->vecs));
+        goto fail;
     }
+    return 0;
+fail:
+    cli_retriever_close(r);
+    return rc;
+}
+
+void cli_retriever_close(cli_retriever *r) {
+    fr_vecs_free(r->vecs);
+    fr_embedder_free(r->emb);
+    r->vecs = NULL;
+    r->emb = NULL;
+}
+
+static int dense(cli_retriever *r, fr_index *ix, const char *query, size_t k, fr_hit *hits, size_t *n_hits,
+                 fr_error *err) {
+    *n_hits = 0;
+    fr_index_stats st;
+    int rc = fr_index_stats_get(ix, &st, err);
+    if (rc < 0) return rc;
     fr_embed_opts eo = fr_embed_opts_default();
-    eo.prompt_name = fr_embedder_prompt(e, "query") ? "query" : NULL;
-    size_t want = k + (size_t)(st.n_docs - st.n_live);  // room for deleted docs
-    q = malloc((size_t)fr_embedder_dim(e) * sizeof *q);
-    vh = malloc((want ? want : 1) * sizeof *vh);
+    eo.prompt_name = fr_embedder_prompt(r->emb, "query") ? "query" : NULL;
+    size_t want = k + (size_t)(st.n_docs - st.n_live), nv;  // room for deleted docs
+    float *q = malloc((size_t)fr_embedder_dim(r->emb) * sizeof *q);
+    fr_vec_hit *vh = malloc((want ? want : 1) * sizeof *vh);
     if (!q || !vh) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
-    size_t nv;
-    if ((rc = fr_embedder_embed(e, &query, 1, &eo, q, err)) < 0 ||
-        (rc = fr_vecs_search(v, q, want, 2, vh, &nv, err)) < 0)
+    if ((rc = fr_embedder_embed(r->emb, &query, 1, &eo, q, err)) < 0 ||
+        (rc = fr_vecs_search(r->vecs, q, want, 2, vh, &nv, err)) < 0)
         goto out;
     for (size_t i = 0; i < nv && *n_hits < k; i++) {
         fr_doc d;
@@ -202,8 +254,40 @@ int cli_dense_search(fr_index *ix, const char *dir, const char *model, const cha
 out:
     free(q);
     free(vh);
-    fr_embedder_free(e);
-    fr_vecs_free(v);
+    return rc;
+}
+
+int cli_retriever_search(cli_retriever *r, fr_index *ix, const char *query, const fr_search_opts *so,
+                         size_t k, fr_hit *hits, size_t *n_hits, fr_error *err) {
+    fr_search_opts o = *so;
+    *n_hits = 0;
+    if (r->mode == 0) {
+        o.k = k;
+        return fr_index_search(ix, query, -1, &o, hits, n_hits, err);
+    }
+    if (r->mode == 1) return dense(r, ix, query, k, hits, n_hits, err);
+    size_t depth = r->depth < k ? k : r->depth, nb = 0, nd = 0, n = 0;
+    fr_hit *buf = malloc(4 * depth * sizeof *buf);  // BM25 (depth), dense (depth), fused (2 depth)
+    if (!buf) return fr__err(err, FR_ENOMEM, "out of memory");
+    o.k = depth;
+    int rc = fr_index_search(ix, query, -1, &o, buf, &nb, err);
+    if (rc == 0) rc = dense(r, ix, query, depth, buf + depth, &nd, err);
+    if (rc == 0) {
+        const fr_hit *lists[2] = {buf, buf + depth};
+        size_t lens[2] = {nb, nd};
+        fr_fuse_opts fo = r->fuse;
+        if (fo.method == FR_FUSE_WEIGHTED) {
+            r->w[0] = 1 - r->dense_weight;
+            r->w[1] = r->dense_weight;
+            fo.weights = r->w;
+        }
+        rc = fr_fuse(lists, lens, 2, &fo, buf + 2 * depth, &n, err);
+    }
+    if (rc == 0) {
+        *n_hits = n < k ? n : k;
+        memcpy(hits, buf + 2 * depth, *n_hits * sizeof *hits);
+    }
+    free(buf);
     return rc;
 }
 
