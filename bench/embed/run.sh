@@ -14,7 +14,7 @@ set -e
 cd "$(dirname "$0")/../.."
 T=${1:-2}; N=${2:-100}; R=${3:-1}; V=${4:-1000000}
 D=${FR_BENCH_DIR:-/tmp/finerank-bench-embed}
-SHARED=${FR_SHARED:-../shared}
+SHARED=${FR_SHARED:-../shared}; [ -d "$SHARED" ] || SHARED=../../shared
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 export NODE_PATH=${NODE_PATH:-$HOME/.cache/finerank-oracles/node_modules}
 mkdir -p "$D"
