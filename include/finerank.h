@@ -286,7 +286,11 @@ int fr_embedder_embed(const fr_embedder *e, const char *const *texts, size_t n,
 // (symmetric per-vector quantisation; 4x smaller, faster, top-10 overlap >= 0.99 with F32 on
 // normalised embeddings). Not thread-safe for add; search may run concurrently with searches.
 typedef struct fr_vecs fr_vecs;
-typedef enum { FR_VEC_F32 = 0, FR_VEC_I8 = 1 } fr_vec_type;
+typedef enum {
+    FR_VEC_F32 = 0,
+    FR_VEC_I8 = 1,
+    FR_VEC_I8_RESCORE = 2,  // int8 scan, exact F32 rescoring of the best max(4k, k + 100)
+} fr_vec_type;
 typedef struct fr_vec_hit {
     uint32_t id;    // row number, in insertion order
     float score;    // dot product (int8: dequantised)

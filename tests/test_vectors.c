@@ -84,6 +84,20 @@ int main(void) {
     CHECK_EQ(fr_vecs_search(vf, q, 1000, 1, hf, &nf, &err), 0);
     CHECK_EQ(fr_vecs_search(vf, q, 1000, 2, h2, &n2, &err), 0);
     CHECK(nf == 1000 && n2 == 1000 && memcmp(hf, h2, sizeof hf) == 0);
+    // I8_RESCORE: int8 scan, exact F32 results (same ids and scores as F32 here)
+    fr_vecs *vr = NULL;
+    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8_RESCORE, &vr, &err), 0);
+    CHECK_EQ(fr_vecs_add(vr, x, n, &err), 0);
+    size_t same = 0;
+    for (size_t j = 0; j < nq; j++) {
+        CHECK_EQ(fr_vecs_search(vf, q + j * dim, k, 1, hf, &nf, &err), 0);
+        CHECK_EQ(fr_vecs_search(vr, q + j * dim, k, 2, hi, &ni, &err), 0);
+        CHECK_EQ(ni, k);
+        same += nf == ni && memcmp(hf, hi, nf * sizeof *hf) == 0;
+    }
+    printf("test_vectors: int8+rescore top-%zu identical to F32 for %zu of %zu queries\n", k, same, nq);
+    CHECK_EQ(same, nq);
+    fr_vecs_free(vr);
     // ties: identical rows come back in id order; k > count returns count rows
     fr_vecs *t = NULL;
     CHECK_EQ(fr_vecs_new(3, FR_VEC_I8, &t, &err), 0);
@@ -114,10 +128,10 @@ int main(void) {
     // save / load round trip (both types), bad files, and the fuzz seeds
     char dir[] = "/tmp/fr_vecs_XXXXXX", path[300], seed[400];
     CHECK(mkdtemp(dir) != NULL);
-    for (int ty = 0; ty < 2; ty++) {
-        fr_vecs *src = ty ? t : NULL, *back = NULL;
-        if (!ty) {
-            CHECK_EQ(fr_vecs_new(3, FR_VEC_F32, &src, &err), 0);
+    for (int ty = 0; ty < 3; ty++) {
+        fr_vecs *src = ty == 1 ? t : NULL, *back = NULL;
+        if (ty != 1) {
+            CHECK_EQ(fr_vecs_new(3, ty ? FR_VEC_I8_RESCORE : FR_VEC_F32, &src, &err), 0);
             CHECK_EQ(fr_vecs_add(src, rows, 5, &err), 0);
         }
         fr_vecs_meta meta = {.generation = 42 + (uint64_t)ty}, m2;
@@ -143,7 +157,7 @@ int main(void) {
         fclose(f);
         // fuzz seeds are these files (fuzz/corpus/vectors/); regenerate with FR_WRITE_SEEDS=1
         if (getenv("FR_WRITE_SEEDS")) {
-            snprintf(seed, sizeof seed, "fuzz/corpus/vectors/%s.bin", ty ? "i8" : "f32");
+            snprintf(seed, sizeof seed, "fuzz/corpus/vectors/%s.bin", ty == 2 ? "i8r" : ty ? "i8" : "f32");
             FILE *g = fopen(seed, "wb");
             fwrite(buf, 1, len, g);
             fclose(g);
@@ -158,7 +172,7 @@ int main(void) {
         back = NULL;
         CHECK_EQ(fr_vecs_load_mem(buf, len, "flip", &back, NULL, &err), FR_ECORRUPT);
         free(buf);
-        if (!ty) fr_vecs_free(src);
+        if (ty != 1) fr_vecs_free(src);
     }
     snprintf(path, sizeof path, "%s/none.bin", dir);
     fr_vecs *none = NULL;

@@ -1,5 +1,5 @@
 /* bench_vectors.c N DIM QUERIES K — exact top-K vector search latency over N random unit
- * vectors of DIM floats (F32 and int8), on 1 and 2 threads: p50 / p99 per query in ms, and
+ * vectors of DIM floats (F32, int8, int8 + F32 rescoring), on 1 and 2 threads: p50 / p99 per query in ms, and
  * int8's top-10 overlap with F32. Queries: half near a stored vector (0.3 noise), half random.
  * Prints one JSON line per (type, threads) and a markdown table. Part of bench/embed/run.sh.
  */
@@ -39,9 +39,10 @@ int main(int argc, char **argv) {
     int D = argc > 2 ? atoi(argv[2]) : 384;
     size_t Q = argc > 3 ? strtoull(argv[3], 0, 10) : 50, K = argc > 4 ? strtoull(argv[4], 0, 10) : 1000;
     fr_error err;
-    fr_vecs *vf, *vi;
+    fr_vecs *vf, *vi, *vr;
     fr_vecs_new(D, FR_VEC_F32, &vf, &err);
     fr_vecs_new(D, FR_VEC_I8, &vi, &err);
+    fr_vecs_new(D, FR_VEC_I8_RESCORE, &vr, &err);
     float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), *q = malloc(Q * (size_t)D * sizeof *q);
     float *keep = malloc(Q * (size_t)D * sizeof *keep);
     for (size_t s = 0; s < N; s += 4096) {
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
                 memcpy(keep + j * D, chunk + (j * (N / (Q / 2 + 1)) - s) * D, D * sizeof(float));
         fr_vecs_add(vf, chunk, m, &err);
         fr_vecs_add(vi, chunk, m, &err);
+        fr_vecs_add(vr, chunk, m, &err);
     }
     for (size_t j = 0; j < Q; j++) {
         unit(q + j * D, D);
@@ -62,9 +64,10 @@ int main(int argc, char **argv) {
     fr_vec_hit *h = malloc(K * sizeof *h), *h10f = malloc(Q * 10 * sizeof *h), *h10i = malloc(Q * 10 * sizeof *h);
     double *lat = malloc(Q * sizeof *lat);
     printf("| vectors | type | threads | p50 ms | p99 ms | top-%zu |\n|---|---|---|---|---|---|\n", K);
-    for (int ty = 0; ty < 2; ty++)
+    static const char *names[] = {"f32", "int8", "int8+rescore"};
+    for (int ty = 0; ty < 3; ty++)
         for (int t = 1; t <= 2; t++) {
-            fr_vecs *v = ty ? vi : vf;
+            fr_vecs *v = ty == 2 ? vr : ty ? vi : vf;
             size_t n;
             fr_vecs_search(v, q, K, t, h, &n, &err);  // warm-up
             for (size_t j = 0; j < Q; j++) {
@@ -73,11 +76,11 @@ int main(int argc, char **argv) {
                 lat[j] = (now() - t0) * 1e3;
             }
             qsort(lat, Q, sizeof *lat, cmpd);
-            printf("| %zu x %d | %s | %d | %.1f | %.1f | %zu |\n", N, D, ty ? "int8" : "f32", t, lat[Q / 2],
+            printf("| %zu x %d | %s | %d | %.1f | %.1f | %zu |\n", N, D, names[ty], t, lat[Q / 2],
                    lat[(size_t)(0.99 * (double)(Q - 1))], n);
             fflush(stdout);
         }
-    size_t ov = 0, ovn = 0, ovr = 0;
+    size_t ov = 0, ovn = 0, ovr = 0, ovx = 0;
     for (size_t j = 0; j < Q; j++) {
         size_t a, b;
         fr_vecs_search(vf, q + j * D, 10, 2, h10f + j * 10, &a, &err);
@@ -86,9 +89,13 @@ int main(int argc, char **argv) {
         for (size_t x = 0; x < 10; x++)
             for (size_t y = 0; y < 10; y++) o += h10f[j * 10 + x].id == h10i[j * 10 + y].id;
         ov += o;
+        fr_vecs_search(vr, q + j * D, 10, 2, h10i + j * 10, &b, &err);
+        for (size_t x = 0; x < 10; x++)
+            for (size_t y = 0; y < 10; y++) ovx += h10f[j * 10 + x].id == h10i[j * 10 + y].id;
         if (j < Q / 2) ovn += o; else ovr += o;
     }
     printf("\nint8 top-10 overlap with f32: %.4f overall (near-document queries %.4f, random queries %.4f), %zu queries\n",
            ov / (10.0 * Q), ovn / (10.0 * (Q / 2)), ovr / (10.0 * (Q - Q / 2)), Q);
+    printf("int8+rescore top-10 overlap with f32: %.4f\n", ovx / (10.0 * Q));
     return 0;
 }

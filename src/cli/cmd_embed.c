@@ -29,8 +29,10 @@ static void help(void) {
            "  --prefix NAME  the model's prompt of that name (config_sentence_transformers.json\n"
            "                 \"prompts\"; e5/BGE query and passage prefixes)\n"
            "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n"
-           "  --index IDX [--int8]  embed every document of the index into IDX/vectors.bin\n"
-           "                 (for search --retriever dense|hybrid) instead of reading stdin\n");
+           "  --index IDX [--int8|--int8-rescore]  embed every document of the index into\n"
+           "                 IDX/vectors.bin (int8: 4x smaller; int8-rescore: int8 scan, exact\n"
+           "                 F32 rescoring)\n"
+           "                 for search --retriever dense|hybrid, instead of reading stdin\n");
 }
 
 static void put_error(long line, const char *msg) {
@@ -103,7 +105,7 @@ static int embed_index(const char *model, const char *dir, int int8, const fr_em
     }
     fr_index_stats st;
     if (fr_index_stats_get(ix, &st, &err) < 0 ||
-        fr_vecs_new(fr_embedder_dim(e), int8 ? FR_VEC_I8 : FR_VEC_F32, &v, &err) < 0) {
+        fr_vecs_new(fr_embedder_dim(e), int8 == 2 ? FR_VEC_I8_RESCORE : int8 ? FR_VEC_I8 : FR_VEC_F32, &v, &err) < 0) {
         fprintf(stderr, "finerank embed: %s\n", err.msg);
         goto out;
     }
@@ -143,7 +145,7 @@ static int embed_index(const char *model, const char *dir, int int8, const fr_em
         fprintf(stderr, "finerank embed: %s\n", err.msg);
         goto out;
     }
-    fprintf(stderr, "finerank embed: %u documents, %d dims (%s) -> %s\n", n, dim, int8 ? "int8" : "f32", path);
+    fprintf(stderr, "finerank embed: %u documents, %d dims (%s) -> %s\n", n, dim, int8 == 2 ? "int8+f32" : int8 ? "int8" : "f32", path);
     rc = 0;
 out:
     if (owned)
@@ -303,6 +305,7 @@ int cmd_embed(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--model"))) dir = v;
         else if ((v = cli_opt(argc, argv, &i, "--index"))) index = v;
         else if (!strcmp(argv[i], "--int8")) int8 = 1;
+        else if (!strcmp(argv[i], "--int8-rescore")) int8 = 2;
         else if ((v = cli_opt(argc, argv, &i, "--prefix"))) eo.prompt_name = v;
         else if ((v = cli_opt(argc, argv, &i, "--prompt"))) eo.prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--threads")))

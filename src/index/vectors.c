@@ -4,6 +4,9 @@
  * Layout: n rows of `stride` elements, stride = dim rounded up to 32 with zero padding so the
  * SIMD loops have no tails.
  *   FR_VEC_F32: float rows (n, stride).
+ *   FR_VEC_I8_RESCORE: both; the int8 scan keeps max(4k, k + 100) candidates, which are
+ *               rescored exactly with the float rows (int8 scan speed, F32 results; 5x memory
+ *               of I8).
  *   FR_VEC_I8:  int8 rows (n, stride) plus one float scale per row: x ≈ scale · q with
  *               scale = max|x| / 127 and q = round(x / scale) in [-127, 127] (symmetric
  *               per-vector quantisation). The query is quantised to int16 (range set so
@@ -21,7 +24,8 @@
  *   8   u32 type (0 F32, 1 I8), u32 dim, u64 n, u64 generation (caller's tag: the index
  *       commit the vectors belong to), u32 model_len, u32 0
  *   40  model path (model_len bytes), zero-padded to 8
- *   ..  rows: F32 n·stride floats; I8 n·stride int8 then n float scales (stride as above)
+ *   ..  rows: I8 / I8_RESCORE: n·stride int8 then n float scales; F32 / I8_RESCORE: n·stride
+ *       floats (stride as above); type 2 = I8_RESCORE
  *   end u32 CRC32 (zlib) of every byte before it
  * Workload: 10^5..10^6 rows of 384..1024 dims, top-10..1000 per query. Rows are split into
  * contiguous ranges, one per thread; each thread keeps a k-sized min-heap and the heaps are
@@ -41,11 +45,14 @@
 #define HAVE_AVX2 1
 #endif
 
+#define HAS_F32(v) ((v)->type != FR_VEC_I8)   // float rows kept (F32, I8_RESCORE)
+#define HAS_I8(v) ((v)->type != FR_VEC_F32)   // int8 rows kept (I8, I8_RESCORE)
+
 struct fr_vecs {
     int dim, stride;
     fr_vec_type type;
     size_t n, cap;
-    float *f;        // (cap, stride) for FR_VEC_F32
+    float *f;        // (cap, stride) for FR_VEC_F32 and FR_VEC_I8_RESCORE
     int8_t *q;       // (cap, stride) for FR_VEC_I8
     float *scale;    // (cap) for FR_VEC_I8
 };
@@ -126,7 +133,7 @@ static float quantize16(const float *x, int dim, int stride, int16_t *q) {
 int fr_vecs_new(int dim, fr_vec_type type, fr_vecs **out, fr_error *err) {
     *out = NULL;
     if (dim < 1 || dim > 65536) return fr__err(err, FR_EINVAL, "fr_vecs_new: dim %d out of range", dim);
-    if (type != FR_VEC_F32 && type != FR_VEC_I8)
+    if (type != FR_VEC_F32 && type != FR_VEC_I8 && type != FR_VEC_I8_RESCORE)
         return fr__err(err, FR_EINVAL, "fr_vecs_new: unknown type %d", (int)type);
     fr_vecs *v = calloc(1, sizeof *v);
     if (!v) return fr__err(err, FR_ENOMEM, "out of memory");
@@ -158,11 +165,12 @@ int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
     if (v->n + n > v->cap) {
         size_t cap = v->cap ? v->cap : 1024;
         while (cap < v->n + n) cap *= 2;
-        if (v->type == FR_VEC_F32) {
+        if (HAS_F32(v)) {
             float *f = realloc(v->f, cap * S * sizeof *f);
             if (!f) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
             v->f = f;
-        } else {
+        }
+        if (HAS_I8(v)) {
             int8_t *q = realloc(v->q, cap * S);
             if (!q) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
             v->q = q;
@@ -174,10 +182,11 @@ int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
     }
     for (size_t i = 0; i < n; i++) {
         size_t r = v->n + i;
-        if (v->type == FR_VEC_F32) {
+        if (HAS_F32(v)) {
             memcpy(v->f + r * S, x + i * D, D * sizeof(float));
             memset(v->f + r * S + D, 0, (S - D) * sizeof(float));
-        } else {
+        }
+        if (HAS_I8(v)) {
             v->scale[r] = quantize(x + i * D, v->dim, v->stride, v->q + r * S);
         }
     }
@@ -231,7 +240,7 @@ static void *scan(void *arg) {
     const fr_vecs *v = p->v;
     size_t S = (size_t)v->stride;
     p->nh = 0;
-    if (v->type == FR_VEC_F32) {
+    if (!HAS_I8(v)) {
         for (size_t r = p->lo; r < p->hi; r++) {
             float s = dot_f32(p->qf, v->f + r * S, v->stride);
             if (p->nh < p->k || s >= p->heap[0].score) push(p->heap, &p->nh, p->k, (fr_vec_hit){(uint32_t)r, s});
@@ -258,6 +267,10 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     if (v->n > UINT32_MAX) return fr__err(err, FR_ERANGE, "fr_vecs_search: more than 2^32 vectors");
     if (k > v->n) k = v->n;
     if (!k) return 0;
+    size_t k_out = k;
+    // I8_RESCORE: the int8 scan keeps 4k (at least k + 100) candidates for exact rescoring
+    if (v->type == FR_VEC_I8_RESCORE) k = k * 4 > k + 100 ? k * 4 : k + 100;
+    if (k > v->n) k = v->n;
     size_t T = threads ? (size_t)threads : 1, S = (size_t)v->stride;
     if (T > v->n / 1024 + 1) T = v->n / 1024 + 1;  // tiny matrices: one thread
     int rc = 0;
@@ -271,9 +284,7 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     for (int i = 0; i < v->dim; i++)
         if (!isfinite(qf[i])) { rc = fr__err(err, FR_EINVAL, "query element %d is not finite", i); goto out; }
     float qscale = 0;
-    if (v->type == FR_VEC_I8) {
-        qscale = quantize16(qf, v->dim, v->stride, qq);
-    }
+    if (HAS_I8(v)) qscale = quantize16(qf, v->dim, v->stride, qq);
     size_t started = 0;
     for (size_t t = 0; t < T; t++) {
         parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale,
@@ -289,7 +300,10 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     size_t nb = parts[0].nh;
     for (size_t t = 1; t < T; t++)
         for (size_t i = 0; i < parts[t].nh; i++) push(best, &nb, k, parts[t].heap[i]);
+    if (v->type == FR_VEC_I8_RESCORE)
+        for (size_t i = 0; i < nb; i++) best[i].score = dot_f32(qf, v->f + (size_t)best[i].id * S, v->stride);
     qsort(best, nb, sizeof *best, cmp_hit);
+    if (nb > k_out) nb = k_out;
     memcpy(out, best, nb * sizeof *out);
     *n_out = nb;
 out:
@@ -330,12 +344,10 @@ int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, f
     if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
         (rc = fr__wfile_write(&w, model, ml, err)) < 0 || (rc = fr__wfile_pad8(&w, err)) < 0)
         goto fail;
-    if (v->type == FR_VEC_F32) {
-        if ((rc = fr__wfile_write(&w, v->f, v->n * S * sizeof(float), err)) < 0) goto fail;
-    } else if ((rc = fr__wfile_write(&w, v->q, v->n * S, err)) < 0 ||
-               (rc = fr__wfile_write(&w, v->scale, v->n * sizeof(float), err)) < 0) {
+    if (HAS_I8(v) && ((rc = fr__wfile_write(&w, v->q, v->n * S, err)) < 0 ||
+                      (rc = fr__wfile_write(&w, v->scale, v->n * sizeof(float), err)) < 0))
         goto fail;
-    }
+    if (HAS_F32(v) && (rc = fr__wfile_write(&w, v->f, v->n * S * sizeof(float), err)) < 0) goto fail;
     uint32_t crc = w.crc;
     if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
     if ((rc = fr__wfile_finish(&w, 1, err)) < 0) { unlink(pending); return rc; }
@@ -367,11 +379,11 @@ int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **o
         done += k;
     }
     if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
-    if (type > 1 || dim < 1 || dim > 65536)
+    if (type > 2 || dim < 1 || dim > 65536)
         return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
     if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
     size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
-    size_t row = type == 0 ? S * sizeof(float) : S + sizeof(float);
+    size_t row = (type != 1 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0);
     if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
         return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
                        (unsigned long long)n, dim, len);
@@ -380,19 +392,21 @@ int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **o
     if (rc < 0) return rc;
     if (n) {
         v->cap = n;
-        if (type == 0) {
-            if (!(v->f = malloc(n * S * sizeof(float)))) goto oom;
-            memcpy(v->f, p + off, n * S * sizeof(float));
-            for (size_t i = 0; i < n * S; i++)
-                if (!isfinite(v->f[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite value", name); goto fail; }
-        } else {
+        if (type != 0) {
             if (!(v->q = malloc(n * S)) || !(v->scale = malloc(n * sizeof(float)))) goto oom;
             memcpy(v->q, p + off, n * S);
             memcpy(v->scale, p + off + n * S, n * sizeof(float));
+            off += n * (S + sizeof(float));
             for (size_t i = 0; i < n; i++)
                 if (!isfinite(v->scale[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite scale", name); goto fail; }
             for (size_t i = 0; i < n * S; i++)
                 if (v->q[i] == -128) { rc = fr__err(err, FR_ECORRUPT, "%s: int8 value -128", name); goto fail; }
+        }
+        if (type != 1) {
+            if (!(v->f = malloc(n * S * sizeof(float)))) goto oom;
+            memcpy(v->f, p + off, n * S * sizeof(float));
+            for (size_t i = 0; i < n * S; i++)
+                if (!isfinite(v->f[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite value", name); goto fail; }
         }
         v->n = n;
     }
