@@ -383,6 +383,18 @@ static void test_cli(void) {
     CHECK_NEAR(json_number_value(json_object_get(json_array_get(hh, 0), "score")), 1.0 / 61 + 1.0 / (60 + rank_a), 1e-12);
     json_decref(dense);
     json_decref(hy);
+    // eval takes the same retriever flags
+    snprintf(cmd, sizeof cmd, "%s/q.jsonl", d);
+    f = fopen(cmd, "w");
+    fputs("{\"_id\": \"q1\", \"text\": \"bm25 documents\"}\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s/qrels.tsv", d);
+    f = fopen(cmd, "w");
+    fputs("q1\ta\t1\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s eval --index %s/ix --queries %s/q.jsonl --qrels %s/qrels.tsv --retriever hybrid "
+             "--fusion weighted 2>/dev/null | grep -q 'MRR@10 *1.0000'", bin, d, d, d);
+    CHECK_EQ(system(cmd), 0);
     // after a change to the index the vectors are stale: a clear error
     snprintf(cmd, sizeof cmd, "%s index delete --index %s/ix --id b >/dev/null 2>&1 && %s search --index %s/ix "
              "--query x --retriever dense >/dev/null 2>&1", bin, d, bin, d);
