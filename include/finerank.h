@@ -226,6 +226,108 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
                     const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
                     fr_rerank_score *scores, fr_error *err);
 
+// ---- embeddings ----
+// Bi-encoders as sentence-transformers saves them: a Hugging Face backbone (BertModel,
+// RobertaModel, XLMRobertaModel, a bare model_type, or a *ForSequenceClassification checkpoint
+// whose head is ignored) plus modules.json (Transformer → Pooling → optional Normalize),
+// 1_Pooling/config.json (CLS, mean, max, mean_sqrt_len, last-token; several concatenate in
+// sentence-transformers' order), sentence_bert_config.json (max_seq_length) and
+// config_sentence_transformers.json ("prompts", "default_prompt_name"). Without modules.json:
+// mean pooling, no normalisation (what sentence-transformers does for a plain HF model).
+// A Dense module or weighted-mean pooling is FR_EUNSUPPORTED. One handle is immutable after
+// open and may be used from many threads at once.
+//
+//   fr_embedder *e = NULL;
+//   if (fr_embedder_open("bge-small-en-v1.5", NULL, &e, &err) < 0) { ... err.msg ... }
+//   fr_embed_opts eo = fr_embed_opts_default();
+//   eo.prompt_name = "query";                      // config's "prompts" entry, if any
+//   float *v = malloc(fr_embedder_dim(e) * sizeof *v);
+//   if (fr_embedder_embed(e, (const char *[]){"what is bm25?"}, 1, &eo, v, &err) == 0) ...
+//   fr_embedder_free(e);
+typedef struct fr_embedder fr_embedder;
+
+typedef struct fr_embedder_opts {
+    int threads;                // default worker threads per call; 0: all online CPUs
+} fr_embedder_opts;
+fr_embedder_opts fr_embedder_opts_default(void);
+
+// Opens a bi-encoder directory. OUT: *out, free with fr_embedder_free (NULL is a no-op).
+int fr_embedder_open(const char *dir, const fr_embedder_opts *opts, fr_embedder **out,
+                     fr_error *err);
+void fr_embedder_free(fr_embedder *e);
+
+// Floats per embedding (hidden size times the number of pooling modes).
+int fr_embedder_dim(const fr_embedder *e);
+
+typedef struct fr_embedder_info {
+    const char *architecture;   // "BertModel", ...
+    int dim, hidden, layers, max_length;  // max_length: tokens per text, specials included
+    const char *pooling;        // "cls", "mean", "max", "mean_sqrt_len", "lasttoken", or
+                                // several joined by '+'
+    int normalize;              // 1: L2-normalised (2_Normalize)
+    int n_prompts;              // entries of config_sentence_transformers.json "prompts"
+    const char *default_prompt; // default_prompt_name, or NULL
+} fr_embedder_info;
+// Strings live as long as the embedder.
+void fr_embedder_get_info(const fr_embedder *e, fr_embedder_info *out);
+// The prompt text stored under `name` ("query", "passage", ...); "passage" and "document"
+// stand in for each other. NULL when the model has none by that name.
+const char *fr_embedder_prompt(const fr_embedder *e, const char *name);
+
+typedef struct fr_embed_opts {
+    int threads;                // 0: the embedder's default
+    int batch_tokens;           // token budget per forward batch and thread; 0: 2048
+    const char *prompt_name;    // a "prompts" key; NULL: default_prompt_name (none if unset).
+                                // A name the model lacks is FR_ENOTFOUND.
+    const char *prompt;         // literal prefix (e5's "query: "); overrides prompt_name
+} fr_embed_opts;
+fr_embed_opts fr_embed_opts_default(void);
+
+// Embeds n texts (NUL-terminated UTF-8): prompt + text, truncated to max_length tokens, as
+// SentenceTransformer.encode does. OUT: out (n * dim floats, row-major, caller-owned).
+// Results do not depend on batch composition or thread count (within float rounding).
+int fr_embedder_embed(const fr_embedder *e, const char *const *texts, size_t n,
+                      const fr_embed_opts *opts, float *out, fr_error *err);
+
+// Exact top-k vector search: a growable in-memory matrix of embeddings searched by brute-force
+// SIMD dot product (AVX2/FMA). FR_VEC_I8 stores each vector as int8 with one float scale
+// (symmetric per-vector quantisation; 4x smaller, faster, top-10 overlap >= 0.99 with F32 on
+// normalised embeddings). Not thread-safe for add; search may run concurrently with searches.
+typedef struct fr_vecs fr_vecs;
+typedef enum {
+    FR_VEC_F32 = 0,
+    FR_VEC_I8 = 1,
+    FR_VEC_I8_RESCORE = 2,  // int8 scan, exact F32 rescoring of the best max(4k, k + 100)
+} fr_vec_type;
+typedef struct fr_vec_hit {
+    uint32_t id;    // row number, in insertion order
+    float score;    // dot product (int8: dequantised)
+} fr_vec_hit;
+// OUT: *out, free with fr_vecs_free (NULL is a no-op).
+int fr_vecs_new(int dim, fr_vec_type type, fr_vecs **out, fr_error *err);
+void fr_vecs_free(fr_vecs *v);
+// Appends n vectors (n * dim floats, copied / quantised). Non-finite values are FR_EINVAL.
+int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err);
+size_t fr_vecs_count(const fr_vecs *v);
+int fr_vecs_dim(const fr_vecs *v);
+// The k best rows for query (dim floats) by dot product, best first (ties: lower id first),
+// on `threads` threads (0 or 1: the caller's). OUT: out[0..*n_out), *n_out = min(k, count).
+int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, fr_vec_hit *out,
+                   size_t *n_out, fr_error *err);
+// Files (format in src/index/vectors.c): written to PATH.pending, fsynced, renamed over PATH,
+// directory fsynced, so PATH is always a complete old or new file. meta tags what the rows
+// belong to (an index generation, the model that made them).
+typedef struct fr_vecs_meta {
+    uint64_t generation;
+    char model[1024];
+} fr_vecs_meta;
+int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err);
+// OUT: *out (free with fr_vecs_free), *meta when not NULL. Truncated, corrupt (CRC32) or
+// inconsistent files are FR_EFORMAT / FR_ECORRUPT.
+int fr_vecs_load(const char *path, fr_vecs **out, fr_vecs_meta *meta, fr_error *err);
+int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **out,
+                     fr_vecs_meta *meta, fr_error *err);
+
 // ---- hub ----
 // Models from the Hugging Face hub, stored in Hugging Face's own cache layout so that files
 // fetched by Python tools (huggingface_hub, transformers) are reused and vice versa:
@@ -837,6 +939,23 @@ int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char 
                            fr_error *err);
 // The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
 char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
+
+// -- fusion --
+// Hybrid retrieval: several ranked lists (BM25, dense) → one. Formulas in src/rank/fusion.c.
+typedef enum {
+    FR_FUSE_RRF = 0,        // reciprocal rank fusion: Σ w_i / (rrf_k + rank_i)
+    FR_FUSE_WEIGHTED = 1,   // Σ w_i · min-max normalised score_i
+} fr_fuse_method;
+typedef struct fr_fuse_opts {
+    fr_fuse_method method;  // RRF
+    double rrf_k;           // 60
+    const double *weights;  // one per list; NULL: 1 (RRF) or 1 / n_lists (weighted)
+} fr_fuse_opts;
+fr_fuse_opts fr_fuse_opts_default(void);
+// Fuses n_lists lists (each best first, a doc at most once per list). OUT: out (caller array of
+// at least Σ lens entries), *n_out: every doc once, best first, ties by doc number ascending.
+int fr_fuse(const fr_hit *const *lists, const size_t *lens, size_t n_lists, const fr_fuse_opts *opts,
+            fr_hit *out, size_t *n_out, fr_error *err);
 
 // -- pipeline --
 // candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the

@@ -19,6 +19,7 @@ static void usage(FILE *f) {
         "                     [--depth 100] [--rm3] [--fb-docs 10] [--fb-terms 10]\n"
         "                     [--orig-weight 0.5] [--per-query FILE] [--latency]\n"
         "                     [pipeline flags, as finerank search: --config, --model, ...]\n"
+        "                     [--retriever bm25|dense|hybrid ... as finerank search]\n"
         "Prints nDCG@10, MAP@1000, R@100, R@1000, MRR@10 computed as trec_eval -c does\n"
         "(graded gains, ideal over all judged documents, every judged query counted).\n"
         "--run-in scores any TREC run file; --run writes the run; --per-query writes\n"
@@ -53,6 +54,7 @@ typedef struct eval_args {
     fr_prox_opts po;
     fr_rm3_opts ro;
     cli_pipeline *pl;  // not NULL: pipeline flags were given (src/cli/pipeline_cli.c)
+    cli_retriever rt;  // --retriever bm25|dense|hybrid (cmd_embed.c)
 } eval_args;
 
 // Runs every query against the index. OUT: *out (the run), and latencies if wanted.
@@ -65,8 +67,9 @@ static int run_index(const eval_args *a, fr_run **out, double **lat_out, size_t 
     fr_hit *hits = NULL;
     double *lat = NULL;
     int rc = 1;
+    cli_retriever rt = a->rt;
     if (fr_queries_read(a->queries, &qs, &err) < 0 ||
-        fr_index_open(a->index, NULL, &ix, &err) < 0) {
+        fr_index_open(a->index, NULL, &ix, &err) < 0 || cli_retriever_open(&rt, ix, a->index, &err) < 0) {
         fprintf(stderr, "finerank eval: %s\n", err.msg);
         goto done;
     }
@@ -82,7 +85,7 @@ static int run_index(const eval_args *a, fr_run **out, double **lat_out, size_t 
         size_t n = 0;
         double t0 = now_ms();
         int r = a->rm3 ? fr_rm3_search(ix, qs.q[i].text, -1, &so, &a->ro, hits, &n, &err)
-                       : fr_index_search(ix, qs.q[i].text, -1, &so, hits, &n, &err);
+                       : cli_retriever_search(&rt, ix, qs.q[i].text, &so, a->k, hits, &n, &err);
         if (r == 0 && a->proximity) {
             fr_prox_opts po = a->po;
             if (a->rm3) {  // RM3 weighs each original query term by orig_weight / |q|
@@ -118,12 +121,14 @@ done:
     free(hits);
     free(lat);
     fr_queries_free(&qs);
+    cli_retriever_close(&rt);
     fr_index_close(ix);
     return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
     eval_args a = {.k = 1000, .po = fr_prox_opts_default(), .ro = fr_rm3_opts_default()};
+    cli_retriever_init(&a.rt);
     const char *v;
     cli_pipeline pl;
     cli_pipeline_init(&pl);
@@ -156,6 +161,7 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--rm3")) a.rm3 = 1;
         else if (!strcmp(argv[i], "--latency")) a.latency = 1;
         else if (cli_pipeline_opt(argc, argv, &i, &pl)) continue;
+        else if (cli_retriever_opt(argc, argv, &i, &a.rt)) continue;
         else cli_usage_error("eval: unknown option '%s' (finerank eval --help)", argv[i]);
     }
     if (pl.used) {  // the whole pipeline, configured as for `finerank search`

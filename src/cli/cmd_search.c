@@ -15,7 +15,7 @@ int fr__parse_date(const char *s, size_t n, int64_t *t);  // src/index/index.c
 static void usage(FILE *f) {
     fprintf(f, "usage: finerank search --index DIR --query TEXT [--k N] [--json]\n"
                "                       [--date-from DATE] [--date-to DATE] [--source S] [--lang L]\n"
-               "                       [--exhaustive]\n%s", cli_pipeline_usage());
+               "                       [--exhaustive]\n%s%s", cli_retriever_usage(), cli_pipeline_usage());
 }
 
 int cmd_search(int argc, char **argv) {
@@ -25,6 +25,8 @@ int cmd_search(int argc, char **argv) {
     size_t k = 10;
     int json = 0;
     fr_search_opts so = fr_search_opts_default();
+    cli_retriever rt;
+    cli_retriever_init(&rt);
     for (int i = 1; i < argc; i++) {
         const char *v;
         if ((v = cli_opt(argc, argv, &i, "--index"))) dir = v;
@@ -38,6 +40,7 @@ int cmd_search(int argc, char **argv) {
             if (fr__parse_date(v, strlen(v), &so.date_to) < 0) cli_usage_error("--date-to: not an ISO 8601 date: '%s'", v);
         } else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--exhaustive")) so.exhaustive = 1;
+        else if (cli_retriever_opt(argc, argv, &i, &rt)) continue;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
         else cli_usage_error("search: unknown option '%s'", argv[i]);
     }
@@ -51,9 +54,11 @@ int cmd_search(int argc, char **argv) {
     }
     fr_hit *hits = malloc(k * sizeof *hits);
     size_t n = 0;
-    if (!hits || fr_index_search(ix, query, -1, &so, hits, &n, &err) < 0) {
+    if (!hits || cli_retriever_open(&rt, ix, dir, &err) < 0 ||
+        cli_retriever_search(&rt, ix, query, &so, k, hits, &n, &err) < 0) {
         fprintf(stderr, "finerank search: %s\n", hits ? err.msg : "out of memory");
         free(hits);
+        cli_retriever_close(&rt);
         fr_index_close(ix);
         return 1;
     }
@@ -83,6 +88,7 @@ int cmd_search(int argc, char **argv) {
         json_decref(o);
     }
     free(hits);
+    cli_retriever_close(&rt);
     fr_index_close(ix);
     return 0;
 }

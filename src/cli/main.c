@@ -16,6 +16,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
@@ -26,6 +27,7 @@ static const fr_cli_cmd commands[] = {
     {"serve", cmd_serve, "HTTP server: Cohere/Jina/TEI rerank, search, ingestion"},
     {"pull", cmd_pull, "download a model from the Hugging Face hub into its cache"},
     {"models", cmd_models, "list the models in the Hugging Face cache"},
+    {"embed", cmd_embed, "embed JSON lines with a sentence-transformers bi-encoder"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {

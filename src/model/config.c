@@ -18,10 +18,14 @@
 #define MAX_VOCAB (4 * 1024 * 1024)
 #define MAX_POS (1 << 20)
 
-static const struct { const char *arch, *model_type; fr__family family; } ARCHS[] = {
-    {"BertForSequenceClassification", "bert", FR__FAMILY_BERT},
-    {"RobertaForSequenceClassification", "roberta", FR__FAMILY_ROBERTA},
-    {"XLMRobertaForSequenceClassification", "xlm-roberta", FR__FAMILY_ROBERTA},
+static const struct { const char *arch, *model_type; fr__family family; int head; } ARCHS[] = {
+    {"BertForSequenceClassification", "bert", FR__FAMILY_BERT, 1},
+    {"RobertaForSequenceClassification", "roberta", FR__FAMILY_ROBERTA, 1},
+    {"XLMRobertaForSequenceClassification", "xlm-roberta", FR__FAMILY_ROBERTA, 1},
+    // Bare backbones, as sentence-transformers saves bi-encoders (no classification head).
+    {"BertModel", "bert", FR__FAMILY_BERT, 0},
+    {"RobertaModel", "roberta", FR__FAMILY_ROBERTA, 0},
+    {"XLMRobertaModel", "xlm-roberta", FR__FAMILY_ROBERTA, 0},
 };
 
 static int get_int(json_t *root, const char *name, const char *key, int lo, int hi, int def,
@@ -65,6 +69,11 @@ int fr__model_config_parse(const char *json, size_t len, const char *name, fr__m
     json_t *archs = json_object_get(root, "architectures"), *mt = json_object_get(root, "model_type");
     const char *arch = json_is_array(archs) ? json_string_value(json_array_get(archs, 0)) : NULL;
     const char *model_type = json_string_value(mt);
+    if (!arch && model_type) {
+        // No "architectures": transformers' AutoModel builds the bare backbone of model_type.
+        for (size_t i = 3; i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+            if (!strcmp(model_type, ARCHS[i].model_type)) arch = ARCHS[i].arch;
+    }
     if (!arch) {
         rc = fr__err(err, FR_EUNSUPPORTED, "%s: no \"architectures\"; cannot tell the model head "
                      "(model_type %.40s)", name, model_type ? model_type : "missing");
@@ -76,7 +85,7 @@ int fr__model_config_parse(const char *json, size_t len, const char *name, fr__m
     if (found < 0) {
         rc = fr__err(err, FR_EUNSUPPORTED, "%s: unsupported architecture %.80s (supported: "
                      "BertForSequenceClassification, RobertaForSequenceClassification, "
-                     "XLMRobertaForSequenceClassification)", name, arch);
+                     "XLMRobertaForSequenceClassification, BertModel, RobertaModel, XLMRobertaModel)", name, arch);
         goto out;
     }
     if (model_type && strcmp(model_type, ARCHS[found].model_type)) {
@@ -87,6 +96,7 @@ int fr__model_config_parse(const char *json, size_t len, const char *name, fr__m
     snprintf(c->architecture, sizeof c->architecture, "%s", arch);
     snprintf(c->model_type, sizeof c->model_type, "%s", ARCHS[found].model_type);
     c->family = ARCHS[found].family;
+    c->has_head = ARCHS[found].head;
 
     json_t *pet = json_object_get(root, "position_embedding_type");
     if (pet && !json_is_null(pet) && (!json_is_string(pet) || strcmp(json_string_value(pet), "absolute"))) {
@@ -138,6 +148,7 @@ int fr__model_config_parse(const char *json, size_t len, const char *name, fr__m
     int nl = 2;
     if (json_is_object(id2label)) nl = (int)json_object_size(id2label);
     else if ((rc = get_int(root, name, "num_labels", 1, 1 << 20, 2, &nl, err)) < 0) goto out;
+    if (!c->has_head) nl = 1;  // no classifier: labels are meaningless
     if (nl != 1 && nl != 2) {
         rc = fr__err(err, FR_EUNSUPPORTED, "%s: %d labels; rerankers have 1 (a relevance logit) or 2 "
                      "(not relevant, relevant)", name, nl);

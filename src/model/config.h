@@ -22,6 +22,7 @@ typedef struct fr__model_config {
     char model_type[32];
     char hidden_act_name[32];
     fr__family family;
+    int has_head;            // 1: *ForSequenceClassification; 0: a bare backbone (bi-encoders)
     fr__hidden_act act;
     int hidden, layers, heads, intermediate;
     double layer_norm_eps;

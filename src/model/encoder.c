@@ -94,6 +94,11 @@ int fr__encoder_open(const char *dir, fr__encoder *e, fr_error *err) {
     if ((rc = fr__st_open(dir, &e->st, err)) < 0) return rc;
     const fr__model_config *c = &e->cfg;
     const char *P = c->family == FR__FAMILY_BERT ? "bert." : "roberta.";
+    // Bare backbones (BertModel, XLMRobertaModel) are saved without the model prefix.
+    if (!c->has_head && !fr__st_get(&e->st, c->family == FR__FAMILY_BERT
+                                                ? "bert.embeddings.word_embeddings.weight"
+                                                : "roberta.embeddings.word_embeddings.weight"))
+        P = "";
     size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
     char name[256];
 #define BIND(d0, d1, dst, ...)                                                      \
@@ -146,7 +151,9 @@ int fr__encoder_open(const char *dir, fr__encoder *e, fr_error *err) {
         goto fail;
     }
     size_t nl = (size_t)c->num_labels;
-    if (c->family == FR__FAMILY_BERT) {
+    if (!c->has_head) {
+        // bi-encoders use the last hidden states (fr__encoder_hidden); a pooler is ignored
+    } else if (c->family == FR__FAMILY_BERT) {
         BIND(H, H, &e->head_w, "%spooler.dense.weight", P);
         BIND(H, 0, &e->head_b, "%spooler.dense.bias", P);
         BIND(nl, H, &e->out_w, "classifier.weight");
@@ -228,8 +235,7 @@ static fr__nn_act nn_act(fr__hidden_act a) {
     return a == FR__ACT_GELU ? FR__NN_GELU : a == FR__ACT_GELU_TANH ? FR__NN_GELU_TANH : FR__NN_RELU;
 }
 
-void fr__encoder_forward(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s,
-                         float *logits) {
+const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s) {
     const fr__model_config *c = &e->cfg;
     size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, nh = (size_t)c->heads, d = H / nh;
     float eps = (float)c->layer_norm_eps, scale = (float)(1.0 / sqrt((double)d));
@@ -263,6 +269,14 @@ void fr__encoder_forward(const fr__encoder *e, const fr_seq *seqs, size_t n, fr_
         fr__nn_layernorm(tmp, x, T, H, L->ln2_g, L->ln2_b, eps);
         sw = x; x = tmp; tmp = sw;
     }
+    return x;
+}
+
+void fr__encoder_forward(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s,
+                         float *logits) {
+    const fr__model_config *c = &e->cfg;
+    size_t H = (size_t)c->hidden;
+    const float *x = fr__encoder_hidden(e, seqs, n, s);
     // Head on the first token ([CLS] / <s>) of each sequence.
     float *cls = s->cls, *hid = s->cls + n * H;
     size_t t = 0;

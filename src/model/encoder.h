@@ -51,6 +51,10 @@ int fr__scratch_init(fr__scratch *s, const fr__model_config *c, size_t max_token
                      size_t max_seqs);
 void fr__scratch_free(fr__scratch *s);
 
+// The encoder without its head: returns the last hidden states (T, H) of the n packed
+// sequences (T = sum of lengths), a pointer into s valid until its next use.
+const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s);
+
 // Forward pass over n sequences packed back to back (ids/types of seqs[i] are used as is;
 // the caller has validated ids < vocab and lengths <= max positions).
 // OUT: logits (n, num_labels).

@@ -48,6 +48,12 @@ int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr
         free(m);
         return rc;
     }
+    if (!m->enc.cfg.has_head) {
+        rc = fr__err(err, FR_EUNSUPPORTED, "%s: unsupported architecture %s for reranking: no "
+                     "classification head (a bi-encoder: open it with fr_embedder_open)", dir, m->enc.cfg.architecture);
+        fr_model_free(m);
+        return rc;
+    }
     m->threads = o.threads ? o.threads : online_cpus();
     if ((rc = fr__model_open_tokenizer(m, dir, &o, err)) < 0) {
         fr_model_free(m);
