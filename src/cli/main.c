@@ -13,10 +13,10 @@ int cmd_rerank(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_models(int argc, char **argv);
-int cmd_embed(int argc, char **argv);
 
 static const fr_cli_cmd commands[] = {
     {"tokenize", cmd_tokenize, "encode JSON lines with a tokenizer.json, as Hugging Face does"},
@@ -24,10 +24,10 @@ static const fr_cli_cmd commands[] = {
     {"index", cmd_index, "build and maintain a BM25 index (build, add, delete, optimize, stats)"},
     {"search", cmd_search, "search an index: BM25, then the ranking pipeline when asked"},
     {"eval", cmd_eval, "score a run against qrels (nDCG@10, MAP, recall, MRR) as trec_eval does"},
+    {"embed", cmd_embed, "embed JSON lines with a bi-encoder"},
     {"serve", cmd_serve, "HTTP server: Cohere/Jina/TEI rerank, search, ingestion"},
     {"pull", cmd_pull, "download a model from the Hugging Face hub into its cache"},
     {"models", cmd_models, "list the models in the Hugging Face cache"},
-    {"embed", cmd_embed, "embed JSON lines with a sentence-transformers bi-encoder"},
 };
 
 const char *cli_opt(int argc, char **argv, int *i, const char *name) {
