@@ -3,6 +3,7 @@
  * "<name>: P passed, F failed[, S skipped]" and returns the exit status.
  * TEST_SKIP(msg) records a skipped group (e.g. a fixture from ../shared is absent).
  * fr_test_shared(rel) gives the path of a file under ../shared (or $FR_SHARED), or NULL.
+ * fr_test_run(cmd, out, cap) runs a shell command (the CLI tests) and captures its output.
  */
 #ifndef FR_TEST_H
 #define FR_TEST_H
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int test_passed_, test_failed_, test_skipped_;
@@ -69,6 +71,18 @@ static inline const char *fr_test_shared(const char *rel) {
     if (!root || !*root) root = "../shared";
     snprintf(path, sizeof path, "%s/%s", root, rel);
     return access(path, R_OK) == 0 ? path : NULL;
+}
+
+// Runs cmd through popen; OUT: what it writes to stdout (and to stderr when cmd redirects
+// it), at most cap-1 bytes, NUL-terminated. Returns the exit status, or -1 when cmd could not
+// run or did not exit normally.
+static inline int fr_test_run(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 #define TEST_REPORT() test_report_(__FILE__)

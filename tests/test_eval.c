@@ -8,7 +8,6 @@
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <stdint.h>
-#include <sys/wait.h>
 
 #include "finerank.h"
 #include "test.h"
@@ -287,16 +286,6 @@ static void write_file(const char *path, const char *text) {
     }
 }
 
-// Runs cmd, returns its exit status; OUT: its stdout+stderr in out.
-static int run_cmd(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void cli(void) {
     const char *b = getenv("FR_BUILD");
     char bin[512];
@@ -316,7 +305,7 @@ static void cli(void) {
     write_file(qrels, "query-id\tcorpus-id\tscore\nq1\td2\t2\nq2\td9\t1\n");
     snprintf(cmd, sizeof cmd, "%s eval --run-in %s --qrels %s --per-query %s 2>&1", bin, run,
              qrels, pq);
-    CHECK_EQ(run_cmd(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "queries    2 judged, 1 with results") != NULL);
     CHECK(strstr(out, "MRR@10     0.2500") != NULL);     // (0.5 + 0) / 2
     CHECK(strstr(out, "nDCG@10    0.3155") != NULL);     // (1/log2(3)) / 2 = 0.31546
@@ -329,10 +318,10 @@ static void cli(void) {
     // A run listing a document twice is refused with a message and a failing status.
     write_file(run, "q1 Q0 d1 1 3.0 t\nq1 Q0 d1 2 2.0 t\n");
     snprintf(cmd, sizeof cmd, "%s eval --run-in %s --qrels %s 2>&1", bin, run, qrels);
-    CHECK(run_cmd(cmd, out, sizeof out) != 0);
+    CHECK(fr_test_run(cmd, out, sizeof out) != 0);
     CHECK(strstr(out, "twice") != NULL);
     snprintf(cmd, sizeof cmd, "%s eval --run-in %s 2>&1", bin, run);
-    CHECK_EQ(run_cmd(cmd, out, sizeof out), 2);  // usage error: no --qrels
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 2);  // usage error: no --qrels
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_EQ(system(cmd), 0);
 }

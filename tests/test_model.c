@@ -10,6 +10,7 @@
 
 #include "finerank.h"
 #include "test.h"
+#include "test_gz.h"
 
 typedef struct pair {
     int32_t *ids;
@@ -26,14 +27,7 @@ static size_t load_golden(const char *path, pair **out, int *num_labels) {
     char *line = malloc(cap);
     pair *p = NULL;
     for (;;) {
-        size_t len = 0;
-        line[0] = 0;
-        while (gzgets(f, line + len, (int)(cap - len))) {
-            len += strlen(line + len);
-            if (len && line[len - 1] == '\n') break;
-            line = realloc(line, cap *= 2);
-        }
-        if (!len) break;
+        if (!fr_test_gz_line(f, &line, &cap)) break;
         if (n++ == 0) continue;  // header
         json_t *o = json_loads(line, 0, NULL);
         if (!o) break;

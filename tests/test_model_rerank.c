@@ -10,6 +10,7 @@
 
 #include "finerank.h"
 #include "test.h"
+#include "test_gz.h"
 
 typedef struct gpair {
     char *q, *p;
@@ -24,14 +25,7 @@ static size_t load(const char *path, gpair **out, int *nl) {
     char *line = malloc(cap);
     gpair *p = calloc(400, sizeof *p);
     for (;;) {
-        size_t len = 0;
-        line[0] = 0;
-        while (gzgets(f, line + len, (int)(cap - len))) {
-            len += strlen(line + len);
-            if (len && line[len - 1] == '\n') break;
-            line = realloc(line, cap *= 2);
-        }
-        if (!len) break;
+        if (!fr_test_gz_line(f, &line, &cap)) break;
         if (n++ == 0) continue;
         json_t *o = json_loads(line, 0, NULL);
         if (!o || np >= 400) break;

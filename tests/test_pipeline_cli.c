@@ -2,21 +2,10 @@
  * a user would (the built binary on the sample corpus): config-file precedence, --set,
  * --explain/--json output, errors naming their field, eval through the pipeline. */
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include "test.h"
 
 static char bin[512], dir[] = "/tmp/fr_test_pcli_XXXXXX";
-
-// Runs cmd, captures stdout+stderr (at most cap-1 bytes) into out; returns the exit status.
-static int sh(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 int main(void) {
     const char *b = getenv("FR_BUILD");
@@ -29,12 +18,12 @@ int main(void) {
     static char out[65536], cmd[2048];
     snprintf(cmd, sizeof cmd, "%s index build --corpus data/sample/corpus.jsonl --index %s/ix 2>&1",
              bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
 
     // The demo config, explained: every factor is printed.
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query 'hypertension treatment target' "
              "--config data/sample/pipeline.json --diversity 1 --explain 2>&1", bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "htn-guideline-2023") != NULL);
     CHECK(strstr(out, "semantic") && strstr(out, "timeliness") && strstr(out, "authority") &&
           strstr(out, "stage-1 #"));
@@ -46,35 +35,35 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query 'diabetes blood sugar control' "
              "--k 2 --config data/sample/pipeline.json --set diversity.idf=candidates --json 2>&1",
              bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "\"rank\":2") && !strstr(out, "\"rank\":3"));  // --k 2 beat the file's 5
     CHECK(strstr(out, "\"reranker\":\"proximity\"") != NULL);
 
     // Deadline: reported in the output.
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query 'diabetes' --deadline-ms 0.0001 "
              "--json 2>&1", bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "\"deadline_hit\":true") != NULL);
 
     // Errors name the field (exit status 2: usage).
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query x --diversity 1.5 2>&1", bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 2);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 2);
     CHECK(strstr(out, "diversity") && strstr(out, "outside [0, 1]"));
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query x --freshness 'gauss:decay=0.5' 2>&1",
              bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 2);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 2);
     CHECK(strstr(out, "freshness scale") != NULL);
     snprintf(cmd, sizeof cmd, "printf '{\"diversity\": {\"cap\": -1}}' > %s/bad.json && "
              "%s search --index %s/ix --query x --config %s/bad.json 2>&1", dir, bin, dir, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 2);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 2);
     CHECK(strstr(out, "bad.json: diversity.cap") != NULL);
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query x --model /nonexistent 2>&1", bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 1);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 1);
     CHECK(strstr(out, "model") != NULL);
 
     // Without pipeline flags, search stays plain BM25 (the index helper's output format).
     snprintf(cmd, sizeof cmd, "%s search --index %s/ix --query insulin --k 1 2>&1", bin, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
     CHECK(!strstr(out, "query terms:") && strstr(out, "diab-insulin"));
 
     // eval through the pipeline: a tiny judged query set on the sample.
@@ -85,7 +74,7 @@ int main(void) {
              "q2\\tquantum-en-01\\t1\\n' > %s/qrels.tsv && "
              "%s eval --index %s/ix --queries %s/q.jsonl --qrels %s/qrels.tsv "
              "--config data/sample/pipeline.json --k 50 2>&1", dir, dir, bin, dir, dir, dir);
-    CHECK_EQ(sh(cmd, out, sizeof out), 0);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
     CHECK(strstr(out, "nDCG@10") != NULL);
     CHECK(strstr(out, "2 judged") != NULL);
 

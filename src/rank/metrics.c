@@ -56,6 +56,21 @@ static size_t split_fields(const char *p, const char *end, field *f) {
     return n;
 }
 
+// Reads the next line of [*p, end) that has a field and is not a '#' comment, advancing *p
+// past it and counting every line read (blank and comment ones too) in *line. OUT: f, as
+// split_fields fills it. Returns the number of fields (≥ 1), or 0 at the end of the data.
+static size_t next_record(const char **p, const char *end, uint32_t *line, field *f) {
+    while (*p < end) {
+        const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+        const char *le = nl ? nl : end;
+        (*line)++;
+        size_t nf = split_fields(*p, le, f);
+        *p = nl ? nl + 1 : end;
+        if (nf != 0 && f[0].p[0] != '#') return nf;
+    }
+    return 0;
+}
+
 // A signed decimal integer of at most 9 digits (grades are small; trec_eval uses atol).
 static int parse_int(field f, int32_t *out) {
     size_t i = 0;
@@ -154,14 +169,9 @@ int fr_qrels_parse(const char *data, size_t len, const char *name, fr_qrels **ou
     const char *p = data, *end = data + len;
     uint32_t line = 0;
     int seen_content = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        line++;
-        field f[MAX_FIELDS];
-        size_t nf = split_fields(p, le, f);
-        p = nl ? nl + 1 : end;
-        if (nf == 0 || f[0].p[0] == '#') continue;
+    field f[MAX_FIELDS];
+    size_t nf;
+    while ((nf = next_record(&p, end, &line, f)) != 0) {
         int first = !seen_content;
         seen_content = 1;
         if (nf != 3 && nf != 4) {
@@ -458,14 +468,9 @@ int fr_run_parse(const char *data, size_t len, const char *name, fr_run **out,
     const char *p = data, *end = data + len;
     uint32_t line = 0;
     int rc = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        line++;
-        field f[MAX_FIELDS];
-        size_t nf = split_fields(p, le, f);
-        p = nl ? nl + 1 : end;
-        if (nf == 0 || f[0].p[0] == '#') continue;
+    field f[MAX_FIELDS];
+    size_t nf;
+    while ((nf = next_record(&p, end, &line, f)) != 0) {
         if (nf != 6) {
             rc = fr__err(err, FR_EFORMAT, "%s:%u: expected 'qid Q0 docid rank score tag' "
                          "(6 fields), got %zu", name, line, nf);

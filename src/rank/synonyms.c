@@ -12,6 +12,7 @@
  * Layout: rules as arrays of analyzed term lists (fr_terms). Workload: tens to thousands of
  * rules, matched against queries of a few terms: a linear scan per query is fine.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -73,6 +74,28 @@ static int analyze_into(fr__analyze_fn an, void *ctx, piece pc, fr_terms *t, fr_
     return an(ctx, pc.p, pc.n, t, err);
 }
 
+// Adds the rule lhs → rhs[0..n_rhs) but rhs[skip] (skip = SIZE_MAX: none) with both sides
+// analyzed; a side left with no term (only stopwords) has nothing to match or add, so the
+// rule is dropped. On failure nothing is added and the error comes from an (or FR_ENOMEM).
+static int add_expansion(fr__synonyms *s, fr__analyze_fn an, void *ctx, piece lhs,
+                         const piece *rhs, size_t n_rhs, size_t skip, fr_error *err) {
+    rule r = {0};
+    int rc;
+    if ((rc = analyze_into(an, ctx, lhs, &r.lhs, err)) < 0) goto fail;
+    for (size_t j = 0; j < n_rhs; j++)
+        if (j != skip && (rc = analyze_into(an, ctx, rhs[j], &r.rhs, err)) < 0) goto fail;
+    if (r.lhs.n == 0 || r.rhs.n == 0) {
+        rc = 0;
+        goto fail;
+    }
+    if ((rc = add_rule(s, &r)) < 0) goto fail;
+    return 0;
+fail:
+    fr_terms_free(&r.lhs);
+    fr_terms_free(&r.rhs);
+    return rc;
+}
+
 #define MAX_PIECES 64
 
 int fr__synonyms_parse(const char *text, size_t len, const char *name, fr__analyze_fn an,
@@ -106,47 +129,18 @@ int fr__synonyms_parse(const char *text, size_t len, const char *name, fr__analy
                 goto fail;
             }
             // Each left-side alternative gets the whole right side.
-            for (size_t i = 0; i < nl_; i++) {
-                rule r = {0};
-                if ((rc = analyze_into(an, ctx, pcs[i], &r.lhs, err)) < 0) goto rule_fail_a;
-                for (size_t j = 0; j < nr; j++)
-                    if ((rc = analyze_into(an, ctx, pcs[nl_ + j], &r.rhs, err)) < 0) goto rule_fail_a;
-                if (r.lhs.n == 0 || r.rhs.n == 0) {  // only stopwords: nothing to match or add
-                    fr_terms_free(&r.lhs);
-                    fr_terms_free(&r.rhs);
-                    continue;
-                }
-                if ((rc = add_rule(s, &r)) < 0) goto rule_fail_a;
-                continue;
-            rule_fail_a:
-                fr_terms_free(&r.lhs);
-                fr_terms_free(&r.rhs);
-                goto fail_line;
-            }
+            for (size_t i = 0; i < nl_; i++)
+                if ((rc = add_expansion(s, an, ctx, pcs[i], pcs + nl_, nr, SIZE_MAX, err)) < 0)
+                    goto fail_line;
         } else {
             size_t n = split(a, e, pcs, MAX_PIECES);
             if (n < 2) {
                 rc = fr__err(err, FR_EFORMAT, "%s:%d: expected 'a => b, c' or 'a, b, c'", name, line);
                 goto fail;
             }
-            for (size_t i = 0; i < n; i++) {
-                rule r = {0};
-                if ((rc = analyze_into(an, ctx, pcs[i], &r.lhs, err)) < 0) goto rule_fail_b;
-                for (size_t j = 0; j < n; j++)
-                    if (j != i && (rc = analyze_into(an, ctx, pcs[j], &r.rhs, err)) < 0)
-                        goto rule_fail_b;
-                if (r.lhs.n == 0 || r.rhs.n == 0) {
-                    fr_terms_free(&r.lhs);
-                    fr_terms_free(&r.rhs);
-                    continue;
-                }
-                if ((rc = add_rule(s, &r)) < 0) goto rule_fail_b;
-                continue;
-            rule_fail_b:
-                fr_terms_free(&r.lhs);
-                fr_terms_free(&r.rhs);
-                goto fail_line;
-            }
+            // Equivalence: each term expands to all the others.
+            for (size_t i = 0; i < n; i++)
+                if ((rc = add_expansion(s, an, ctx, pcs[i], pcs, n, i, err)) < 0) goto fail_line;
         }
         p = next;
     }

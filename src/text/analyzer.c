@@ -484,18 +484,24 @@ typedef struct collect_ctx {
     size_t cap;
 } collect_ctx;
 
+// Reallocates the three parallel arrays of t (terms, pos, weight) to cap entries, cap >= t->n.
+// On failure each array that did move is kept (all still hold t->n entries): FR_ENOMEM.
+static int terms_resize(fr_terms *t, size_t cap) {
+    char **tt = realloc(t->terms, cap * sizeof *tt);
+    if (tt) t->terms = tt;
+    uint32_t *pp = realloc(t->pos, cap * sizeof *pp);
+    if (pp) t->pos = pp;
+    float *ww = realloc(t->weight, cap * sizeof *ww);
+    if (ww) t->weight = ww;
+    return !tt || !pp || !ww ? FR_ENOMEM : 0;
+}
+
 static int collect(void *ud, const char *term, size_t len, uint32_t pos) {
     collect_ctx *c = ud;
     fr_terms *t = c->t;
     if (t->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 16;
-        char **tt = realloc(t->terms, nc * sizeof *tt);
-        if (tt) t->terms = tt;
-        uint32_t *pp = realloc(t->pos, nc * sizeof *pp);
-        if (pp) t->pos = pp;
-        float *ww = realloc(t->weight, nc * sizeof *ww);
-        if (ww) t->weight = ww;
-        if (!tt || !pp || !ww) return FR_ENOMEM;
+        if (terms_resize(t, nc) < 0) return FR_ENOMEM;
         c->cap = nc;
     }
     char *s = malloc(len + 1);
@@ -517,13 +523,7 @@ int fr__analyze_append(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t
         size_t cap = 16;
         while (cap < out->n) cap *= 2;
         // arrays were allocated with capacity >= n; realloc to cap to know it exactly
-        char **tt = realloc(out->terms, cap * sizeof *tt);
-        if (tt) out->terms = tt;
-        uint32_t *pp = realloc(out->pos, cap * sizeof *pp);
-        if (pp) out->pos = pp;
-        float *ww = realloc(out->weight, cap * sizeof *ww);
-        if (ww) out->weight = ww;
-        if (!tt || !pp || !ww) return fr__err(err, FR_ENOMEM, "analyze: out of memory");
+        if (terms_resize(out, cap) < 0) return fr__err(err, FR_ENOMEM, "analyze: out of memory");
         c.cap = cap;
     }
     int rc = fr_analyze(a, text, len, pos_base, collect, &c);

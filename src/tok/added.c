@@ -26,11 +26,7 @@ typedef struct {
 } added_tok;
 
 typedef struct {
-    uint64_t *ekeys;    // (ecap) (node << 8 | byte) + 1; 0 = empty
-    uint32_t *echild;
-    size_t ecap, n_edges;
-    int32_t *leaf;      // (n_nodes) pattern id (token id) or -1
-    size_t n_nodes, nodes_cap;
+    fr__trie trie;      // leaf: pattern id (token id) or -1; n_nodes == 0 until the first add
     uint8_t first[256];
     size_t n_patterns;
 } matcher;
@@ -47,85 +43,18 @@ struct fr__added {
     int32_t max_id;
 };
 
-// ---- trie ----
-static inline uint64_t ehash(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    return k;
-}
-static int32_t child(const matcher *m, uint32_t node, unsigned char b) {
-    uint64_t key = ((uint64_t)node << 8 | b) + 1;
-    size_t j = ehash(key) & (m->ecap - 1);
-    for (;;) {
-        if (m->ekeys[j] == key) return (int32_t)m->echild[j];
-        if (!m->ekeys[j]) return -1;
-        j = (j + 1) & (m->ecap - 1);
-    }
-}
-static int grow(matcher *m) {
-    size_t cap = m->ecap ? m->ecap * 2 : 64;
-    uint64_t *k = calloc(cap, sizeof *k);
-    uint32_t *c = malloc(cap * sizeof *c);
-    if (!k || !c) { free(k); free(c); return FR_ENOMEM; }
-    for (size_t i = 0; i < m->ecap; i++) {
-        if (!m->ekeys[i]) continue;
-        size_t j = ehash(m->ekeys[i]) & (cap - 1);
-        while (k[j]) j = (j + 1) & (cap - 1);
-        k[j] = m->ekeys[i];
-        c[j] = m->echild[i];
-    }
-    free(m->ekeys);
-    free(m->echild);
-    m->ekeys = k;
-    m->echild = c;
-    m->ecap = cap;
-    return 0;
-}
-static int new_node(matcher *m, uint32_t *out) {
-    if (m->n_nodes == m->nodes_cap) {
-        size_t cap = m->nodes_cap ? m->nodes_cap * 2 : 64;
-        int32_t *l = realloc(m->leaf, cap * sizeof *l);
-        if (!l) return FR_ENOMEM;
-        m->leaf = l;
-        m->nodes_cap = cap;
-    }
-    m->leaf[m->n_nodes] = -1;
-    *out = (uint32_t)m->n_nodes++;
-    return 0;
-}
+// ---- matcher (a byte trie, trie.c) ----
 static int matcher_add(matcher *m, const char *s, size_t len, int32_t id) {
     if (len == 0) return 0;  // an empty pattern never splits anything useful
-    uint32_t node = 0;
-    if (!m->n_nodes && (new_node(m, &node) < 0 || grow(m) < 0)) return FR_ENOMEM;
-    node = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char b = (unsigned char)s[i];
-        int32_t c = child(m, node, b);
-        if (c < 0) {
-            if ((m->n_edges + 1) * 2 > m->ecap && grow(m) < 0) return FR_ENOMEM;
-            uint32_t nn;
-            if (new_node(m, &nn) < 0) return FR_ENOMEM;
-            uint64_t key = ((uint64_t)node << 8 | b) + 1;
-            size_t j = ehash(key) & (m->ecap - 1);
-            while (m->ekeys[j]) j = (j + 1) & (m->ecap - 1);
-            m->ekeys[j] = key;
-            m->echild[j] = nn;
-            m->n_edges++;
-            c = (int32_t)nn;
-        }
-        node = (uint32_t)c;
-    }
-    if (m->leaf[node] < 0) m->leaf[node] = id;  // first of duplicate patterns wins
+    uint32_t node;
+    if (!m->trie.n_nodes && fr__trie_init(&m->trie, 64) < 0) return FR_ENOMEM;
+    if (fr__trie_insert(&m->trie, s, len, &node) < 0) return FR_ENOMEM;
+    if (m->trie.leaf[node] < 0) m->trie.leaf[node] = id;  // first of duplicate patterns wins
     m->first[(unsigned char)s[0]] = 1;
     m->n_patterns++;
     return 0;
 }
-static void matcher_free(matcher *m) {
-    free(m->ekeys);
-    free(m->echild);
-    free(m->leaf);
-}
+static void matcher_free(matcher *m) { fr__trie_free(&m->trie); }
 
 // ---- loading ----
 static int get_flag(const json_t *e, const char *k, int def, int *out) {
@@ -346,10 +275,10 @@ int fr__added_split(const fr__added *a, int normalized, const char *s, size_t le
             int32_t best = -1;
             size_t best_end = 0;
             for (size_t k = pos; k < len; k++) {
-                int32_t c = child(m, node, u[k]);
+                int32_t c = fr__trie_child(&m->trie, node, u[k]);
                 if (c < 0) break;
                 node = (uint32_t)c;
-                if (m->leaf[node] >= 0) { best = m->leaf[node]; best_end = k + 1; }
+                if (m->trie.leaf[node] >= 0) { best = m->trie.leaf[node]; best_end = k + 1; }
             }
             if (best < 0) { pos++; continue; }
             size_t mstart = pos, mend = best_end;

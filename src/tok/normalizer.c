@@ -578,9 +578,9 @@ int fr__normalizer_apply(const fr__normalizer *n, fr__nstr *s) {
 }
 
 // ---- parse ----
-// Reads a boolean field: absent or null → dflt, or an error when dflt < 0 (a field
-// tokenizers' serde requires); anything else but a bool → error.
-static int get_bool(const json_t *j, const char *key, int dflt, int *out, const char *path, fr_error *err) {
+// Shared with pretokenizer.c; contract in textpipe.h.
+int fr__json_get_bool(const json_t *j, const char *key, int dflt, int *out, const char *path,
+                      fr_error *err) {
     json_t *v = json_object_get(j, key);
     if ((!v || json_is_null(v)) && dflt < 0) return fr__err(err, FR_EFORMAT, "%s: missing field `%s`", path, key);
     if (!v || json_is_null(v)) { *out = dflt; return 0; }
@@ -624,12 +624,12 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__normalizer
     int rc = 0;
     if (!strcmp(type, "BertNormalizer")) {
         n->type = N_BERT;
-        if ((rc = get_bool(j, "clean_text", -1, &n->clean_text, path, err)) < 0 ||
-            (rc = get_bool(j, "handle_chinese_chars", -1, &n->chinese, path, err)) < 0 ||
-            (rc = get_bool(j, "lowercase", -1, &n->lowercase, path, err)) < 0)
+        if ((rc = fr__json_get_bool(j, "clean_text", -1, &n->clean_text, path, err)) < 0 ||
+            (rc = fr__json_get_bool(j, "handle_chinese_chars", -1, &n->chinese, path, err)) < 0 ||
+            (rc = fr__json_get_bool(j, "lowercase", -1, &n->lowercase, path, err)) < 0)
             goto fail;
         // strip_accents: null (or absent) means "same as lowercase"
-        if ((rc = get_bool(j, "strip_accents", n->lowercase, &n->strip_accents, path, err)) < 0) goto fail;
+        if ((rc = fr__json_get_bool(j, "strip_accents", n->lowercase, &n->strip_accents, path, err)) < 0) goto fail;
     } else if (!strcmp(type, "Precompiled")) {
         n->type = N_PRECOMPILED;
         json_t *v = json_object_get(j, "precompiled_charsmap");
@@ -651,8 +651,8 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__normalizer
     else if (!strcmp(type, "ByteLevel")) n->type = N_BYTELEVEL;
     else if (!strcmp(type, "Strip")) {
         n->type = N_STRIP;
-        if ((rc = get_bool(j, "strip_left", -1, &n->left, path, err)) < 0 ||
-            (rc = get_bool(j, "strip_right", -1, &n->right, path, err)) < 0)
+        if ((rc = fr__json_get_bool(j, "strip_left", -1, &n->left, path, err)) < 0 ||
+            (rc = fr__json_get_bool(j, "strip_right", -1, &n->right, path, err)) < 0)
             goto fail;
     } else if (!strcmp(type, "Replace")) {
         n->type = N_REPLACE;

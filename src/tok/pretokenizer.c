@@ -527,16 +527,6 @@ int fr__pretok_apply(const fr__pretok *p, const fr__nstr *s, fr__pieces *out) {
 }
 
 // ---- parse ----
-// Boolean field; dflt < 0: required (as tokenizers' serde requires it).
-static int get_bool(const json_t *j, const char *key, int dflt, int *out, const char *path, fr_error *err) {
-    json_t *v = json_object_get(j, key);
-    if ((!v || json_is_null(v)) && dflt < 0) return fr__err(err, FR_EFORMAT, "%s: missing field `%s`", path, key);
-    if (!v || json_is_null(v)) { *out = dflt; return 0; }
-    if (!json_is_boolean(v)) return fr__err(err, FR_EFORMAT, "%s.%s: expected a boolean", path, key);
-    *out = json_is_true(v);
-    return 0;
-}
-
 // A JSON string holding exactly one character. OUT: *cp.
 static int get_char(const json_t *j, const char *key, uint32_t dflt, uint32_t *cp, const char *path,
                     fr_error *err) {
@@ -582,7 +572,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         rc = get_behavior(j, B_ISOLATED, &p->behavior, path, err);
     } else if (!strcmp(type, "Digits")) {
         p->type = P_DIGITS;
-        rc = get_bool(j, "individual_digits", -1, &p->individual, path, err);
+        rc = fr__json_get_bool(j, "individual_digits", -1, &p->individual, path, err);
     } else if (!strcmp(type, "CharDelimiterSplit")) {
         p->type = P_CHAR_DELIM;
         rc = get_char(j, "delimiter", 0, &p->ch, path, err);
@@ -595,7 +585,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         if ((rc = fr__pattern_parse(json_object_get(j, "pattern"), sub, &p->lit, &p->lit_len, &p->re, err)) == 0 &&
             (rc = get_behavior(j, -1, &p->behavior, path, err)) == 0 && p->behavior < 0)
             rc = fr__err(err, FR_EFORMAT, "%s.behavior: missing", path);
-        if (rc == 0) rc = get_bool(j, "invert", -1, &p->invert, path, err);
+        if (rc == 0) rc = fr__json_get_bool(j, "invert", -1, &p->invert, path, err);
     } else if (!strcmp(type, "Metaspace")) {
         p->type = P_METASPACE;
         if (!json_object_get(j, "replacement")) {
@@ -604,7 +594,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
         }
         if ((rc = get_char(j, "replacement", 0x2581, &p->ch, path, err)) < 0) goto fail;
         p->rep_len = fr__u8_put(p->ch, p->rep);
-        if ((rc = get_bool(j, "split", 1, &p->split, path, err)) < 0) goto fail;
+        if ((rc = fr__json_get_bool(j, "split", 1, &p->split, path, err)) < 0) goto fail;
         // prepend_scheme (default always); a legacy add_prefix_space may sit beside it, and
         // tokenizers 0.22 rejects add_prefix_space=false unless the scheme is "never"
         json_t *ps = json_object_get(j, "prepend_scheme");
@@ -617,7 +607,7 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
             else { rc = fr__err(err, FR_EFORMAT, "%s.prepend_scheme: expected always, never or first", path); goto fail; }
         }
         int aps;
-        if ((rc = get_bool(j, "add_prefix_space", 1, &aps, path, err)) < 0) goto fail;
+        if ((rc = fr__json_get_bool(j, "add_prefix_space", 1, &aps, path, err)) < 0) goto fail;
         if (!aps && p->prepend != PREPEND_NEVER) {
             rc = fr__err(err, FR_EFORMAT, "%s: add_prefix_space does not match declared prepend_scheme", path);
             goto fail;
@@ -625,9 +615,9 @@ static int parse_at(const json_t *j, const char *path, int depth, fr__pretok **o
     } else if (!strcmp(type, "ByteLevel")) {
         p->type = P_BYTELEVEL;
         int trim;
-        if ((rc = get_bool(j, "add_prefix_space", -1, &p->add_prefix_space, path, err)) < 0 ||
-            (rc = get_bool(j, "trim_offsets", -1, &trim, path, err)) < 0 ||
-            (rc = get_bool(j, "use_regex", 1, &p->use_regex, path, err)) < 0)
+        if ((rc = fr__json_get_bool(j, "add_prefix_space", -1, &p->add_prefix_space, path, err)) < 0 ||
+            (rc = fr__json_get_bool(j, "trim_offsets", -1, &trim, path, err)) < 0 ||
+            (rc = fr__json_get_bool(j, "use_regex", 1, &p->use_regex, path, err)) < 0)
             goto fail;
         if (p->use_regex && (rc = fr__regex_compile(GPT2_RE, sizeof GPT2_RE - 1, &p->re, err)) < 0) goto fail;
     } else if (!strcmp(type, "Sequence")) {

@@ -97,6 +97,12 @@ typedef struct fr__normalizer fr__normalizer;
 // j is the tokenizer.json "normalizer" value; JSON null gives *out = NULL (identity).
 // Errors name the field: "normalizer.normalizers[1].pattern: ...".
 int fr__normalizer_parse(const json_t *j, fr__normalizer **out, fr_error *err);
+
+// Reads the boolean field j[key] of a normalizer or pre-tokenizer (defined in normalizer.c,
+// shared with pretokenizer.c): absent or null → dflt, or an error when dflt < 0 (a field
+// tokenizers' serde requires); anything else but a bool → an error naming path.key.
+int fr__json_get_bool(const json_t *j, const char *key, int dflt, int *out, const char *path,
+                      fr_error *err);
 int fr__normalizer_apply(const fr__normalizer *n, fr__nstr *s);  // NULL n: no-op
 void fr__normalizer_free(fr__normalizer *n);
 

@@ -116,6 +116,40 @@ typedef struct fr__trunc {
 // HF utils/truncation.rs truncate_encodings(); pair may be NULL.
 int fr__truncate(fr__enc *a, fr__enc *b, const fr__trunc *t, fr_error *err);
 
+// ---- byte trie (trie.c; used by unigram.c and added.c) ----
+typedef struct fr__trie {
+    uint64_t *ekeys;   // (ecap) edge key (node << 8 | byte) + 1; 0 = empty slot
+    uint32_t *echild;  // (ecap) child node of the edge
+    size_t ecap, n_edges;
+    int32_t *leaf;     // (n_nodes) id ending at the node, or -1; set by the caller
+    size_t n_nodes, nodes_cap;
+    size_t init_cap;   // first size of both tables (a power of two)
+} fr__trie;
+// Empties *t and creates the root (node 0); init_cap (a power of two) sizes the first tables.
+// Free with fr__trie_free even on failure.
+int fr__trie_init(fr__trie *t, size_t init_cap);
+// Walks s[0..len) from the root, adding the missing nodes; OUT: *node, the node s ends at
+// (0 when len == 0). The caller sets leaf[*node].
+int fr__trie_insert(fr__trie *t, const char *s, size_t len, uint32_t *node);
+void fr__trie_free(fr__trie *t);  // frees the tables; *t is left empty
+static inline uint64_t fr__trie_hash(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return k;
+}
+// Child of node along byte b, or -1. Needs an initialised trie.
+static inline int32_t fr__trie_child(const fr__trie *t, uint32_t node, unsigned char b) {
+    uint64_t key = ((uint64_t)node << 8 | b) + 1;
+    size_t j = fr__trie_hash(key) & (t->ecap - 1);
+    for (;;) {
+        uint64_t k = t->ekeys[j];
+        if (k == key) return (int32_t)t->echild[j];
+        if (!k) return -1;
+        j = (j + 1) & (t->ecap - 1);
+    }
+}
+
 // ---- UTF-8 and Unicode classes ----
 // Length of the valid UTF-8 prefix (Rust str rules: no overlongs, surrogates, > U+10FFFF).
 size_t fr__utf8_valid_prefix(const char *s, size_t len);

@@ -9,9 +9,8 @@
  * vocabulary (fused unks) becomes byte-fallback tokens <0xXX> when all of them exist, else
  * unk_id.
  *
- * Trie layout: nodes are numbered; edges live in one open-addressing table keyed by
- * (node << 8 | byte) → child, so a step is one hash probe and the trie of a 250k-piece
- * vocabulary is a few MB. Cost is O(len × longest piece) for a word of len bytes.
+ * Trie: the byte trie of trie.c (one hash probe per step; a few MB for a 250k-piece
+ * vocabulary). Cost is O(len × longest piece) for a word of len bytes.
  *
  * JSON: {"type"?: "Unigram", "unk_id": n|null, "vocab": [[piece, score], ...],
  *        "byte_fallback"?: bool}
@@ -31,87 +30,15 @@ struct fr__unigram {
     int unk_id;            // -1: none
     int byte_fallback;
     double min_score;
-    // trie
-    uint64_t *ekeys;       // (ecap) edge key + 1 (0 = empty)
-    uint32_t *echild;      // (ecap)
-    size_t ecap, n_edges;
-    int32_t *leaf;         // (n_nodes) token id ending at node, or -1
-    size_t n_nodes, nodes_cap;
+    fr__trie trie;         // pieces; leaf: token id ending at node, or -1
     int32_t byte_ids[256]; // id of <0xXX> or -1
     int32_t root[256];     // children of the root, looked up directly (every position starts here)
 };
 
-static inline uint64_t ehash(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    return k;
-}
-
-static int32_t trie_child(const fr__unigram *m, uint32_t node, unsigned char b) {
-    uint64_t key = ((uint64_t)node << 8 | b) + 1;
-    size_t j = ehash(key) & (m->ecap - 1);
-    for (;;) {
-        uint64_t k = m->ekeys[j];
-        if (k == key) return (int32_t)m->echild[j];
-        if (!k) return -1;
-        j = (j + 1) & (m->ecap - 1);
-    }
-}
-
-static int trie_grow_edges(fr__unigram *m) {
-    size_t cap = m->ecap ? m->ecap * 2 : 1024;
-    uint64_t *k = calloc(cap, sizeof *k);
-    uint32_t *c = malloc(cap * sizeof *c);
-    if (!k || !c) { free(k); free(c); return FR_ENOMEM; }
-    for (size_t i = 0; i < m->ecap; i++) {
-        if (!m->ekeys[i]) continue;
-        size_t j = ehash(m->ekeys[i]) & (cap - 1);
-        while (k[j]) j = (j + 1) & (cap - 1);
-        k[j] = m->ekeys[i];
-        c[j] = m->echild[i];
-    }
-    free(m->ekeys);
-    free(m->echild);
-    m->ekeys = k;
-    m->echild = c;
-    m->ecap = cap;
-    return 0;
-}
-
-static int trie_new_node(fr__unigram *m, uint32_t *out) {
-    if (m->n_nodes == m->nodes_cap) {
-        size_t cap = m->nodes_cap ? m->nodes_cap * 2 : 1024;
-        int32_t *l = realloc(m->leaf, cap * sizeof *l);
-        if (!l) return FR_ENOMEM;
-        m->leaf = l;
-        m->nodes_cap = cap;
-    }
-    m->leaf[m->n_nodes] = -1;
-    *out = (uint32_t)m->n_nodes++;
-    return 0;
-}
-
 static int trie_insert(fr__unigram *m, const char *s, size_t len, int32_t id) {
-    uint32_t node = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char b = (unsigned char)s[i];
-        int32_t c = trie_child(m, node, b);
-        if (c < 0) {
-            if ((m->n_edges + 1) * 2 > m->ecap && trie_grow_edges(m) < 0) return FR_ENOMEM;
-            uint32_t nn;
-            if (trie_new_node(m, &nn) < 0) return FR_ENOMEM;
-            uint64_t key = ((uint64_t)node << 8 | b) + 1;
-            size_t j = ehash(key) & (m->ecap - 1);
-            while (m->ekeys[j]) j = (j + 1) & (m->ecap - 1);
-            m->ekeys[j] = key;
-            m->echild[j] = nn;
-            m->n_edges++;
-            c = (int32_t)nn;
-        }
-        node = (uint32_t)c;
-    }
-    if (len) m->leaf[node] = id;  // HF's trie never yields the empty piece
+    uint32_t node;
+    if (fr__trie_insert(&m->trie, s, len, &node) < 0) return FR_ENOMEM;
+    if (len) m->trie.leaf[node] = id;  // HF's trie never yields the empty piece
     return 0;
 }
 
@@ -166,8 +93,7 @@ int fr__unigram_parse(const json_t *j, const char *path, fr__unigram **out, fr_e
     }
     m->strs = malloc(total ? total : 1);
     if (!m->strs) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
-    uint32_t root;
-    if (trie_new_node(m, &root) < 0 || trie_grow_edges(m) < 0) {
+    if (fr__trie_init(&m->trie, 1024) < 0) {
         rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
@@ -198,7 +124,7 @@ int fr__unigram_parse(const json_t *j, const char *path, fr__unigram **out, fr_e
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
         m->byte_ids[b] = fr__vocab_get(&m->vocab, name, 6);
-        m->root[b] = trie_child(m, 0, (unsigned char)b);
+        m->root[b] = fr__trie_child(&m->trie, 0, (unsigned char)b);
     }
     *out = m;
     return 0;
@@ -213,9 +139,7 @@ void fr__unigram_free(fr__unigram *m) {
     free(m->pieces);
     free(m->scores);
     free(m->strs);
-    free(m->ekeys);
-    free(m->echild);
-    free(m->leaf);
+    fr__trie_free(&m->trie);
     free(m);
 }
 
@@ -276,10 +200,10 @@ int fr__unigram_tokenize(const fr__unigram *m, const char *s, size_t len, fr__en
         int has_single = 0;
         uint32_t node = 0;
         for (size_t k = pos; k < len; k++) {
-            int32_t c = k == pos ? m->root[u[k]] : trie_child(m, node, u[k]);
+            int32_t c = k == pos ? m->root[u[k]] : fr__trie_child(&m->trie, node, u[k]);
             if (c < 0) break;
             node = (uint32_t)c;
-            int32_t leaf = m->leaf[node];
+            int32_t leaf = m->trie.leaf[node];
             if (leaf < 0) continue;
             size_t kp = k + 1;
             // HF looks the piece up in token_to_ids: the last duplicate's id and score,
