@@ -396,7 +396,8 @@ int fr__parse_date(const char *s, size_t n, int64_t *t) {
                 if (i == st) return -1;
             }
         }
-        if (h > 24 || mi > 59 || se > 60) return -1;
+        // 24:00(:00) is ISO 8601's end of day; 24:01 and later are not times.
+        if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se))) return -1;
         if (i < n) {
             if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) i++;
             else if (s[i] == '+' || s[i] == '-') {
