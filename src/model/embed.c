@@ -181,7 +181,8 @@ static int online_cpus(void) {
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-int fr_embedder_open(const char *dir, const fr_embedder_opts *opts, fr_embedder **out, fr_error *err) {
+static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder **out,
+                    fr_error *err) {
     *out = NULL;
     fr_embedder_opts o = opts ? *opts : fr_embedder_opts_default();
     if (!dir) return fr__err(err, FR_EINVAL, "fr_embedder_open: no directory");
@@ -242,6 +243,19 @@ fail:
     json_decref(st);
     fr_embedder_free(e);
     return fr__err_prefix(err, rc, "%s", dir);
+}
+
+// `dir` may also be a Hugging Face repo id ("ORG/NAME[@REV]") or an alias, resolved from the
+// local hub cache (src/hub/cache.c); a path that exists is used as it is.
+int fr_embedder_open(const char *dir, const fr_embedder_opts *opts, fr_embedder **out, fr_error *err) {
+    *out = NULL;
+    if (!dir) return fr__err(err, FR_EINVAL, "fr_embedder_open: no directory");
+    char *resolved = NULL;
+    int rc = fr_hub_resolve(dir, &resolved, err);
+    if (rc < 0) return rc;
+    rc = open_dir(resolved, opts, out, err);
+    free(resolved);
+    return rc;
 }
 
 void fr_embedder_free(fr_embedder *e) {

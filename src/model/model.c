@@ -34,7 +34,8 @@ static int online_cpus(void) {
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err) {
+static int open_dir(const char *dir, const fr_model_opts *opts, fr_model **out,
+                    fr_error *err) {
     *out = NULL;
     fr_model_opts o = opts ? *opts : fr_model_opts_default();
     if (!dir) return fr__err(err, FR_EINVAL, "fr_model_open: no directory");
@@ -62,6 +63,19 @@ int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr
     openblas_set_num_threads(1);
     *out = m;
     return 0;
+}
+
+// `dir` may also be a Hugging Face repo id ("ORG/NAME[@REV]") or an alias, resolved from the
+// local hub cache (src/hub/cache.c); a path that exists is used as it is.
+int fr_model_open(const char *dir, const fr_model_opts *opts, fr_model **out, fr_error *err) {
+    *out = NULL;
+    if (!dir) return fr__err(err, FR_EINVAL, "fr_model_open: no directory");
+    char *resolved = NULL;
+    int rc = fr_hub_resolve(dir, &resolved, err);
+    if (rc < 0) return rc;
+    rc = open_dir(resolved, opts, out, err);
+    free(resolved);
+    return rc;
 }
 
 void fr_model_free(fr_model *m) {
