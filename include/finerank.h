@@ -129,7 +129,7 @@ int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 // Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
 // XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
 // architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
-// open). One handle is immutable after open and may be used from many threads at once; every
+// open); fr_model_opts.dtype may repack the encoder's dense layers as bf16 or int8 at open. One handle is immutable after open and may be used from many threads at once; every
 // call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
 // to run single-threaded (openblas_set_num_threads(1) at open).
 //

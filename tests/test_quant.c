@@ -9,6 +9,7 @@
  *     (default 200, to keep CI short).
  */
 #include <ftw.h>
+#include <sys/wait.h>
 #include <stdint.h>
 
 #include "finerank.h"
@@ -401,8 +402,54 @@ static void test_api(void) {
     fr_model_free(m);
 }
 
+// `finerank rerank --dtype`: the CLI's scores are the library's at that dtype; bad values are
+// usage errors (exit 2).
+static void test_cli(void) {
+    char bin[512], cmd[2048], docs[] = "/tmp/fr_test_quant_XXXXXX";
+    const char *b = getenv("FR_BUILD");
+    snprintf(bin, sizeof bin, "%s/finerank", b && *b ? b : "build");
+    if (access(bin, X_OK) != 0) { TEST_SKIP("finerank binary not built"); return; }
+    int fd = mkstemp(docs);
+    FILE *f = fdopen(fd, "w");
+    const char *texts[] = {"bm25 ranks documents by term frequency", "heat transfer in laminar flow",
+                           "the wing of a supersonic aircraft"};
+    for (int i = 0; i < 3; i++) fprintf(f, "%s\n", texts[i]);
+    fclose(f);
+    const char *M = "tests/data/models/bert-gelu";
+    fr_model_opts mo = fr_model_opts_default();
+    mo.dtype = FR_DTYPE_INT8;
+    fr_model *m = NULL;
+    fr_error err;
+    CHECK_EQ(fr_model_open(M, &mo, &m, &err), 0);
+    fr_rerank_score sc[3];
+    CHECK_EQ(fr_model_rerank(m, "what is bm25", texts, NULL, 3, NULL, sc, &err), 0);
+    fr_model_free(m);
+    snprintf(cmd, sizeof cmd, "%s rerank --model %s --query 'what is bm25' --dtype int8 --docs %s 2>/dev/null",
+             bin, M, docs);
+    FILE *p = popen(cmd, "r");
+    char line[4096];
+    int n = 0, match = 0;
+    while (p && fgets(line, sizeof line, p)) {
+        int idx;
+        double raw;
+        const char *r = strstr(line, "\"raw_score\":");
+        if (sscanf(line, "{\"index\": %d", &idx) == 1 && r && sscanf(r + 12, " %lf", &raw) == 1 &&
+            idx >= 0 && idx < 3 && fabs(raw - sc[idx].raw) < 1e-5)
+            match++;
+        n++;
+    }
+    CHECK_EQ(p ? pclose(p) : -1, 0);
+    CHECK_EQ(n, 3);
+    CHECK_EQ(match, 3);
+    snprintf(cmd, sizeof cmd, "%s rerank --model %s --query q --dtype int4 --docs %s >/dev/null 2>&1", bin, M, docs);
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+    remove(docs);
+}
+
 int main(void) {
     test_bf16_rounding();
+    test_cli();
     test_kernels();
     test_api();
     test_models();

@@ -71,29 +71,42 @@ static double gemm_peak(int threads) {
 // ---- register-only peak loops ----
 #define PEAK_ITERS 20000000L
 static void *fma_loop(void *out) {
-    __m256 a[10], x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
-    for (int i = 0; i < 10; i++) a[i] = _mm256_set1_ps((float)i);
+    // 10 independent chains: FMA latency (4 cycles) x 2 pipes needs at least 8 in flight
+    __m256 x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
+    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3),
+           a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7),
+           a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9);
     for (long it = 0; it < PEAK_ITERS; it++) {
-        for (int i = 0; i < 10; i++) a[i] = _mm256_fmadd_ps(a[i], x, y);
-        __asm__ volatile("" : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]));
+        a0 = _mm256_fmadd_ps(a0, x, y); a1 = _mm256_fmadd_ps(a1, x, y); a2 = _mm256_fmadd_ps(a2, x, y);
+        a3 = _mm256_fmadd_ps(a3, x, y); a4 = _mm256_fmadd_ps(a4, x, y); a5 = _mm256_fmadd_ps(a5, x, y);
+        a6 = _mm256_fmadd_ps(a6, x, y); a7 = _mm256_fmadd_ps(a7, x, y); a8 = _mm256_fmadd_ps(a8, x, y);
+        a9 = _mm256_fmadd_ps(a9, x, y);
     }
-    __m256 s = a[0];
-    for (int i = 1; i < 10; i++) s = _mm256_add_ps(s, a[i]);
-    _mm256_storeu_ps(out, s);
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    _mm256_storeu_ps(out, _mm256_add_ps(s, _mm256_add_ps(a8, a9)));
     return NULL;
 }
 static void *i8_loop(void *out) {
-    __m256i acc[8], ones = _mm256_set1_epi16(1), w = _mm256_set1_epi8(3), x = _mm256_set1_epi8(-5);
-    for (int i = 0; i < 8; i++) acc[i] = _mm256_set1_epi32(i);
+    // the AVX2 kernel's inner step (gemm_avx2.c), register-only: 8 multiply-adds of 32 int8
+    // pairs per iteration into 4 accumulators (vpaddd has latency 1: 4 chains suffice)
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i wa = _mm256_set1_epi8(3), ws = _mm256_set1_epi8(-7), x0 = _mm256_set1_epi8(-5),
+            x1 = _mm256_set1_epi8(9);
+    __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+#define I8STEP(c, x) c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(x, ws)), ones))
     for (long it = 0; it < PEAK_ITERS / 2; it++) {
-        __asm__ volatile("" : "+x"(w), "+x"(x));
-        __m256i ax = _mm256_abs_epi8(x);
-        for (int i = 0; i < 8; i++)
-            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, x)), ones));
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));  // keep the products inside the loop
+        I8STEP(c0, x0); I8STEP(c1, x1);
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));
+        I8STEP(c2, x0); I8STEP(c3, x1);
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));
+        I8STEP(c0, x0); I8STEP(c1, x1);
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));
+        I8STEP(c2, x0); I8STEP(c3, x1);
     }
-    __m256i s = acc[0];
-    for (int i = 1; i < 8; i++) s = _mm256_add_epi32(s, acc[i]);
-    _mm256_storeu_si256(out, s);
+#undef I8STEP
+    _mm256_storeu_si256(out, _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)));
     return NULL;
 }
 // Aggregate G(FL)OP/s of `threads` copies of loop; ops per iteration given.

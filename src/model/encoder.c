@@ -16,7 +16,9 @@
  * views of the packed (T, 3H) query|key|value matrix. Nothing in a sequence's result depends
  * on its batch neighbours (each GEMM output row depends only on its own input row).
  * Weights: F32 tensors are used in place from the mmapped file (copied only if misaligned);
- * F16/BF16 are widened to float32 once at open.
+ * F16/BF16 are widened to float32 once at open. fr__encoder_set_dtype repacks the six
+ * per-layer dense layers (Q|K|V fused, attention output, FFN in/out) as BF16 or INT8
+ * (nn/gemm.h); everything else stays float32.
  */
 #include "model/encoder.h"
 

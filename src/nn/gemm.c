@@ -60,7 +60,7 @@ int fr__dense_pack(fr__dense *d, fr__wtype type, const float *const *ws, const f
     if (type == FR__WT_INT8) {
         d->np = round_up(n, 4);
         d->kp = round_up(k ? k : 1, 32);
-        d->q = calloc(d->np * d->kp, 1);
+        d->q = calloc(d->np * d->kp * 2, 1);
         d->scale = calloc(d->np, sizeof *d->scale);
         if (!d->q || !d->scale) { free(rows); goto oom; }
         size_t nkb = d->kp / 32;
@@ -70,11 +70,12 @@ int fr__dense_pack(fr__dense *d, fr__wtype type, const float *const *ws, const f
             if (amax == 0) continue;  // an all-zero channel: q = 0, scale = 0
             float inv = 127.0f / amax;
             d->scale[j] = amax / 127.0f;
-            int8_t *panel = d->q + (j / 4) * nkb * 128 + (j % 4) * 32;
+            int8_t *panel = d->q + (j / 4) * nkb * 256 + (j % 4) * 32;
             for (size_t c = 0; c < k; c++) {
                 float v = nearbyintf(rows[j][c] * inv);
                 v = v > 127 ? 127 : v < -127 ? -127 : v;
-                panel[(c / 32) * 128 + c % 32] = (int8_t)v;
+                panel[(c / 32) * 256 + c % 32] = (int8_t)fabsf(v);       // |q|
+                panel[(c / 32) * 256 + 128 + c % 32] = (int8_t)v;        // q
             }
         }
     } else {

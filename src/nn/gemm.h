@@ -16,9 +16,11 @@
  *         bit.) It also needs no zero-point column-sum correction.
  *
  * Packed layouts (cache-friendly panels; n padded with zero rows):
- *   INT8  q (np/4, kp/32, 4, 32): four output channels' 32-byte k-slices side by side, so the
- *         2x4 micro-kernel reads one contiguous 128-byte line group per k step; kp = k rounded
- *         up to 32 (zero padding), np = n rounded up to 4.
+ *   INT8  q (np/4, kp/32, 2, 4, 32): per 32-wide k block, four output channels' |q| slices
+ *         (as u8) then their q slices, so the 2x4 micro-kernel reads one contiguous 256-byte
+ *         group per k step; kp = k rounded up to 32 (zero padding), np = n rounded up to 4.
+ *         Storing |q| as well doubles weight bytes but frees the kernel from holding both x
+ *         and |x| in registers (16 ymm on AVX2; see gemm_avx2.c).
  *   BF16  bf (np/16, k, 16): sixteen output channels' weights for one k, so the 6x16 kernel
  *         loads two 8-lane vectors per k step; np = n rounded up to 16.
  *
@@ -64,7 +66,7 @@ typedef struct fr__dense {
     size_t n, k;              // out_features, in_features
     size_t np, kp;            // padded (see the layouts above)
     float *b;                 // (n) bias, owned (concatenated for fused matrices), or NULL
-    int8_t *q;                // INT8: (np/4, kp/32, 4, 32)
+    int8_t *q;                // INT8: (np/4, kp/32, 2, 4, 32), |q| then q
     float *scale;             // INT8: (np) per-channel scales, 0 for padding rows
     uint16_t *bf;             // BF16: (np/16, k, 16)
 } fr__dense;

@@ -1,11 +1,13 @@
 /* gemm_avx2.c — AVX2 + FMA kernels of gemm.h (Haswell and later, AMD Zen). Results equal
  * gemm_ref.c's bit for bit (see there).
  *
- * INT8, no VNNI: vpsignb moves each activation's sign onto the weight, vpmaddubsw multiplies
- * |a| (u8) by sign(a)·w (s8) and adds pairs into s16 (exact: |a|, |w| <= 127), vpmaddwd by
- * ones widens pairs into s32. A 2-row x 4-channel micro-kernel keeps 8 accumulators; rows are
- * blocked by MB so a block of quantised activations stays in L1/L2 while every 4-channel
- * weight panel (4 * kp bytes) streams past it.
+ * INT8, no VNNI: vpsignb moves each weight's sign onto the activation, vpmaddubsw multiplies
+ * |w| (u8, stored packed beside w) by sign(w)·a (s8) and adds pairs into s16 (exact: |a|,
+ * |w| <= 127), vpmaddwd by ones widens pairs into s32: 4 ops per 32 multiply-adds, bound by
+ * the two multiply pipes. A 2-row x 4-channel micro-kernel keeps 8 accumulators + 2
+ * activation rows + ones in registers (with |a| and a both live it spilled); rows are
+ * blocked by MB so a block of quantised activations stays in L1/L2 while each 4-channel
+ * weight panel (8 * kp bytes) streams past it.
  * BF16: a 6-row x 16-channel micro-kernel (12 ymm accumulators): per k, two 8-lane bf16 loads
  * widened by vpmovzxwd + vpslld 16, six broadcasts, twelve FMAs.
  */
@@ -64,8 +66,9 @@ static inline __m128i hsum4(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-#define DOT(acc, ax, x, w) \
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, x)), ones))
+// acc += sum over pairs of |w| * (sign(w) * x)  ==  w * x
+#define DOT(acc, x, wa, ws) \
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(x, ws)), ones))
 
 static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, float *y,
                size_t ldy) {
@@ -74,7 +77,7 @@ static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, 
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
         for (size_t p = 0; p < npanel; p++) {
-            const int8_t *wp = d->q + p * nkb * 128;
+            const int8_t *wp = d->q + p * nkb * 256;
             size_t j = p * 4, nv = d->n - j < 4 ? d->n - j : 4;
             __m128 sw = _mm_loadu_ps(d->scale + j);
             float bb[4] = {0, 0, 0, 0};
@@ -85,16 +88,19 @@ static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, 
                 __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
                 __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
                 const int8_t *w = wp;
-                for (size_t kb = 0; kb < nkb; kb++, w += 128) {
+                for (size_t kb = 0; kb < nkb; kb++, w += 256) {
                     __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(a0 + kb * 32));
                     __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(a1 + kb * 32));
-                    __m256i ax0 = _mm256_abs_epi8(x0), ax1 = _mm256_abs_epi8(x1);
-                    __m256i w0 = _mm256_loadu_si256((const __m256i *)(const void *)w);
-                    __m256i w1 = _mm256_loadu_si256((const __m256i *)(const void *)(w + 32));
-                    __m256i w2 = _mm256_loadu_si256((const __m256i *)(const void *)(w + 64));
-                    __m256i w3 = _mm256_loadu_si256((const __m256i *)(const void *)(w + 96));
-                    DOT(c00, ax0, x0, w0); DOT(c01, ax0, x0, w1); DOT(c02, ax0, x0, w2); DOT(c03, ax0, x0, w3);
-                    DOT(c10, ax1, x1, w0); DOT(c11, ax1, x1, w1); DOT(c12, ax1, x1, w2); DOT(c13, ax1, x1, w3);
+#define W(o) _mm256_loadu_si256((const __m256i *)(const void *)(w + (o)))
+                    __m256i wa = W(0), ws = W(128);
+                    DOT(c00, x0, wa, ws); DOT(c10, x1, wa, ws);
+                    wa = W(32); ws = W(160);
+                    DOT(c01, x0, wa, ws); DOT(c11, x1, wa, ws);
+                    wa = W(64); ws = W(192);
+                    DOT(c02, x0, wa, ws); DOT(c12, x1, wa, ws);
+                    wa = W(96); ws = W(224);
+                    DOT(c03, x0, wa, ws); DOT(c13, x1, wa, ws);
+#undef W
                 }
                 float out[4];
                 // y = fmaf(acc, sx * sw, b), as gemm_ref.c
@@ -124,9 +130,11 @@ static inline __attribute__((always_inline)) void bf16_tile(const float *x, size
                                                             const uint16_t *w, float *y,
                                                             size_t ldy, const float *b, size_t nv) {
     __m256 acc[6][2];
+#pragma GCC unroll 6
     for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (size_t c = 0; c < k; c++, w += 16) {
         __m256 w0 = widen(w), w1 = widen(w + 8);
+#pragma GCC unroll 6
         for (int r = 0; r < mr; r++) {
             __m256 xv = _mm256_broadcast_ss(x + r * k + c);
             acc[r][0] = _mm256_fmadd_ps(xv, w0, acc[r][0]);
@@ -134,6 +142,7 @@ static inline __attribute__((always_inline)) void bf16_tile(const float *x, size
         }
     }
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
     for (int r = 0; r < mr; r++) {
         float out[16];
         _mm256_storeu_ps(out, _mm256_add_ps(acc[r][0], b0));

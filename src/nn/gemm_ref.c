@@ -34,9 +34,9 @@ static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, 
     size_t nkb = d->kp / 32;
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < d->n; j++) {
-            const int8_t *w = d->q + (j / 4) * nkb * 128 + (j % 4) * 32, *a = xq + i * d->kp;
+            const int8_t *w = d->q + (j / 4) * nkb * 256 + 128 + (j % 4) * 32, *a = xq + i * d->kp;
             int32_t acc = 0;
-            for (size_t c = 0; c < d->kp; c++) acc += (int32_t)a[c] * w[(c / 32) * 128 + c % 32];
+            for (size_t c = 0; c < d->kp; c++) acc += (int32_t)a[c] * w[(c / 32) * 256 + c % 32];
             y[i * ldy + j] = fmaf((float)acc, xs[i] * d->scale[j], d->b[j]);
         }
 }
