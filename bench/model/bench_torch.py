@@ -37,7 +37,21 @@ cfg = json.load(open(os.path.join(model_dir, "config.json")))
 m = CrossEncoderRef(cfg, load_safetensors(os.path.join(model_dir, "model.safetensors"))).eval()
 int8 = len(sys.argv) > 7 and sys.argv[7] == "int8"
 if int8:
-    m = torch.quantization.quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)
+    # reference.py calls F.linear on buffers, which quantize_dynamic cannot see: give every
+    # encoder dense layer an nn.Linear (same weights), quantise those, and route lin() to them
+    # (the classification head stays float, as in finerank).
+    lins = torch.nn.ModuleDict()
+    for k in list(m.w):
+        if k.endswith(".weight") and ".encoder.layer." in k and m.p(k).dim() == 2:
+            name = k[:-len(".weight")]
+            w = m.p(k)
+            lin = torch.nn.Linear(w.shape[1], w.shape[0])
+            lin.weight.data.copy_(w)
+            lin.bias.data.copy_(m.p(name + ".bias"))
+            lins[name.replace(".", "__")] = lin
+    lins = torch.quantization.quantize_dynamic(lins, {torch.nn.Linear}, dtype=torch.qint8)
+    plain_lin = m.lin
+    m.lin = lambda x, name: lins[name.replace(".", "__")](x) if name.replace(".", "__") in lins else plain_lin(x, name)
 pairs = json.load(open(pairs_path))
 B = int(batch)
 feeds = []

@@ -35,6 +35,10 @@ for L in 64 128 256; do
     /usr/bin/python3 bench/model/bench_torch.py "$D/model" "$D/pairs_$L.json" "$T" "$R" 32 "$D/pt_$L.txt" | tee -a "$D/results.jsonl"
     /usr/bin/python3 bench/model/bench_torch.py "$D/model" "$D/pairs_$L.json" "$T" "$R" 32 "$D/ptint8_$L.txt" int8 | tee -a "$D/results.jsonl"
 done
+# the three finerank dtypes again, interleaved in one process (fairer under shared-machine load)
+for L in 64 128 256; do
+    "$D/bench_model" "$D/model" "$D/pairs_$L.json" "$T" "$R" "$D/frall_$L.txt" all | tee -a "$D/results.jsonl"
+done
 TOK=${FR_SHARED:-../shared}/tokenizers/bert-base-uncased/tokenizer.json
 if [ -f "$TOK" ]; then
     cp "$TOK" "$D/model/tokenizer.json"
@@ -62,7 +66,7 @@ for L in (64, 128, 256):
 print("\nthreads %d, %d pairs per length, OpenBLAS kernel: %s; 100 x 128-token pairs took %.3f s in finerank" % (
     rows[0]["threads"], rows[0]["pairs"], rows[0]["openblas_core"],
     next(r for r in rows if r["engine"] == "finerank" and round(r["seq_len"]) == 128)["best_s"]))
-print("\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | int8 / f32 | PyTorch int8 pairs/s | int8 / PT int8 | ORT f32 pairs/s | f32 %% FMA peak | bf16 %% FMA peak | int8 %% int8 peak | int8 max |logit diff| vs f32 (PT int8 vs PT f32) |")
+print("\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | int8 / f32 | PyTorch int8 pairs/s | int8 / PT int8 | ORT f32 pairs/s | f32 % FMA peak | bf16 % FMA peak | int8 % int8 peak | int8 max |logit diff| vs f32 (PT int8 vs PT f32) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for L in (64, 128, 256):
     g = lambda e: next(r for r in rows if r["engine"] == e and round(r.get("seq_len", 0)) == L)
@@ -73,6 +77,12 @@ for L in (64, 128, 256):
         L, f["pairs_per_s"], b["pairs_per_s"], i["pairs_per_s"], i["pairs_per_s"] / f["pairs_per_s"],
         pti["pairs_per_s"], i["pairs_per_s"] / pti["pairs_per_s"], ort["pairs_per_s"], f["pct_fma_peak"],
         b["pct_fma_peak"], i["pct_int8_peak"], agree("fr", "frint8", L), agree("pt", "ptint8", L)))
+print("\ninterleaved in one process (best of REPS each):\n\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | bf16 / f32 | int8 / f32 |\n|---|---|---|---|---|---|")
+for L in (64, 128, 256):
+    g = lambda d: next(r for r in rows if r["engine"] == "finerank interleaved" and r["dtype"] == d and round(r["seq_len"]) == L)
+    f, b, i = g("f32"), g("bf16"), g("int8")
+    print("| %d | %.1f | %.1f | %.1f | %.2fx | %.2fx |" % (L, f["pairs_per_s"], b["pairs_per_s"], i["pairs_per_s"],
+          b["pairs_per_s"] / f["pairs_per_s"], i["pairs_per_s"] / f["pairs_per_s"]))
 f = rows[0]
 print("\npeaks measured by the harness (%d threads): f32 FMA %.0f GFLOP/s, int8 madd %.0f GOP/s, OpenBLAS sgemm %.0f GFLOP/s" % (
     f["threads"], f["fma_peak_gflops"], f["int8_peak_gops"], f["gemm_peak_gflops"]))
