@@ -137,7 +137,7 @@ int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 // Architectures: BertForSequenceClassification, RobertaForSequenceClassification,
 // XLMRobertaForSequenceClassification (anything else: FR_EUNSUPPORTED, "unsupported
 // architecture X"). Weights F32 (mmapped, used in place), F16/BF16 (widened to float32 once at
-// open). One handle is immutable after open and may be used from many threads at once; every
+// open); fr_model_opts.dtype may repack the encoder's dense layers as bf16 or int8 at open. One handle is immutable after open and may be used from many threads at once; every
 // call allocates its own scratch. finerank parallelises over sequences itself and asks OpenBLAS
 // to run single-threaded (openblas_set_num_threads(1) at open).
 //
@@ -151,9 +151,21 @@ int32_t fr_tokenizer_token_to_id(const fr_tokenizer *tok, const char *token);
 //   fr_model_free(m);
 typedef struct fr_model fr_model;
 
+// Compute type of the encoder's dense layers (attention, softmax, LayerNorms, embeddings and
+// the classification head always run in float32):
+//   FR_DTYPE_F32   the checkpoint's weights widened to float32, OpenBLAS sgemm (exact)
+//   FR_DTYPE_BF16  weights rounded to bfloat16 at open, float32 accumulation
+//   FR_DTYPE_INT8  weights int8 per output channel at open, activations int8 per token at
+//                  run time (both symmetric), int32 accumulation
+typedef enum { FR_DTYPE_F32 = 0, FR_DTYPE_BF16 = 1, FR_DTYPE_INT8 = 2 } fr_dtype;
+// "f32" | "bf16" | "int8" (also "float32", "bfloat16"). OUT: *out. FR_EINVAL if unknown.
+int fr_dtype_parse(const char *s, fr_dtype *out);
+const char *fr_dtype_name(fr_dtype d);  // "f32", "bf16", "int8"; static string
+
 typedef struct fr_model_opts {
     int threads;        // default worker threads per call; 0: all online CPUs
     int load_tokenizer; // 1 (default): open dir/tokenizer.json for fr_model_rerank
+    fr_dtype dtype;     // FR_DTYPE_F32 (default)
 } fr_model_opts;
 fr_model_opts fr_model_opts_default(void);
 
@@ -178,6 +190,8 @@ typedef struct fr_model_info {
                                 // relevance is always in [0, 1]: an Identity recorded for one
                                 // label still gets the sigmoid (raw carries the logit)
     int has_tokenizer;
+    const char *compute_dtype;  // "f32", "bf16", "int8" (fr_model_opts.dtype)
+    const char *kernel_isa;     // reduced-precision kernels in use: "avx2", "ref"; "sgemm" at f32
 } fr_model_info;
 void fr_model_get_info(const fr_model *m, fr_model_info *out);
 
@@ -1043,6 +1057,7 @@ typedef struct fr_server_opts {
     int per_ip_connections;     // open connections per client address (0: no limit)
     int timeout_s;              // idle connection timeout in seconds (60)
     int drain_timeout_s;        // fr_server_drain waits at most this long (30)
+    fr_dtype dtype;             // the model's compute type (FR_DTYPE_F32)
 } fr_server_opts;
 
 fr_server_opts fr_server_opts_default(void);

@@ -1,6 +1,17 @@
 /* bench_model.c — finerank's side of bench/model/run.sh.
  *
- *   bench_model MODEL_DIR PAIRS_JSON THREADS REPS LOGITS_OUT
+ *   bench_model MODEL_DIR PAIRS_JSON THREADS REPS LOGITS_OUT [DTYPE]
+ *   bench_model MODEL_DIR --e2e THREADS REPS DTYPE      (needs MODEL_DIR/tokenizer.json)
+ *
+ * DTYPE: f32 (default), bf16 or int8 (fr_model_opts.dtype). The JSON line also carries two
+ * peaks measured here by tight register-only loops on THREADS threads: f32 FMA
+ * (vfmadd231ps, 2 FLOP per lane) and int8 multiply-add as the AVX2 kernel does it
+ * (vpsignb + vpmaddubsw + vpmaddwd + vpaddd, 2 OP per int8 pair) — the ceilings for % of peak.
+ * DTYPE "all": f32, bf16 and int8 models in one process, passes interleaved (f32, bf16, int8,
+ * f32, ...) and the best of REPS kept for each, so that load from other jobs on a shared
+ * machine hits all three alike; prints one JSON line per dtype (logits of the int8 model).
+ * --e2e: the 100 passages x 128 tokens job end to end through fr_model_rerank (tokenisation
+ * of the query and 100 text passages included, truncated to 128 tokens).
  *
  * Scores the fixed pairs (token ids, from make_minilm.py) REPS times with THREADS threads and
  * prints one JSON line: best wall time, pairs/s, achieved GFLOP/s, the harness's own sgemm
@@ -16,6 +27,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+
+#include <immintrin.h>
 
 #include "finerank.h"
 
@@ -58,18 +71,117 @@ static double gemm_peak(int threads) {
     return best;
 }
 
+// ---- register-only peak loops ----
+#define PEAK_ITERS 20000000L
+static void *fma_loop(void *out) {
+    // 10 independent chains: FMA latency (4 cycles) x 2 pipes needs at least 8 in flight
+    __m256 x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
+    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3),
+           a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7),
+           a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9);
+    for (long it = 0; it < PEAK_ITERS; it++) {
+        a0 = _mm256_fmadd_ps(a0, x, y); a1 = _mm256_fmadd_ps(a1, x, y); a2 = _mm256_fmadd_ps(a2, x, y);
+        a3 = _mm256_fmadd_ps(a3, x, y); a4 = _mm256_fmadd_ps(a4, x, y); a5 = _mm256_fmadd_ps(a5, x, y);
+        a6 = _mm256_fmadd_ps(a6, x, y); a7 = _mm256_fmadd_ps(a7, x, y); a8 = _mm256_fmadd_ps(a8, x, y);
+        a9 = _mm256_fmadd_ps(a9, x, y);
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    _mm256_storeu_ps(out, _mm256_add_ps(s, _mm256_add_ps(a8, a9)));
+    return NULL;
+}
+static void *i8_loop(void *out) {
+    // the AVX2 kernel's inner step (gemm_avx2.c), register-only: 8 multiply-adds of 32 int8
+    // pairs per iteration into 4 accumulators (vpaddd has latency 1: 4 chains suffice)
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i wa = _mm256_set1_epi8(3), ws = _mm256_set1_epi8(-7), x0 = _mm256_set1_epi8(-5),
+            x1 = _mm256_set1_epi8(9);
+    __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+#define I8STEP(c, x) c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(x, ws)), ones))
+    for (long it = 0; it < PEAK_ITERS / 2; it++) {
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));  // keep the products inside the loop
+        I8STEP(c0, x0); I8STEP(c1, x1);
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));
+        I8STEP(c2, x0); I8STEP(c3, x1);
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));
+        I8STEP(c0, x0); I8STEP(c1, x1);
+        __asm__ volatile("" : "+x"(wa), "+x"(ws));
+        I8STEP(c2, x0); I8STEP(c3, x1);
+    }
+#undef I8STEP
+    _mm256_storeu_si256(out, _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)));
+    return NULL;
+}
+// Aggregate G(FL)OP/s of `threads` copies of loop; ops per iteration given.
+static double loop_peak(int threads, void *(*loop)(void *), double ops_per_call) {
+    pthread_t t[64];
+    float sink[64][8];
+    double t0 = now();
+    for (int i = 1; i < threads; i++) pthread_create(&t[i], NULL, loop, sink[i]);
+    loop(sink[0]);
+    for (int i = 1; i < threads; i++) pthread_join(t[i], NULL);
+    return ops_per_call * threads / (now() - t0) / 1e9;
+}
+
+static const char *words[] = {"the", "ranking", "of", "documents", "search", "engine", "query", "model",
+    "retrieval", "passage", "score", "relevance", "neural", "index", "term", "frequency", "language",
+    "system", "results", "users", "information", "data", "learning", "vector", "dense", "sparse",
+    "paris", "france", "river", "city", "history", "science", "energy", "water", "protein", "cell"};
+
+static int e2e(fr_model *m, int threads, int reps, const char *dtype) {
+    enum { N = 100 };
+    static char text[N][2048];
+    const char *docs[N];
+    unsigned r = 12345;
+    for (int i = 0; i < N; i++) {
+        size_t at = 0;
+        for (int w = 0; w < 200; w++) {  // ~200 words: well past 128 tokens, then truncated
+            r = r * 1103515245u + 12345u;
+            at += (size_t)snprintf(text[i] + at, sizeof text[i] - at, "%s ", words[(r >> 16) % (sizeof words / sizeof *words)]);
+        }
+        docs[i] = text[i];
+    }
+    fr_rerank_score sc[N];
+    fr_score_opts so = fr_score_opts_default();
+    so.threads = threads;
+    so.max_length = 128;
+    fr_error err;
+    if (fr_model_rerank(m, "what is neural passage ranking for search", docs, NULL, N, &so, sc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    double best = 1e30;
+    for (int k = 0; k < reps; k++) {
+        double t0 = now();
+        fr_model_rerank(m, "what is neural passage ranking for search", docs, NULL, N, &so, sc, &err);
+        if (now() - t0 < best) best = now() - t0;
+    }
+    printf("{\"engine\": \"finerank-%s e2e\", \"pairs\": %d, \"max_length\": 128, \"threads\": %d, "
+           "\"best_s\": %.4f}\n", dtype, N, threads, best);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_model MODEL_DIR PAIRS_JSON THREADS REPS LOGITS_OUT\n");
+        fprintf(stderr, "usage: bench_model MODEL_DIR PAIRS_JSON THREADS REPS LOGITS_OUT [DTYPE]\n"
+                        "       bench_model MODEL_DIR --e2e THREADS REPS DTYPE\n");
         return 2;
     }
-    int threads = atoi(argv[3]), reps = atoi(argv[4]);
+    int threads = atoi(argv[3]), reps = atoi(argv[4]), is_e2e = !strcmp(argv[2], "--e2e");
+    const char *dtype = is_e2e ? argv[5] : argc > 6 ? argv[6] : "f32";
     fr_error err;
     fr_model *m = NULL;
     fr_model_opts mo = fr_model_opts_default();
     mo.threads = threads;
-    mo.load_tokenizer = 0;
+    mo.load_tokenizer = is_e2e;
+    int all = !strcmp(dtype, "all");
+    if (!all && fr_dtype_parse(dtype, &mo.dtype) < 0) { fprintf(stderr, "bad dtype %s\n", dtype); return 2; }
     if (fr_model_open(argv[1], &mo, &m, &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    if (is_e2e) {
+        int rc = e2e(m, threads, reps, dtype);
+        fr_model_free(m);
+        return rc;
+    }
     json_error_t je;
     json_t *root = json_load_file(argv[2], 0, &je);
     if (!root) { fprintf(stderr, "%s: %s\n", argv[2], je.text); return 1; }
@@ -91,6 +203,28 @@ int main(int argc, char **argv) {
     float *lg = malloc(n * sizeof *lg);
     fr_score_opts so = fr_score_opts_default();
     so.threads = threads;
+    if (all) {
+        fr_model *ms[3] = {m, NULL, NULL};
+        double bests[3] = {1e30, 1e30, 1e30};
+        for (int d = 1; d < 3; d++) {
+            mo.dtype = (fr_dtype)d;
+            if (fr_model_open(argv[1], &mo, &ms[d], &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        }
+        for (int r = -1; r < reps; r++)
+            for (int d = 0; d < 3; d++) {
+                double t0 = now();
+                fr_model_score_ids(ms[d], seqs, n, &so, lg, &err);
+                if (r >= 0 && now() - t0 < bests[d]) bests[d] = now() - t0;  // r = -1: warm-up
+            }
+        for (int d = 0; d < 3; d++)
+            printf("{\"engine\": \"finerank interleaved\", \"dtype\": \"%s\", \"seq_len\": %.0f, \"pairs\": %zu, "
+                   "\"threads\": %d, \"best_s\": %.4f, \"pairs_per_s\": %.1f}\n", fr_dtype_name((fr_dtype)d),
+                   (double)tokens / n, n, threads, bests[d], n / bests[d]);
+        for (int d = 1; d < 3; d++) fr_model_free(ms[d]);
+        m = ms[0];
+        fr_model_free(m);
+        return 0;
+    }
     if (fr_model_score_ids(m, seqs, n, &so, lg, &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
@@ -105,16 +239,22 @@ int main(int argc, char **argv) {
     // per token and layer: Q, K, V, O projections 4·2H², FFN 2·2HI, attention 2·2·L·H
     flops = (double)tokens * info.layers * (8 * H * H + 4 * H * In + 4 * L * H);
     double peak = gemm_peak(threads);
+    double fma_peak = loop_peak(threads, fma_loop, PEAK_ITERS * 10.0 * 16);
+    double i8_peak = loop_peak(threads, i8_loop, PEAK_ITERS / 2 * 8.0 * 64);
+    double achieved = flops / best / 1e9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     FILE *f = fopen(argv[5], "w");
     for (size_t i = 0; i < n; i++) fprintf(f, "%.7g\n", lg[i]);
     fclose(f);
-    printf("{\"engine\": \"finerank\", \"seq_len\": %.0f, \"pairs\": %zu, \"threads\": %d, \"best_s\": %.4f, "
+    printf("{\"engine\": \"finerank%s%s\", \"dtype\": \"%s\", \"kernel_isa\": \"%s\", \"seq_len\": %.0f, "
+           "\"pairs\": %zu, \"threads\": %d, \"best_s\": %.4f, "
            "\"pairs_per_s\": %.1f, \"gflops\": %.1f, \"gemm_peak_gflops\": %.1f, \"pct_peak\": %.1f, "
+           "\"fma_peak_gflops\": %.1f, \"int8_peak_gops\": %.1f, \"pct_fma_peak\": %.1f, \"pct_int8_peak\": %.1f, "
            "\"peak_rss_mb\": %.1f, \"openblas_core\": \"%s\"}\n",
-           L, n, threads, best, n / best, flops / best / 1e9, peak, 100 * flops / best / 1e9 / peak,
-           ru.ru_maxrss / 1024.0, openblas_get_corename());
+           strcmp(dtype, "f32") ? "-" : "", strcmp(dtype, "f32") ? dtype : "", dtype, info.kernel_isa,
+           L, n, threads, best, n / best, achieved, peak, 100 * achieved / peak, fma_peak, i8_peak,
+           100 * achieved / fma_peak, 100 * achieved / i8_peak, ru.ru_maxrss / 1024.0, openblas_get_corename());
     fr_model_free(m);
     return 0;
 }

@@ -10,6 +10,10 @@
 # and checks that the three engines' logits agree. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are
 # unset for this command only, so OpenBLAS picks its kernel itself (printed as openblas_core).
 # Inputs go to $FR_BENCH_DIR (default /tmp/finerank-bench-model, ~90 MB, not committed).
+# finerank runs at --dtype f32, bf16 and int8, PyTorch at f32 and quantize_dynamic int8; the
+# harness also measures register-only f32 FMA and int8 multiply-add peaks (bench_model.c).
+# The 100 x 128-token end-to-end job (tokenisation included) needs a BERT tokenizer.json: the
+# one in ../shared/tokenizers/bert-base-uncased (vocab 30522, as the model) when present.
 set -e
 cd "$(dirname "$0")/../.."
 T=${1:-2}; N=${2:-100}; R=${3:-2}
@@ -25,9 +29,22 @@ cc -std=c11 -O2 -march=x86-64-v3 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cf
 : > "$D/results.jsonl"
 for L in 64 128 256; do
     "$D/bench_model" "$D/model" "$D/pairs_$L.json" "$T" "$R" "$D/fr_$L.txt" | tee -a "$D/results.jsonl"
+    "$D/bench_model" "$D/model" "$D/pairs_$L.json" "$T" "$R" "$D/frbf16_$L.txt" bf16 | tee -a "$D/results.jsonl"
+    "$D/bench_model" "$D/model" "$D/pairs_$L.json" "$T" "$R" "$D/frint8_$L.txt" int8 | tee -a "$D/results.jsonl"
     node bench/model/bench_ort.js "$D/model.onnx" "$D/pairs_$L.json" "$T" "$R" 32 "$D/ort_$L.txt" | tee -a "$D/results.jsonl"
     /usr/bin/python3 bench/model/bench_torch.py "$D/model" "$D/pairs_$L.json" "$T" "$R" 32 "$D/pt_$L.txt" | tee -a "$D/results.jsonl"
+    /usr/bin/python3 bench/model/bench_torch.py "$D/model" "$D/pairs_$L.json" "$T" "$R" 32 "$D/ptint8_$L.txt" int8 | tee -a "$D/results.jsonl"
 done
+# the three finerank dtypes again, interleaved in one process (fairer under shared-machine load)
+for L in 64 128 256; do
+    "$D/bench_model" "$D/model" "$D/pairs_$L.json" "$T" "$R" "$D/frall_$L.txt" all | tee -a "$D/results.jsonl"
+done
+TOK=${FR_SHARED:-../shared}/tokenizers/bert-base-uncased/tokenizer.json
+if [ -f "$TOK" ]; then
+    cp "$TOK" "$D/model/tokenizer.json"
+    for DT in f32 bf16 int8; do "$D/bench_model" "$D/model" --e2e "$T" 5 $DT | tee -a "$D/results.jsonl"; done
+    rm -f "$D/model/tokenizer.json"
+fi
 /usr/bin/python3 - "$D" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -49,4 +66,27 @@ for L in (64, 128, 256):
 print("\nthreads %d, %d pairs per length, OpenBLAS kernel: %s; 100 x 128-token pairs took %.3f s in finerank" % (
     rows[0]["threads"], rows[0]["pairs"], rows[0]["openblas_core"],
     next(r for r in rows if r["engine"] == "finerank" and round(r["seq_len"]) == 128)["best_s"]))
+print("\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | int8 / f32 | PyTorch int8 pairs/s | int8 / PT int8 | ORT f32 pairs/s | f32 % FMA peak | bf16 % FMA peak | int8 % int8 peak | int8 max |logit diff| vs f32 (PT int8 vs PT f32) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for L in (64, 128, 256):
+    g = lambda e: next(r for r in rows if r["engine"] == e and round(r.get("seq_len", 0)) == L)
+    f, b, i = g("finerank"), g("finerank-bf16"), g("finerank-int8")
+    ort = next(r for r in rows if r["engine"].startswith("onnx") and r["seq_len"] == L)
+    pti = next(r for r in rows if r["engine"].startswith("pytorch") and r["engine"].endswith("int8") and r["seq_len"] == L)
+    print("| %d | %.1f | %.1f | %.1f | %.2fx | %.1f | %.2fx | %.1f | %.0f%% | %.0f%% | %.0f%% | %.2g (%.2g) |" % (
+        L, f["pairs_per_s"], b["pairs_per_s"], i["pairs_per_s"], i["pairs_per_s"] / f["pairs_per_s"],
+        pti["pairs_per_s"], i["pairs_per_s"] / pti["pairs_per_s"], ort["pairs_per_s"], f["pct_fma_peak"],
+        b["pct_fma_peak"], i["pct_int8_peak"], agree("fr", "frint8", L), agree("pt", "ptint8", L)))
+print("\ninterleaved in one process (best of REPS each):\n\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | bf16 / f32 | int8 / f32 |\n|---|---|---|---|---|---|")
+for L in (64, 128, 256):
+    g = lambda d: next(r for r in rows if r["engine"] == "finerank interleaved" and r["dtype"] == d and round(r["seq_len"]) == L)
+    f, b, i = g("f32"), g("bf16"), g("int8")
+    print("| %d | %.1f | %.1f | %.1f | %.2fx | %.2fx |" % (L, f["pairs_per_s"], b["pairs_per_s"], i["pairs_per_s"],
+          b["pairs_per_s"] / f["pairs_per_s"], i["pairs_per_s"] / f["pairs_per_s"]))
+f = rows[0]
+print("\npeaks measured by the harness (%d threads): f32 FMA %.0f GFLOP/s, int8 madd %.0f GOP/s, OpenBLAS sgemm %.0f GFLOP/s" % (
+    f["threads"], f["fma_peak_gflops"], f["int8_peak_gops"], f["gemm_peak_gflops"]))
+for r in rows:
+    if r["engine"].endswith("e2e"):
+        print("end to end, 100 passages x 128 tokens incl. tokenisation: %s %.3f s" % (r["engine"], r["best_s"]))
 PY

@@ -1,7 +1,7 @@
 /* cmd_rerank.c — `finerank rerank --model DIR --query TEXT [--docs FILE] [--top-n N]
  *                 [--max-length N] [--long-docs truncate|max|mean|first] [--stride N]
  *                 [--truncation longest_first|only_second] [--threads N] [--batch-tokens N]
- *                 [--info]`
+ *                 [--info] [--dtype f32|bf16|int8]`
  *
  * Documents come one per line from FILE or stdin: a JSON object with a "text" string (its
  * other fields are passed through to the output) or, for any line that is not such an object,
@@ -25,6 +25,7 @@ static void help(void) {
            "                       [--max-length N] [--long-docs truncate|max|mean|first]\n"
            "                       [--stride N] [--truncation longest_first|only_second]\n"
            "                       [--threads N] [--batch-tokens N] [--info]\n"
+           "                       [--dtype f32|bf16|int8]\n"
            "  DIR: a Hugging Face cross-encoder (config.json, model.safetensors, tokenizer.json)\n"
            "  documents: one per line from FILE or stdin, JSON {\"text\": ..., other fields} or plain text\n"
            "  stdout: best first, {\"index\", \"relevance_score\", \"raw_score\", ...other fields}\n"
@@ -65,7 +66,9 @@ int cmd_rerank(int argc, char **argv) {
             so.window_stride = (int)cli_parse_long("--stride", v, 1, 1 << 20);
         else if ((v = cli_opt(argc, argv, &i, "--threads")))
             mo.threads = so.threads = (int)cli_parse_long("--threads", v, 1, 1024);
-        else if ((v = cli_opt(argc, argv, &i, "--batch-tokens")))
+        else if ((v = cli_opt(argc, argv, &i, "--dtype"))) {
+            if (fr_dtype_parse(v, &mo.dtype) < 0) cli_usage_error("--dtype: expected f32, bf16 or int8");
+        } else if ((v = cli_opt(argc, argv, &i, "--batch-tokens")))
             so.batch_tokens = (int)cli_parse_long("--batch-tokens", v, 1, 1 << 24);
         else if ((v = cli_opt(argc, argv, &i, "--long-docs"))) {
             if (!strcmp(v, "truncate")) so.long_docs = FR_LONG_TRUNCATE;
@@ -126,13 +129,14 @@ int cmd_rerank(int argc, char **argv) {
     if (info) {
         fr_model_info mi;
         fr_model_get_info(m, &mi);
-        json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?}",
+        json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s?, s:s, s:s}",
                               "architecture", mi.architecture, "weights_dtype", mi.weights_dtype,
                               "hidden_act", mi.hidden_act, "layers", mi.layers, "hidden", mi.hidden,
                               "max_length", mi.max_length, "num_labels", mi.num_labels,
                               "positive_label", mi.positive_label, "relevance", mi.activation,
                               "relevance_source", mi.activation_source, "recorded_activation",
-                              mi.recorded_activation);
+                              mi.recorded_activation, "compute_dtype", mi.compute_dtype,
+                              "kernel_isa", mi.kernel_isa);
         char *js = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (js) fprintf(stderr, "%s\n", js);
         free(js);

@@ -31,6 +31,7 @@ static void usage(FILE *f) {
             "  --fuse-batches         one GEMM across requests (faster for tiny requests; scores\n"
             "                         then depend on batch neighbours within 1e-5)\n"
             "  --threads N            scorer threads (0: online CPUs)\n"
+            "  --dtype T              dense-layer compute type: f32 (default), bf16, int8\n"
             "  --max-connections N    open connections (%d)\n"
             "  --per-ip N             open connections per client address (0: unlimited)\n"
             "  --timeout S            idle connection timeout in seconds (%d)\n"
@@ -56,7 +57,9 @@ int cmd_serve(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--max-batch-tokens"))) o.max_batch_tokens = (int)cli_parse_long("--max-batch-tokens", v, 1, 1 << 24);
         else if ((v = cli_opt(argc, argv, &i, "--max-queue"))) o.max_queue = (int)cli_parse_long("--max-queue", v, 1, 1 << 20);
         else if (!strcmp(argv[i], "--fuse-batches")) o.fuse_batches = 1;
-        else if ((v = cli_opt(argc, argv, &i, "--threads"))) o.scorer_threads = (int)cli_parse_long("--threads", v, 0, 1024);
+        else if ((v = cli_opt(argc, argv, &i, "--dtype"))) {
+            if (fr_dtype_parse(v, &o.dtype) < 0) cli_usage_error("--dtype: expected f32, bf16 or int8");
+        } else if ((v = cli_opt(argc, argv, &i, "--threads"))) o.scorer_threads = (int)cli_parse_long("--threads", v, 0, 1024);
         else if ((v = cli_opt(argc, argv, &i, "--max-connections"))) o.max_connections = (int)cli_parse_long("--max-connections", v, 1, 1 << 20);
         else if ((v = cli_opt(argc, argv, &i, "--per-ip"))) o.per_ip_connections = (int)cli_parse_long("--per-ip", v, 0, 1 << 20);
         else if ((v = cli_opt(argc, argv, &i, "--timeout"))) o.timeout_s = (int)cli_parse_long("--timeout", v, 1, 86400);

@@ -16,7 +16,9 @@
  * views of the packed (T, 3H) query|key|value matrix. Nothing in a sequence's result depends
  * on its batch neighbours (each GEMM output row depends only on its own input row).
  * Weights: F32 tensors are used in place from the mmapped file (copied only if misaligned);
- * F16/BF16 are widened to float32 once at open.
+ * F16/BF16 are widened to float32 once at open. fr__encoder_set_dtype repacks the six
+ * per-layer dense layers (Q|K|V fused, attention output, FFN in/out) as BF16 or INT8
+ * (nn/gemm.h); everything else stays float32.
  */
 #include "model/encoder.h"
 
@@ -171,8 +173,31 @@ fail:
     return rc;
 }
 
+int fr__encoder_set_dtype(fr__encoder *e, fr__wtype t, fr_error *err) {
+    if (t == FR__WT_F32 || e->dense) return 0;
+    size_t nl = (size_t)e->cfg.layers, H = (size_t)e->cfg.hidden, I = (size_t)e->cfg.intermediate;
+    e->dense = calloc(nl * 4, sizeof *e->dense);
+    if (!e->dense) return fr__err(err, FR_ENOMEM, "out of memory");
+    for (size_t l = 0; l < nl; l++) {
+        const fr__layer *L = &e->layers[l];
+        fr__dense *D = e->dense + l * 4;
+        const float *qkv_w[3] = {L->wq, L->wk, L->wv}, *qkv_b[3] = {L->bq, L->bk, L->bv};
+        size_t qkv_n[3] = {H, H, H};
+        if (fr__dense_pack(&D[0], t, qkv_w, qkv_b, qkv_n, 3, H) < 0 ||
+            fr__dense_pack(&D[1], t, &L->wo, &L->bo, &H, 1, H) < 0 ||
+            fr__dense_pack(&D[2], t, &L->w1, &L->b1, &I, 1, H) < 0 ||
+            fr__dense_pack(&D[3], t, &L->w2, &L->b2, &H, 1, I) < 0)
+            return fr__err(err, FR_ENOMEM, "out of memory packing layer %zu", l);
+    }
+    e->dtype = t;
+    return 0;
+}
+
 void fr__encoder_close(fr__encoder *e) {
     if (!e) return;
+    if (e->dense)
+        for (size_t i = 0; i < (size_t)e->cfg.layers * 4; i++) fr__dense_free(&e->dense[i]);
+    free(e->dense);
     for (size_t i = 0; i < e->n_owned; i++) free(e->owned[i]);
     free(e->owned);
     free(e->layers);
@@ -193,7 +218,8 @@ int fr__scratch_init(fr__scratch *s, const fr__model_config *c, size_t T, size_t
     s->inter = malloc(T * I * sizeof(float));
     s->scores = malloc(L * L * sizeof(float));
     s->cls = malloc(2 * B * H * sizeof(float));
-    if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->inter || !s->scores || !s->cls) {
+    s->qbuf = malloc(fr__dense_scratch_bytes(T, I > H ? I : H));
+    if (!s->x || !s->qkv || !s->ctx || !s->tmp || !s->inter || !s->scores || !s->cls || !s->qbuf) {
         fr__scratch_free(s);
         return FR_ENOMEM;
     }
@@ -208,6 +234,7 @@ void fr__scratch_free(fr__scratch *s) {
     free(s->inter);
     free(s->scores);
     free(s->cls);
+    free(s->qbuf);
     memset(s, 0, sizeof *s);
 }
 
@@ -231,6 +258,15 @@ static void embed(const fr__encoder *e, const fr_seq *seqs, size_t n, float *x) 
     }
 }
 
+// Dense layer `slot` (gemm.h order) of layer l: sgemm on the float weights, or the packed
+// BF16 / INT8 kernels.
+static void dense(const fr__encoder *e, int l, int slot, const float *x, size_t T, size_t k,
+                  const float *w, const float *b, size_t n, float *y, size_t ldy, fr__nn_act act,
+                  fr__scratch *s) {
+    if (e->dense) fr__dense_apply(&e->dense[(size_t)l * 4 + (size_t)slot], x, T, y, ldy, act, s->qbuf);
+    else fr__nn_linear(x, T, k, w, b, n, y, ldy, act);
+}
+
 static fr__nn_act nn_act(fr__hidden_act a) {
     return a == FR__ACT_GELU ? FR__NN_GELU : a == FR__ACT_GELU_TANH ? FR__NN_GELU_TANH : FR__NN_RELU;
 }
@@ -247,9 +283,13 @@ const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t
     fr__nn_layernorm(x, NULL, T, H, e->emb_g, e->emb_b, eps);
     for (int l = 0; l < c->layers; l++) {
         const fr__layer *L = &e->layers[l];
-        fr__nn_linear(x, T, H, L->wq, L->bq, H, s->qkv, 3 * H, FR__NN_NONE);
-        fr__nn_linear(x, T, H, L->wk, L->bk, H, s->qkv + H, 3 * H, FR__NN_NONE);
-        fr__nn_linear(x, T, H, L->wv, L->bv, H, s->qkv + 2 * H, 3 * H, FR__NN_NONE);
+        if (e->dense) {  // one fused (3H, H) product
+            fr__dense_apply(&e->dense[(size_t)l * 4], x, T, s->qkv, 3 * H, FR__NN_NONE, s->qbuf);
+        } else {
+            fr__nn_linear(x, T, H, L->wq, L->bq, H, s->qkv, 3 * H, FR__NN_NONE);
+            fr__nn_linear(x, T, H, L->wk, L->bk, H, s->qkv + H, 3 * H, FR__NN_NONE);
+            fr__nn_linear(x, T, H, L->wv, L->bv, H, s->qkv + 2 * H, 3 * H, FR__NN_NONE);
+        }
         size_t t = 0;
         for (size_t i = 0; i < n; i++) {
             size_t len = seqs[i].n;
@@ -261,11 +301,11 @@ const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t
             }
             t += len;
         }
-        fr__nn_linear(s->ctx, T, H, L->wo, L->bo, H, tmp, H, FR__NN_NONE);
+        dense(e, l, 1, s->ctx, T, H, L->wo, L->bo, H, tmp, H, FR__NN_NONE, s);
         fr__nn_layernorm(tmp, x, T, H, L->ln1_g, L->ln1_b, eps);
         float *sw = x; x = tmp; tmp = sw;
-        fr__nn_linear(x, T, H, L->w1, L->b1, I, s->inter, I, nn_act(c->act));
-        fr__nn_linear(s->inter, T, I, L->w2, L->b2, H, tmp, H, FR__NN_NONE);
+        dense(e, l, 2, x, T, H, L->w1, L->b1, I, s->inter, I, nn_act(c->act), s);
+        dense(e, l, 3, s->inter, T, I, L->w2, L->b2, H, tmp, H, FR__NN_NONE, s);
         fr__nn_layernorm(tmp, x, T, H, L->ln2_g, L->ln2_b, eps);
         sw = x; x = tmp; tmp = sw;
     }

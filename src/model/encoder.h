@@ -6,6 +6,7 @@
 
 #include "model/config.h"
 #include "model/safetensors.h"
+#include "nn/gemm.h"
 
 typedef struct fr__layer {
     const float *wq, *bq, *wk, *bk, *wv, *bv;  // (H, H), (H)
@@ -29,12 +30,19 @@ typedef struct fr__encoder {
     const char *weights_dtype;   // of the word embeddings, as stored
     void **owned;                // widened / realigned copies, freed with the encoder
     size_t n_owned;
+    fr__wtype dtype;             // compute type of the per-layer dense layers
+    fr__dense *dense;            // (layers, 4): qkv (fused), attention out, ffn in, ffn out;
+                                 // NULL at F32 (the float weights are used through sgemm)
 } fr__encoder;
 
 // Binds every tensor the architecture needs from dir's checkpoint, checking names, shapes,
 // dtypes and finiteness. OUT: *enc (zero it first); free with fr__encoder_close.
 int fr__encoder_open(const char *dir, fr__encoder *enc, fr_error *err);
 void fr__encoder_close(fr__encoder *enc);
+
+// Repacks the per-layer dense weights as BF16 or INT8 (gemm.h); F32 is a no-op. Embeddings,
+// attention, LayerNorms and the classification head stay float32.
+int fr__encoder_set_dtype(fr__encoder *enc, fr__wtype t, fr_error *err);
 
 // Per-thread activations for up to max_tokens packed tokens and sequences of up to max_len.
 typedef struct fr__scratch {
@@ -46,6 +54,7 @@ typedef struct fr__scratch {
     float *inter;   // (T, I)   feed-forward intermediate
     float *scores;  // (L, L)   one head's attention matrix
     float *cls;     // (B, H)   first-token states, then the head's hidden layer
+    void *qbuf;     // fr__dense_scratch_bytes(T, I): per-token int8 activations and scales
 } fr__scratch;
 int fr__scratch_init(fr__scratch *s, const fr__model_config *c, size_t max_tokens, size_t max_len,
                      size_t max_seqs);

@@ -55,6 +55,14 @@ static int open_dir(const char *dir, const fr_model_opts *opts, fr_model **out,
         fr_model_free(m);
         return rc;
     }
+    if ((unsigned)o.dtype > FR_DTYPE_INT8) {
+        fr_model_free(m);
+        return fr__err(err, FR_EINVAL, "fr_model_open: unknown dtype %d", (int)o.dtype);
+    }
+    if ((rc = fr__encoder_set_dtype(&m->enc, (fr__wtype)o.dtype, err)) < 0) {
+        fr_model_free(m);
+        return rc;
+    }
     m->threads = o.threads ? o.threads : online_cpus();
     if ((rc = fr__model_open_tokenizer(m, dir, &o, err)) < 0) {
         fr_model_free(m);
@@ -105,6 +113,21 @@ void fr_model_get_info(const fr_model *m, fr_model_info *out) {
     out->activation_source = c->activation_source;
     out->recorded_activation = c->st_activation;
     out->has_tokenizer = m->tok != NULL;
+    out->compute_dtype = fr_dtype_name((fr_dtype)m->enc.dtype);
+    out->kernel_isa = m->enc.dense ? m->enc.dense[0].isa->name : "sgemm";
+}
+
+int fr_dtype_parse(const char *s, fr_dtype *out) {
+    if (!s) return FR_EINVAL;
+    if (!strcmp(s, "f32") || !strcmp(s, "float32") || !strcmp(s, "fp32")) *out = FR_DTYPE_F32;
+    else if (!strcmp(s, "bf16") || !strcmp(s, "bfloat16")) *out = FR_DTYPE_BF16;
+    else if (!strcmp(s, "int8") || !strcmp(s, "i8")) *out = FR_DTYPE_INT8;
+    else return FR_EINVAL;
+    return 0;
+}
+
+const char *fr_dtype_name(fr_dtype d) {
+    return d == FR_DTYPE_BF16 ? "bf16" : d == FR_DTYPE_INT8 ? "int8" : "f32";
 }
 
 // ---- scoring ----

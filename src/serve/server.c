@@ -489,6 +489,7 @@ static int load(fr_server *s, fr_error *err) {
     s->cfg.model[0] = 0;  // the server's model is shared through the batcher, not reopened
     if (s->model_dir) {
         fr_model_opts mo = fr_model_opts_default();  // its tokenizer serves long_docs windows
+        mo.dtype = s->o.dtype;
         if ((rc = fr_model_open(s->model_dir, &mo, &s->model, err)) < 0)
             return fr__err_prefix(err, rc, "model");
         fr_model_get_info(s->model, &s->ctx.info);

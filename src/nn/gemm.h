@@ -1,0 +1,99 @@
+/* gemm.h — dense layers y = act(x · W^T + b) with reduced-precision weights, for the
+ * encoder's six per-layer projections. Three weight types:
+ *   F32   W used in place, OpenBLAS sgemm (nn.h's fr__nn_linear).
+ *   BF16  W rounded to bfloat16 (round to nearest even) once at pack time, widened to f32 in
+ *         the kernel (a 16-bit shift), f32 FMA accumulation. A BF16 checkpoint round-trips
+ *         exactly (widening then rounding is the identity), so its weights are its own.
+ *   INT8  W quantised symmetrically per output channel at pack time
+ *         (scale_j = max_k |W_jk| / 127, q = round_half_even(W / scale_j) in [-127, 127]);
+ *         activations quantised symmetrically per token (row) at run time, same rule;
+ *         int32 accumulation; dequantise + bias fused: y = fmaf(acc, sx_i * sw_j, b_j).
+ *         Symmetric activations (not asymmetric u8 + zero point) because the AVX2 kernel's
+ *         vpmaddubsw multiplies u8 × s8 pairs into a saturating s16: with |a|, |w| <= 127 the
+ *         pair sum is <= 2·127·127 = 32258 < 32767, so the integer result is exact and the
+ *         AVX2 and portable paths agree bit for bit. (u8 activations in [0, 255] can saturate
+ *         unless weights drop to 7 bits, which costs more accuracy than the lost activation
+ *         bit.) It also needs no zero-point column-sum correction.
+ *
+ * Packed layouts (cache-friendly panels; n padded with zero rows):
+ *   INT8  q (np/4, kp/32, 2, 4, 32): per 32-wide k block, four output channels' |q| slices
+ *         (as u8) then their q slices, so the 2x4 micro-kernel reads one contiguous 256-byte
+ *         group per k step; kp = k rounded up to 32 (zero padding), np = n rounded up to 4.
+ *         Storing |q| as well doubles weight bytes but frees the kernel from holding both x
+ *         and |x| in registers (16 ymm on AVX2; see gemm_avx2.c).
+ *   BF16  bf (np/16, k, 16): sixteen output channels' weights for one k, so the 6x16 kernel
+ *         loads two 8-lane vectors per k step; np = n rounded up to 16.
+ *
+ * Kernels are single-threaded (the engine parallelises over sequence batches). An ISA table
+ * (fr__gemm_isa) carries each variant: gemm_ref.c (portable C, the definition of the results)
+ * and gemm_avx2.c (AVX2 + FMA). An AVX-512-VNNI / AVX-VNNI table can be added beside them:
+ * it must reproduce the int8 results exactly (integer math) — tests/test_quant.c checks every
+ * table it is given against the reference.
+ */
+#ifndef FR_NN_GEMM_H
+#define FR_NN_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/nn.h"
+
+typedef enum { FR__WT_F32 = 0, FR__WT_BF16 = 1, FR__WT_INT8 = 2 } fr__wtype;
+
+struct fr__dense;
+
+// One ISA's kernels. All write y (m, n) with row stride ldy, bias b (n) or NULL fused.
+typedef struct fr__gemm_isa {
+    const char *name;                       // "avx2", "ref"
+    int (*supported)(void);                 // may this CPU run it
+    // xq (m, kp) int8, xs (m) = act_quant of x (m, k) (row stride k); padding columns zeroed.
+    void (*quant_rows)(const float *x, size_t m, size_t k, size_t kp, int8_t *xq, float *xs);
+    void (*q8)(const struct fr__dense *d, const int8_t *xq, const float *xs, size_t m, float *y,
+               size_t ldy);
+    void (*bf16)(const struct fr__dense *d, const float *x, size_t m, float *y, size_t ldy);
+} fr__gemm_isa;
+
+extern const fr__gemm_isa fr__gemm_ref;
+extern const fr__gemm_isa fr__gemm_avx2;
+
+// The best table this CPU supports (cpuid, once). FINERANK_ISA=ref in the environment forces
+// the portable path (for comparisons and benchmarks).
+const fr__gemm_isa *fr__gemm_isa_best(void);
+
+typedef struct fr__dense {
+    fr__wtype type;
+    const fr__gemm_isa *isa;  // kernels used by fr__dense_apply
+    size_t n, k;              // out_features, in_features
+    size_t np, kp;            // padded (see the layouts above)
+    float *b;                 // (n) bias, owned (concatenated for fused matrices), or NULL
+    int8_t *q;                // INT8: (np/4, kp/32, 2, 4, 32), |q| then q
+    float *scale;             // INT8: (np) per-channel scales, 0 for padding rows
+    uint16_t *bf;             // BF16: (np/16, k, 16)
+} fr__dense;
+
+// Packs the row-wise concatenation of nw weight matrices ws[i] (ns[i], k), PyTorch layout,
+// with biases bs[i] (ns[i]) (bs or any bs[i] may be NULL: zeros), as type (BF16 or INT8).
+// OUT: *d, free with fr__dense_free. Returns 0 or FR_ENOMEM.
+int fr__dense_pack(fr__dense *d, fr__wtype type, const float *const *ws, const float *const *bs,
+                   const size_t *ns, size_t nw, size_t k);
+void fr__dense_free(fr__dense *d);
+
+// Scratch bytes fr__dense_apply needs for m rows of k inputs.
+size_t fr__dense_scratch_bytes(size_t m, size_t k);
+
+// y (m, n) with row stride ldy = act(x (m, k) · W^T + b). scratch: fr__dense_scratch_bytes.
+void fr__dense_apply(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy,
+                     fr__nn_act act, void *scratch);
+
+// Round-to-nearest-even float -> bfloat16 bits, and back.
+static inline uint16_t fr__bf16_from_f32(float f) {
+    union { float f; uint32_t u; } v = {f};
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);  // quiet NaN
+    return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+static inline float fr__bf16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v = {(uint32_t)h << 16};
+    return v.f;
+}
+
+#endif
