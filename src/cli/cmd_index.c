@@ -12,8 +12,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: finerank index build --corpus FILE --index DIR [--lang L] [--k1 X --b Y]\n"
             "                            [--title-weight N] [--on-error skip|fail] [--mem-mb N]\n"
-            "                            [--optimize] [--no-sync]\n"
-            "       finerank index add --index DIR --corpus FILE [--on-error skip|fail]\n"
+            "                            [--optimize] [--no-sync] [--threads N]\n"
+            "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
             "       finerank index optimize --index DIR\n"
             "       finerank index stats --index DIR [--json]\n"
@@ -67,6 +67,7 @@ int cmd_index(int argc, char **argv) {
     const char *ids[256];
     int n_ids = 0, json = 0, optimize = 0;
     fr_index_opts o = fr_index_opts_default();
+    o.threads = 0;  // online CPUs; the index content does not depend on it
     fr_on_error on_error = FR_ON_ERROR_FAIL;
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -79,6 +80,8 @@ int cmd_index(int argc, char **argv) {
             o.title_weight = (int)cli_parse_long("--title-weight", v, 0, 16);
         else if ((v = cli_opt(argc, argv, &i, "--mem-mb")))
             o.mem_budget = (size_t)cli_parse_long("--mem-mb", v, 1, 1 << 20) << 20;
+        else if ((v = cli_opt(argc, argv, &i, "--threads")))
+            o.threads = (int)cli_parse_long("--threads", v, 1, 64);
         else if ((v = cli_opt(argc, argv, &i, "--on-error"))) {
             if (!strcmp(v, "skip")) on_error = FR_ON_ERROR_SKIP;
             else if (!strcmp(v, "fail")) on_error = FR_ON_ERROR_FAIL;

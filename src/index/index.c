@@ -39,6 +39,7 @@ fr_index_opts fr_index_opts_default(void) {
     o.mem_budget = (size_t)256 << 20;
     o.verify_checksums = 1;
     o.sync = 1;
+    o.threads = 1;
     return o;
 }
 
@@ -751,20 +752,27 @@ static int need_writer(fr_index *ix, fr_error *err) {
     return ix->writer ? 0 : fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
 }
 
-static fr_analyzer *analyzer_for(fr_index *ix, const char *lang, size_t n) {
-    if (!lang || !n || n >= 32) return ix->an;
-    for (uint32_t i = 0; i < ix->n_langs; i++)
-        if (strlen(ix->langs[i].lang) == n && !memcmp(ix->langs[i].lang, lang, n))
-            return ix->langs[i].a ? ix->langs[i].a : ix->an;
-    if (ix->n_langs == FR__MAX_LANGS) return ix->an;
+// The analyzer for a document's "lang" from a per-thread cache (slots, *n_slots); def is
+// that thread's analyzer of the index language.
+static fr_analyzer *pick_analyzer(fr_index *ix, fr_analyzer *def, fr__langslot *slots,
+                                  uint32_t *n_slots, const char *lang, size_t n) {
+    if (!lang || !n || n >= 32) return def;
+    for (uint32_t i = 0; i < *n_slots; i++)
+        if (strlen(slots[i].lang) == n && !memcmp(slots[i].lang, lang, n))
+            return slots[i].a ? slots[i].a : def;
+    if (*n_slots == FR__MAX_LANGS) return def;
     char l[32];
     memcpy(l, lang, n);
     l[n] = 0;
     fr_analyzer *a = NULL;
     if (strcasecmp(l, ix->lang) != 0) fr_analyzer_new(l, &ix->opts.analyzer, &a, NULL);
-    snprintf(ix->langs[ix->n_langs].lang, 32, "%s", l);
-    ix->langs[ix->n_langs++].a = a;  // NULL: unknown language, use the index default
-    return a ? a : ix->an;
+    snprintf(slots[*n_slots].lang, 32, "%s", l);
+    slots[(*n_slots)++].a = a;  // NULL: unknown language, use the index default
+    return a ? a : def;
+}
+
+static fr_analyzer *analyzer_for(fr_index *ix, const char *lang, size_t n) {
+    return pick_analyzer(ix, ix->an, ix->langs, &ix->n_langs, lang, n);
 }
 
 static int flush_cur(fr_index *ix, fr_error *err) {
@@ -858,6 +866,360 @@ int fr_index_add(fr_index *ix, const char *json, size_t len, fr_error *err) {
     return rc;
 }
 
+static void unlink_name(fr_index *ix, const char *name);
+
+// ---- parallel bulk add ----
+// fr_index_add_jsonl with threads > 1 on a regular file. The file is cut into byte ranges;
+// range k holds the lines that START in [k * split, (k + 1) * split) (a line crossing a cut
+// belongs to the range it starts in). Threads claim ranges in order and build each into its
+// own segments (analyzers and a memory budget of mem_budget / threads per thread). The
+// segments are then appended to the snapshot in range order, so global doc numbers are the
+// input order, exactly as the sequential path numbers them; the segment boundaries differ,
+// which changes no score (df, N and avgdl are sums over segments). Replacement by id
+// ("last occurrence wins") is resolved after the build, over the old segments and the new
+// ones together. Errors: with --on-error fail, ranges after the first failing one stop
+// early and the earliest failing line is reported; line numbers are range-local while
+// building and made absolute from the per-range line counts afterwards.
+
+size_t fr__index_split_bytes;
+
+typedef struct prange {
+    uint64_t start, end;                // byte range of line starts
+    char (*segs)[FR__NAME];             // segments built from this range, in order
+    uint32_t n_segs, segs_cap;
+    size_t lines, added, skipped;
+    int rc;                             // < 0: fatal error at local line err_line
+    size_t err_line;
+    fr_error e;                         // message of rc (no location)
+    size_t bad_line;                    // first skipped line (0: none)
+    fr_error bad;
+} prange;
+
+typedef struct pctx {
+    fr_index *ix;
+    const char *path;
+    fr_on_error on_error;
+    prange *r;
+    uint32_t n_ranges;
+    uint32_t next;                      // next range to claim (atomic)
+    uint32_t fail;                      // first range with a fatal error (atomic)
+    pthread_mutex_t mu;                 // ix->next_id
+    size_t budget;                      // per-thread segment memory
+} pctx;
+
+static int range_push_seg(prange *r, const char *name) {
+    if (r->n_segs == r->segs_cap) {
+        uint32_t nc = r->segs_cap ? r->segs_cap * 2 : 4;
+        char (*p)[FR__NAME] = realloc(r->segs, nc * sizeof *p);
+        if (!p) return FR_ENOMEM;
+        r->segs = p;
+        r->segs_cap = nc;
+    }
+    snprintf(r->segs[r->n_segs++], FR__NAME, "%s", name);
+    return 0;
+}
+
+static int range_flush(pctx *c, prange *r, fr__segw **w, const char *name) {
+    if (!*w) return 0;
+    fr__segw *x = *w;
+    *w = NULL;
+    if (fr__segw_n_docs(x) == 0) {
+        fr__segw_abort(x);
+        return 0;
+    }
+    int rc = fr__segw_finish(x, c->ix->opts.sync, &r->e);
+    if (rc < 0) return rc;
+    if (range_push_seg(r, name) < 0) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s", c->ix->dir, name);
+        unlink(p);
+        return fr__err(&r->e, FR_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static void range_fail(pctx *c, uint32_t k) {
+    uint32_t cur = __atomic_load_n(&c->fail, __ATOMIC_ACQUIRE);
+    while (k < cur && !__atomic_compare_exchange_n(&c->fail, &cur, k, 0, __ATOMIC_ACQ_REL,
+                                                   __ATOMIC_ACQUIRE)) {}
+}
+
+static void build_range(pctx *c, uint32_t k, FILE *f, fr_analyzer *def, fr__langslot *slots,
+                        uint32_t *n_slots, char **line, size_t *cap) {
+    fr_index *ix = c->ix;
+    prange *r = &c->r[k];
+    fr__segw *w = NULL;
+    char name[FR__NAME];
+    int rc = 0;
+    uint64_t pos = r->start;
+    if (pos > 0) {  // skip the line that started in the previous range
+        if (fseeko(f, (off_t)(pos - 1), SEEK_SET) < 0) {
+            rc = fr__err(&r->e, FR_EIO, "seek: %s", strerror(errno));
+            goto done;
+        }
+        int ch = getc(f);  // the byte before start: pos is already the offset after it
+        while (ch != '\n' && ch != EOF) {
+            ch = getc(f);
+            if (ch != EOF) pos++;
+        }
+    } else if (fseeko(f, 0, SEEK_SET) < 0) {
+        rc = fr__err(&r->e, FR_EIO, "seek: %s", strerror(errno));
+        goto done;
+    }
+    ssize_t n;
+    while (pos < r->end && (n = getline(line, cap, f)) >= 0) {
+        pos += (uint64_t)n;
+        size_t lineno = ++r->lines;
+        if ((lineno & 255) == 0 && __atomic_load_n(&c->fail, __ATOMIC_ACQUIRE) < k) break;
+        size_t len = (size_t)n;
+        char *s = *line;
+        while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
+        size_t i = 0;
+        while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+        if (i == len) continue;
+        parsed p;
+        fr_error e = {0};
+        rc = parse_doc(s, len, &p, &e);
+        if (rc < 0) {
+            if (c->on_error == FR_ON_ERROR_FAIL) {
+                r->e = e;
+                r->err_line = lineno;
+                goto done;
+            }
+            if (!r->bad_line) {
+                r->bad_line = lineno;
+                r->bad = e;
+            }
+            r->skipped++;
+            rc = 0;
+            continue;
+        }
+        if (!w) {
+            pthread_mutex_lock(&c->mu);
+            snprintf(name, sizeof name, "seg_%llu.frs", (unsigned long long)ix->next_id++);
+            pthread_mutex_unlock(&c->mu);
+            char path[4200];
+            snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+            rc = fr__segw_new(path, name, (int)ix->tw, &w, &r->e);
+        }
+        if (rc == 0) {
+            fr_analyzer *an = pick_analyzer(ix, def, slots, n_slots, p.nd.fields[FLD_LANG],
+                                            p.nd.lens[FLD_LANG]);
+            uint32_t d;
+            rc = fr__segw_add(w, &p.nd, an, &d, &r->e);
+        }
+        parsed_free(&p);
+        if (rc == 0 && fr__segw_mem(w) > c->budget) rc = range_flush(c, r, &w, name);
+        if (rc < 0) {
+            r->err_line = lineno;
+            goto done;
+        }
+        r->added++;
+    }
+    if (ferror(f)) rc = fr__err(&r->e, FR_EIO, "read error");
+    else rc = range_flush(c, r, &w, name);
+    if (rc < 0) r->err_line = r->lines;
+done:
+    fr__segw_abort(w);
+    r->rc = rc;
+    if (rc < 0) range_fail(c, k);
+}
+
+static void *par_worker(void *arg) {
+    pctx *c = arg;
+    fr_index *ix = c->ix;
+    fr__langslot slots[FR__MAX_LANGS];
+    uint32_t n_slots = 0;
+    fr_analyzer *def = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    fr_error e = {0};
+    int rc = fr_analyzer_new(ix->lang, &ix->opts.analyzer, &def, &e);
+    FILE *f = rc < 0 ? NULL : fopen(c->path, "rb");
+    if (rc == 0 && !f) rc = fr__err(&e, fr__io_errno_code(errno), "%s", strerror(errno));
+    for (;;) {
+        uint32_t k = __atomic_fetch_add(&c->next, 1, __ATOMIC_ACQ_REL);
+        if (k >= c->n_ranges || k > __atomic_load_n(&c->fail, __ATOMIC_ACQUIRE)) break;
+        if (rc < 0) {  // could not set up: this range fails
+            c->r[k].rc = rc;
+            c->r[k].e = e;
+            range_fail(c, k);
+            break;
+        }
+        build_range(c, k, f, def, slots, &n_slots, &line, &cap);
+    }
+    free(line);
+    if (f) fclose(f);
+    fr_analyzer_free(def);
+    for (uint32_t i = 0; i < n_slots; i++) fr_analyzer_free(slots[i].a);
+    return NULL;
+}
+
+static void mark_deleted(fr__segref *r, uint32_t d) {
+    if (fr__is_deleted(r, d)) return;
+    r->deleted[d >> 3] |= (uint8_t)(1u << (d & 7));
+    r->n_deleted++;
+    r->del_dirty = 1;
+}
+
+static int same_id(const fr__seg *a, uint32_t da, const fr__seg *b, uint32_t db, fr_error *err) {
+    fr_doc x, y;
+    int rc = fr__seg_doc(a, da, &x, err);
+    if (rc == 0) rc = fr__seg_doc(b, db, &y, err);
+    if (rc < 0) return rc;
+    return x.id_len == y.id_len && !memcmp(x.id, y.id, x.id_len);
+}
+
+// Replacement by id for segments [first, n_segs) just appended: every earlier document
+// (old segments, or earlier in the new ones) with the id of a new one is deleted, as the
+// sequential path's delete_id does document by document.
+static int dedup_new(fr_index *ix, uint32_t first, fr_error *err) {
+    uint64_t total = 0;
+    for (uint32_t s = first; s < ix->n_segs; s++) total += ix->segs[s].seg->n_docs;
+    if (!total) return 0;
+    int rc = 0;
+    // against the old segments: by hash (binary search), then the stored ids
+    for (uint32_t s = first; s < ix->n_segs && first > 0; s++) {
+        const fr__seg *ns = ix->segs[s].seg;
+        for (uint32_t i = 0; i < ns->n_docs; i++) {
+            uint64_t h = ns->ids[i].hash;
+            for (uint32_t o = 0; o < first; o++) {
+                fr__segref *r = &ix->segs[o];
+                const fr__seg *os = r->seg;
+                uint32_t lo = 0, hi = os->n_docs;
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (os->ids[mid].hash < h) lo = mid + 1;
+                    else hi = mid;
+                }
+                for (uint32_t j = lo; j < os->n_docs && os->ids[j].hash == h; j++) {
+                    uint32_t d = os->ids[j].doc;
+                    if (d >= os->n_docs)
+                        return fr__err(err, FR_ECORRUPT, "%s: id map entry out of range", os->name);
+                    if (fr__is_deleted(r, d)) continue;
+                    if ((rc = same_id(os, d, ns, ns->ids[i].doc, err)) < 0) return rc;
+                    if (rc) mark_deleted(r, d);
+                }
+            }
+        }
+    }
+    // among the new segments: open addressing on the id hash; the later position wins
+    uint64_t cap = 16;
+    while (cap < total * 2) cap *= 2;
+    struct slot { uint64_t hash; uint32_t seg, doc; } *t = malloc(cap * sizeof *t);
+    if (!t) return fr__err(err, FR_ENOMEM, "%s: out of memory", ix->dir);
+    for (uint64_t i = 0; i < cap; i++) t[i].seg = UINT32_MAX;
+    rc = 0;
+    for (uint32_t s = first; s < ix->n_segs && rc == 0; s++) {
+        const fr__seg *ns = ix->segs[s].seg;
+        for (uint32_t i = 0; i < ns->n_docs && rc == 0; i++) {
+            uint64_t h = ns->ids[i].hash;
+            uint32_t d = ns->ids[i].doc;
+            if (d >= ns->n_docs) {
+                rc = fr__err(err, FR_ECORRUPT, "%s: id map entry out of range", ns->name);
+                break;
+            }
+            uint64_t at = (h ^ (h >> 29)) & (cap - 1);
+            for (;; at = (at + 1) & (cap - 1)) {
+                struct slot *e = &t[at];
+                if (e->seg == UINT32_MAX) {
+                    e->hash = h;
+                    e->seg = s;
+                    e->doc = d;
+                    break;
+                }
+                if (e->hash != h) continue;
+                int same = same_id(ix->segs[e->seg].seg, e->doc, ns, d, err);
+                if (same < 0) { rc = same; break; }
+                if (!same) continue;
+                if (e->seg < s || (e->seg == s && e->doc < d)) {
+                    mark_deleted(&ix->segs[e->seg], e->doc);
+                    e->seg = s;
+                    e->doc = d;
+                } else {
+                    mark_deleted(&ix->segs[s], d);
+                }
+                break;
+            }
+        }
+    }
+    free(t);
+    return rc;
+}
+
+static int add_jsonl_par(fr_index *ix, const char *path, uint64_t size, unsigned threads,
+                         fr_on_error on_error, size_t *n_added, size_t *n_skipped,
+                         fr_error *err) {
+    int rc = flush_cur(ix, err);  // documents added before come first
+    if (rc < 0) return rc;
+    uint64_t split = fr__index_split_bytes;
+    if (!split) {  // several ranges per thread for balance, not so many tiny segments
+        split = size / ((uint64_t)threads * 2) + 1;
+        if (split < ((uint64_t)16 << 20)) split = (uint64_t)16 << 20;
+    }
+    pctx c = {0};
+    c.ix = ix;
+    c.path = path;
+    c.on_error = on_error;
+    c.n_ranges = (uint32_t)((size + split - 1) / split);
+    if (c.n_ranges == 0) c.n_ranges = 1;
+    c.fail = UINT32_MAX;
+    c.budget = ix->opts.mem_budget / threads;
+    c.r = calloc(c.n_ranges, sizeof *c.r);
+    if (!c.r) return fr__err(err, FR_ENOMEM, "out of memory");
+    for (uint32_t k = 0; k < c.n_ranges; k++) {
+        c.r[k].start = (uint64_t)k * split;
+        c.r[k].end = k + 1 == c.n_ranges ? UINT64_MAX : (uint64_t)(k + 1) * split;
+    }
+    pthread_mutex_init(&c.mu, NULL);
+    if (threads > c.n_ranges) threads = c.n_ranges;
+    pthread_t tid[64];
+    unsigned started = 0;
+    for (; started < threads - 1 && started < 63; started++)
+        if (pthread_create(&tid[started], NULL, par_worker, &c) != 0) break;
+    par_worker(&c);  // this thread works too
+    for (unsigned i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    pthread_mutex_destroy(&c.mu);
+    // results, in range order
+    size_t added = 0, skipped = 0, line0 = 1;
+    uint32_t fail = c.fail;
+    int first_bad = 1;
+    rc = 0;
+    for (uint32_t k = 0; k < c.n_ranges && k <= fail; k++) {
+        prange *r = &c.r[k];
+        added += r->added;
+        skipped += r->skipped;
+        if (r->bad_line && first_bad) {
+            fr__err(err, r->bad.code, "%s:%zu: %s", path, line0 + r->bad_line - 1, r->bad.msg);
+            first_bad = 0;
+        }
+        if (k == fail) {
+            rc = r->rc;
+            fr__err(err, rc, "%s:%zu: %s", path, line0 + (r->err_line ? r->err_line - 1 : 0),
+                    r->e.msg);
+        }
+        line0 += r->lines;
+    }
+    uint32_t first = ix->n_segs;
+    for (uint32_t k = 0; k < c.n_ranges; k++)
+        for (uint32_t i = 0; i < c.r[k].n_segs; i++) {
+            if (rc == 0) {
+                fr__segref sr;
+                rc = open_segref(ix, c.r[k].segs[i], 0, &sr, err);
+                if (rc == 0 && (rc = push_seg(ix, &sr, err)) < 0) segref_free(&sr);
+                if (rc == 0) continue;
+            }
+            unlink_name(ix, c.r[k].segs[i]);  // not in the snapshot: garbage
+        }
+    if (rc == 0) rc = dedup_new(ix, first, err);
+    if (rc == 0) rc = fr__index_refresh_stats(ix, err);
+    for (uint32_t k = 0; k < c.n_ranges; k++) free(c.r[k].segs);
+    free(c.r);
+    if (n_added) *n_added = added;
+    if (n_skipped) *n_skipped = skipped;
+    return rc;
+}
+
 int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
                        size_t *n_added, size_t *n_skipped, fr_error *err) {
     size_t added = 0, skipped = 0;
@@ -867,6 +1229,15 @@ int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
     if (rc < 0) return rc;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) return fr__err(err, fr__io_errno_code(errno), "%s: %s", path, strerror(errno));
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = ix->opts.threads > 0 ? (unsigned)ix->opts.threads : nc > 0 ? (unsigned)nc : 1;
+    if (threads > 64) threads = 64;
+    struct stat st;
+    if (threads > 1 && f != stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        fclose(f);
+        return add_jsonl_par(ix, path, (uint64_t)st.st_size, threads, on_error, n_added,
+                             n_skipped, err);
+    }
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t n;

@@ -23,6 +23,9 @@ typedef struct fr__segref {
 
 #define FR__MAX_LANGS 32
 
+// Per-document language → analyzer cache (a = NULL: unknown language, use the default).
+typedef struct fr__langslot { char lang[32]; fr_analyzer *a; } fr__langslot;
+
 struct fr_index {
     char dir[4096];
     int writer, lock_fd;
@@ -43,7 +46,7 @@ struct fr_index {
     fr__segw *cur;
     char cur_name[FR__NAME];
     uint8_t *cur_del; size_t cur_del_cap;   // bitmap over cur's docs
-    struct { char lang[32]; fr_analyzer *a; } langs[FR__MAX_LANGS];
+    fr__langslot langs[FR__MAX_LANGS];
     uint32_t n_langs;
     char (*obsolete)[FR__NAME];             // files to remove after the next commit
     uint32_t n_obsolete, obsolete_cap;
@@ -55,5 +58,8 @@ static inline int fr__is_deleted(const fr__segref *r, uint32_t d) {
 
 // Recomputes N, avgdl and the K arrays after the segment list changed (index.c).
 int fr__index_refresh_stats(fr_index *ix, fr_error *err);
+
+// Test hook: bytes per input range of the parallel bulk add (0: derived from the file size).
+extern size_t fr__index_split_bytes;
 
 #endif

@@ -130,15 +130,26 @@ int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_
             if (!best || term_cmp(p, t->str_len, best, best_n) < 0) { best = p; best_n = t->str_len; }
         }
         if (!best) break;
+        // sources are sorted, so merged terms strictly increase; a source out of order shows here
+        if (nt && term_cmp(best, best_n, termstr.data + tinfo[nt - 1].str_off, tinfo[nt - 1].str_len) <= 0) {
+            rc = fr__err(err, FR_ECORRUPT, "merge: a source dictionary is out of order");
+            goto fail;
+        }
         uint32_t n = 0;
         for (uint32_t s = 0; s < n_segs; s++) {
             if (tpos[s] >= segs[s]->n_terms) continue;
             const fr__terminfo *t = &segs[s]->terms[tpos[s]];
             if (term_cmp(segs[s]->termstr + t->str_off, t->str_len, best, best_n) != 0) continue;
+            const fr__seg *g = segs[s];
+            const fr__terminfo *ti = t;  // validated as fr__seg_term does, without its search
+            uint64_t need = (uint64_t)ti->n_blocks * sizeof(fr__skip);
+            if (ti->df == 0 || ti->df > g->n_docs ||
+                ti->n_blocks != (ti->df + FR__BLOCK - 1) / FR__BLOCK || ti->post_off > g->post_len ||
+                ti->post_len > g->post_len - ti->post_off || need > ti->post_len || (ti->post_off & 3)) {
+                rc = fr__err(err, FR_ECORRUPT, "%s: term %u: postings header malformed", g->name, tpos[s]);
+                goto fail;
+            }
             tpos[s]++;
-            const fr__terminfo *ti;  // look up through the validating path
-            if ((rc = fr__seg_term(segs[s], best, best_n, &ti, err)) < 0) goto fail;
-            if (!ti) { rc = fr__err(err, FR_ECORRUPT, "%s: dictionary out of order", segs[s]->name); goto fail; }
             fr__cursor c;
             if ((rc = fr__cursor_init(&c, segs[s], ti, err)) < 0) goto fail;
             while (c.doc != UINT32_MAX) {
