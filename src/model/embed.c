@@ -444,23 +444,9 @@ int fr_embedder_embed(const fr_embedder *e, const char *const *texts, size_t n,
     }
     size_t threads = (size_t)(o.threads ? o.threads : e->threads);
     size_t budget = (size_t)(o.batch_tokens ? o.batch_tokens : 2048);
-    size_t nb = (total + budget - 1) / budget;
-    nb = (nb + threads - 1) / threads * threads;
-    size_t target = (total + nb - 1) / nb;
-    size_t n_batches = 0, cur = 0, max_tokens = 0, max_seqs = 0, first = 0;
-    bstart[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (cur && cur + sorted[i].n > target) {
-            bstart[++n_batches] = i;
-            if (i - first > max_seqs) max_seqs = i - first;
-            first = i;
-            cur = 0;
-        }
-        cur += sorted[i].n;
-        if (cur > max_tokens) max_tokens = cur;
-    }
-    bstart[++n_batches] = n;
-    if (n - first > max_seqs) max_seqs = n - first;
+    size_t max_tokens, max_seqs;
+    size_t n_batches = fr__plan_batches(sorted, n, total, threads, budget, bstart, &max_tokens,
+                                        &max_seqs);
     job j = {.e = e, .seqs = sorted, .rows = rows, .bstart = bstart, .n_batches = n_batches,
              .max_tokens = max_tokens, .max_len = sorted[0].n, .max_seqs = max_seqs};
     atomic_init(&j.next, 0);

@@ -70,4 +70,11 @@ const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t
 void fr__encoder_forward(const fr__encoder *enc, const fr_seq *seqs, size_t n, fr__scratch *s,
                          float *logits);
 
+// Splits `sorted` (sequences ordered by length) into batches of about `budget` tokens, with a
+// multiple of `threads` batches when the request is small enough that whole-budget batches
+// would leave threads idle. OUT: bstart (n + 1 entries; batch b is [bstart[b], bstart[b+1])),
+// *max_tokens and *max_seqs (the largest batch's tokens and sequences). Returns the batch count.
+size_t fr__plan_batches(const fr_seq *sorted, size_t n, size_t total, size_t threads,
+                        size_t budget, size_t *bstart, size_t *max_tokens, size_t *max_seqs);
+
 #endif

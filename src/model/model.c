@@ -214,23 +214,9 @@ int fr_model_score_ids(const fr_model *m, const fr_seq *seqs, size_t n, const fr
     // request is small enough that whole-budget batches would leave threads idle.
     size_t threads = (size_t)(o.threads ? o.threads : m->threads);
     size_t budget = (size_t)(o.batch_tokens ? o.batch_tokens : 2048);
-    size_t nb = (total + budget - 1) / budget;
-    nb = (nb + threads - 1) / threads * threads;
-    size_t target = (total + nb - 1) / nb;
-    size_t n_batches = 0, cur = 0, max_tokens = 0, max_seqs = 0, first = 0;
-    bstart[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (cur && cur + sorted[i].n > target) {
-            bstart[++n_batches] = i;
-            if (i - first > max_seqs) max_seqs = i - first;
-            first = i;
-            cur = 0;
-        }
-        cur += sorted[i].n;
-        if (cur > max_tokens) max_tokens = cur;
-    }
-    bstart[++n_batches] = n;
-    if (n - first > max_seqs) max_seqs = n - first;
+    size_t max_tokens, max_seqs;
+    size_t n_batches = fr__plan_batches(sorted, n, total, threads, budget, bstart, &max_tokens,
+                                        &max_seqs);
 
     job j = {.m = m, .seqs = sorted, .bstart = bstart, .n_batches = n_batches,
              .max_tokens = max_tokens, .max_len = sorted[0].n, .max_seqs = max_seqs, .logits = lg};
@@ -257,4 +243,29 @@ out:
     free(bstart);
     free(lg);
     return rc;
+}
+
+// ---- batch planning (shared with embed.c) ----
+
+size_t fr__plan_batches(const fr_seq *sorted, size_t n, size_t total, size_t threads,
+                        size_t budget, size_t *bstart, size_t *max_tokens, size_t *max_seqs) {
+    size_t nb = (total + budget - 1) / budget;
+    nb = (nb + threads - 1) / threads * threads;
+    size_t target = (total + nb - 1) / nb;
+    size_t n_batches = 0, cur = 0, first = 0;
+    *max_tokens = *max_seqs = 0;
+    bstart[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cur && cur + sorted[i].n > target) {
+            bstart[++n_batches] = i;
+            if (i - first > *max_seqs) *max_seqs = i - first;
+            first = i;
+            cur = 0;
+        }
+        cur += sorted[i].n;
+        if (cur > *max_tokens) *max_tokens = cur;
+    }
+    bstart[++n_batches] = n;
+    if (n - first > *max_seqs) *max_seqs = n - first;
+    return n_batches;
 }
