@@ -176,11 +176,6 @@ static int parse_st_config(fr_embedder *e, json_t *st, fr_error *err) {
     return 0;
 }
 
-static int online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
-}
-
 static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder **out,
                     fr_error *err) {
     *out = NULL;
@@ -230,7 +225,7 @@ static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder *
                      fr_tokenizer_vocab_size(e->tok), e->enc.cfg.vocab_size);
         goto fail;
     }
-    e->threads = o.threads ? o.threads : online_cpus();
+    e->threads = o.threads ? o.threads : fr__online_cpus();
     openblas_set_num_threads(1);
     json_decref(mods);
     json_decref(sb);

@@ -70,6 +70,9 @@ const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t
 void fr__encoder_forward(const fr__encoder *enc, const fr_seq *seqs, size_t n, fr__scratch *s,
                          float *logits);
 
+// Online CPUs, clamped to [1, 256]: the default worker count of models and embedders.
+int fr__online_cpus(void);
+
 // Splits `sorted` (sequences ordered by length) into batches of about `budget` tokens, with a
 // multiple of `threads` batches when the request is small enough that whole-budget batches
 // would leave threads idle. OUT: bstart (n + 1 entries; batch b is [bstart[b], bstart[b+1])),

@@ -29,11 +29,6 @@ fr_score_opts fr_score_opts_default(void) {
                            .window_stride = 0};
 }
 
-static int online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
-}
-
 static int open_dir(const char *dir, const fr_model_opts *opts, fr_model **out,
                     fr_error *err) {
     *out = NULL;
@@ -63,7 +58,7 @@ static int open_dir(const char *dir, const fr_model_opts *opts, fr_model **out,
         fr_model_free(m);
         return rc;
     }
-    m->threads = o.threads ? o.threads : online_cpus();
+    m->threads = o.threads ? o.threads : fr__online_cpus();
     if ((rc = fr__model_open_tokenizer(m, dir, &o, err)) < 0) {
         fr_model_free(m);
         return rc;
@@ -245,7 +240,13 @@ out:
     return rc;
 }
 
-// ---- batch planning (shared with embed.c) ----
+// ---- shared with embed.c ----
+
+int fr__online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
 
 size_t fr__plan_batches(const fr_seq *sorted, size_t n, size_t total, size_t threads,
                         size_t budget, size_t *bstart, size_t *max_tokens, size_t *max_seqs) {
