@@ -247,7 +247,6 @@ int fr__online_cpus(void) {
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-
 size_t fr__plan_batches(const fr_seq *sorted, size_t n, size_t total, size_t threads,
                         size_t budget, size_t *bstart, size_t *max_tokens, size_t *max_seqs) {
     size_t nb = (total + budget - 1) / budget;
