@@ -101,11 +101,23 @@ static void check_i8_exact(size_t n, int dim, size_t dups) {
     rng = saved;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     // exactness of the int8 kernels: 8-row blocks, tails, thread splits, padding, ties
     check_i8_exact(9001, 384, 0);
     check_i8_exact(4099, 100, 600);
     check_i8_exact(2053, 1027, 0);   // dim > 516: the query range narrows so int32 cannot wrap
+    if (argc > 1 && !strcmp(argv[1], "--exact-only")) return TEST_REPORT();
+    // ... and again with the portable kernel (FINERANK_ISA=ref), in a child process: the kernel
+    // is picked once per process
+    if (!getenv("FINERANK_ISA")) {
+        char cmd[4200], out[4096];
+        snprintf(cmd, sizeof cmd, "FINERANK_ISA=ref '%s' --exact-only 2>&1", argv[0]);
+        int rc = fr_test_run(cmd, out, sizeof out);
+        CHECK_EQ(rc, 0);
+        int ok = strstr(out, "100 of 100 searches") != NULL && strstr(out, " 0 failed") != NULL;
+        CHECK(ok);
+        printf("test_vectors: the portable kernel (FINERANK_ISA=ref): %s\n", ok ? "exact too" : out);
+    }
     const int dim = 384;
     const size_t n = 20000, nq = 40, k = 10;
     float *x = malloc(n * dim * sizeof *x), *q = malloc(nq * dim * sizeof *q);

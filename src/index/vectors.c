@@ -15,9 +15,12 @@
  *               rounding alone (an int8 query doubled the error variance and cost top-10
  *               overlap on random unit vectors, 0.98 vs 0.99+).
  * Kernels: AVX2 + FMA (the default build targets x86-64-v3). int8 rows are widened to int16
- *   (vpmovsxbw) and multiplied with the int16 query by vpmaddwd into int32 lanes; at 1M rows
- *   the scan is memory-bound, so the widening is free. Without __AVX2__ a scalar loop
- *   computes the same integers (and the same float sums up to rounding order).
+ *   (vpmovsxbw) and multiplied with the int16 query by vpmaddwd into int32 lanes, eight rows
+ *   per step read in address order, their sums gathered by one hadd tree, scored and tested
+ *   against the heap's threshold in one register. A portable kernel (FINERANK_ISA=ref, and
+ *   builds without __AVX2__) computes the same integers, hence the same results. Rows live
+ *   on transparent huge pages (rows_alloc): the 1M x 384 int8 scan reads 384 MB per query and
+ *   runs at ~0.8-0.9x of the machine's read bandwidth (bench/embed/README.md).
  * File (fr_vecs_save / fr_vecs_load; little-endian, written as <path>.pending, fsynced,
  * renamed over <path>, directory fsynced — the index's commit protocol):
  *   0   "FRVECS01"                 magic
@@ -135,6 +138,58 @@ static inline __m256i dot8_i16_i8(const int16_t *q, const int8_t *x, size_t n) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
 }
 #endif
+
+// ---- int8 block kernels and their dispatch ----
+// out[j] = the exact dot product of the int16 query q with row j of 8 consecutive int8 rows
+// (x: 8 rows of n, n a multiple of 32). Every variant computes the same integers.
+typedef void (*dot8_fn)(const int16_t *q, const int8_t *x, size_t n, int32_t *out);
+
+static void dot8_ref(const int16_t *q, const int8_t *x, size_t n, int32_t *out) {
+    for (int j = 0; j < 8; j++) {
+        int64_t s = 0;
+        for (size_t i = 0; i < n; i++) s += (int32_t)q[i] * x[j * n + i];
+        out[j] = (int32_t)s;
+    }
+}
+
+#ifdef HAVE_AVX2
+static void dot8_avx2(const int16_t *q, const int8_t *x, size_t n, int32_t *out) {
+    _mm256_storeu_si256((__m256i *)(void *)out, dot8_i16_i8(q, x, n));
+}
+
+static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+#endif
+static int has_ref(void) { return 1; }
+
+// Fastest first; FINERANK_ISA=ref forces the portable one (tests check both), as for the
+// encoder's kernels (gemm.c). No AVX-512 VNNI variant: vpdpwssd (a third of the AVX2 loop's
+// instructions) ran no faster on the benchmark's Zen 4, where one core's scan already streams
+// at ~0.9x of the huge-page read bandwidth (bench/embed/README.md).
+static const struct kernel {
+    const char *name;
+    int (*supported)(void);
+    dot8_fn dot8;
+} kernels[] = {
+#ifdef HAVE_AVX2
+    {"avx2", has_avx2, dot8_avx2},
+#endif
+    {"ref", has_ref, dot8_ref},
+};
+static dot8_fn best_dot8;
+static pthread_once_t best_once = PTHREAD_ONCE_INIT;
+
+static void pick(void) {
+    const char *force = getenv("FINERANK_ISA");
+    for (int pass = 0; pass < 2 && !best_dot8; pass++)  // pass 0 honours FINERANK_ISA
+        for (size_t i = 0; i < sizeof kernels / sizeof *kernels && !best_dot8; i++)
+            if ((pass || !force || !*force || !strcmp(force, kernels[i].name)) && kernels[i].supported())
+                best_dot8 = kernels[i].dot8;
+}
+
+static dot8_fn dot8_best(void) {
+    pthread_once(&best_once, pick);
+    return best_dot8;
+}
 
 // Symmetric per-vector int8 quantisation of x (dim) into q (stride, zero-padded).
 static float quantize(const float *x, int dim, int stride, int8_t *q) {
@@ -294,6 +349,7 @@ typedef struct part {
     const float *qf;             // (stride) query, F32
     const int16_t *qq;           // (stride) query, int16 for I8 rows
     float qscale;
+    dot8_fn dot8;                // the int8 block kernel
     size_t lo, hi, k, nh;
     fr_vec_hit *heap;            // (k)
 } part;
@@ -311,23 +367,31 @@ static inline void offer(part *p, size_t r, float s) {
 static void scan_i8(part *p) {
     const fr_vecs *v = p->v;
     size_t S = (size_t)v->stride, r = p->lo;
+    int32_t d[8];
 #ifdef HAVE_AVX2
     const __m256 qs = _mm256_set1_ps(p->qscale);
+#endif
     for (; r + 8 <= p->hi; r += 8) {
-        __m256i d = dot8_i16_i8(p->qq, v->q + r * S, S);
-        __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(qs, _mm256_loadu_ps(v->scale + r)));
-        float thr = p->nh < p->k ? -INFINITY : p->heap[0].score;
+        p->dot8(p->qq, v->q + r * S, S, d);
+        float o[8], thr = p->nh < p->k ? -INFINITY : p->heap[0].score;
+#ifdef HAVE_AVX2
+        __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)d)),
+                                 _mm256_mul_ps(qs, _mm256_loadu_ps(v->scale + r)));
         int m = _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(thr), _CMP_GE_OQ));
-        if (m) {
-            float o[8];
-            _mm256_storeu_ps(o, s);
-            for (; m; m &= m - 1) {
-                int j = __builtin_ctz((unsigned)m);
-                offer(p, r + (size_t)j, o[j]);
-            }
+        if (!m) continue;
+        _mm256_storeu_ps(o, s);
+#else
+        int m = 0;
+        for (int j = 0; j < 8; j++) {
+            o[j] = (float)d[j] * (p->qscale * v->scale[r + j]);
+            m |= (o[j] >= thr) << j;
+        }
+#endif
+        for (; m; m &= m - 1) {
+            int j = __builtin_ctz((unsigned)m);
+            offer(p, r + (size_t)j, o[j]);
         }
     }
-#endif
     for (; r < p->hi; r++)
         offer(p, r, (float)dot_i16_i8(p->qq, v->q + r * S, v->stride) * (p->qscale * v->scale[r]));
 }
@@ -378,7 +442,7 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     if (HAS_I8(v)) qscale = quantize16(qf, v->dim, v->stride, qq);
     size_t started = 0;
     for (size_t t = 0; t < T; t++) {
-        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale,
+        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale, .dot8 = dot8_best(),
                           .lo = v->n * t / T, .hi = v->n * (t + 1) / T, .k = k, .heap = heaps + t * k};
     }
     for (size_t t = 1; t < T; t++, started++)

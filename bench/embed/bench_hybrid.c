@@ -1,0 +1,143 @@
+/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] — does hybrid retrieval stay within
+ * 1.5x of BM25's latency (issue 8)? Per query, one thread for BM25, as `finerank search`:
+ *   bm25    fr_index_search top-K
+ *   dense   fr_vecs_search top-K over one int8 row per document (random unit vectors of 384
+ *           dims stand in for the embeddings: the scan costs the same), 2 threads, plus the
+ *           fr_index_doc lookup of each hit (the CLI's deleted-document check)
+ *   embed   with MODEL (a bi-encoder directory, e.g. make_minilm_embed.py's MiniLM-L6 shape):
+ *           fr_embedder_embed of the query text, 2 threads
+ *   hybrid  bm25 + [embed +] dense + fr_fuse (RRF, k = 60) of the two top-K lists, in sequence
+ *           (the order cli_retriever_search runs them)
+ * p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines) after one
+ * warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank to compare
+ * them in one run (bench/embed/run.sh does). Prints a markdown table row per stage.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "finerank.h"
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float gauss(void) {  // a sum of 4 uniforms: random directions, cheap to draw 4e8 times
+    double u = 0;
+    for (int i = 0; i < 4; i++) {
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        u += (double)(rng >> 11) / 9007199254740992.0;
+    }
+    return (float)(u - 2);
+}
+static void unit(float *x, int d) {
+    double s = 0;
+    for (int i = 0; i < d; i++) { x[i] = gauss(); s += (double)x[i] * x[i]; }
+    for (int i = 0; i < d; i++) x[i] = (float)(x[i] / sqrt(s));
+}
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+static int cmpd(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static void die(const char *what, fr_error *err) {
+    fprintf(stderr, "bench_hybrid: %s: %s\n", what, err->msg);
+    exit(1);
+}
+
+enum { BM25, EMBED, DENSE, FUSE, HYBRID, NSTAGE };
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_hybrid INDEX QUERIES [MODEL|-] [K=1000] [NQ=200]\n");
+        return 2;
+    }
+    const char *model = argc > 3 && strcmp(argv[3], "-") ? argv[3] : NULL;
+    size_t K = argc > 4 ? strtoull(argv[4], 0, 10) : 1000, NQ = argc > 5 ? strtoull(argv[5], 0, 10) : 200;
+    const int D = 384;
+    fr_error err;
+    fr_index *ix = NULL;
+    if (fr_index_open(argv[1], NULL, &ix, &err) < 0) die(argv[1], &err);
+    size_t N = fr_index_n_docs(ix);
+    // queries
+    FILE *f = fopen(argv[2], "r");
+    if (!f) { perror(argv[2]); return 1; }
+    char **qs = calloc(NQ, sizeof *qs), line[4096];
+    size_t nq = 0;
+    while (nq < NQ && fgets(line, sizeof line, f)) {
+        char *t = strstr(line, "\"text\": \"");
+        if (!t) continue;
+        t += 9;
+        char *e = strchr(t, '"');
+        if (e) *e = 0;
+        qs[nq++] = strdup(t);
+    }
+    fclose(f);
+    // one int8 row per document, and one query vector per query
+    fr_vecs *v = NULL;
+    if (fr_vecs_new(D, FR_VEC_I8, &v, &err) < 0) die("vecs", &err);
+    float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), *qv = malloc(nq * (size_t)D * sizeof *qv);
+    for (size_t s = 0; s < N; s += 4096) {
+        size_t m = N - s < 4096 ? N - s : 4096;
+        for (size_t i = 0; i < m; i++) unit(chunk + i * D, D);
+        if (fr_vecs_add(v, chunk, m, &err) < 0) die("add", &err);
+    }
+    for (size_t j = 0; j < nq; j++) unit(qv + j * D, D);
+    fr_embedder *emb = NULL;
+    if (model) {
+        fr_embedder_opts eo = fr_embedder_opts_default();
+        eo.threads = 2;
+        if (fr_embedder_open(model, &eo, &emb, &err) < 0) die(model, &err);
+        if (fr_embedder_dim(emb) != D) { fprintf(stderr, "bench_hybrid: model dim is not %d\n", D); return 1; }
+    }
+    fr_hit *bm = malloc(K * sizeof *bm), *dn = malloc(K * sizeof *dn), *fused = malloc(2 * K * sizeof *fused);
+    fr_vec_hit *vh = malloc(K * sizeof *vh);
+    float *qe = malloc((size_t)D * sizeof *qe);
+    double *lat[NSTAGE];
+    for (int s = 0; s < NSTAGE; s++) lat[s] = calloc(nq, sizeof(double));
+    fr_search_opts so = fr_search_opts_default();
+    so.k = K;
+    fr_fuse_opts fo = fr_fuse_opts_default();
+    for (int pass = 0; pass < 2; pass++)  // pass 0 warms the page cache and the allocator
+        for (size_t j = 0; j < nq; j++) {
+            size_t nb, nv, nf, nd = 0;
+            double t0 = now();
+            if (fr_index_search(ix, qs[j], -1, &so, bm, &nb, &err) < 0) die("search", &err);
+            double t1 = now();
+            fr_embed_opts eo = fr_embed_opts_default();
+            if (emb && fr_embedder_embed(emb, (const char *const *)&qs[j], 1, &eo, qe, &err) < 0) die("embed", &err);
+            double t2 = now();
+            if (fr_vecs_search(v, qv + j * D, K, 2, vh, &nv, &err) < 0) die("vecs search", &err);
+            for (size_t i = 0; i < nv; i++) {
+                fr_doc d;
+                if (fr_index_doc(ix, vh[i].id, &d, &err) < 0) die("doc", &err);
+                if (!d.deleted) dn[nd++] = (fr_hit){vh[i].id, vh[i].score};
+            }
+            double t3 = now();
+            const fr_hit *lists[2] = {bm, dn};
+            size_t lens[2] = {nb, nd};
+            if (fr_fuse(lists, lens, 2, &fo, fused, &nf, &err) < 0) die("fuse", &err);
+            double t4 = now();
+            lat[BM25][j] = (t1 - t0) * 1e3;
+            lat[EMBED][j] = (t2 - t1) * 1e3;
+            lat[DENSE][j] = (t3 - t2) * 1e3;
+            lat[FUSE][j] = (t4 - t3) * 1e3;
+            lat[HYBRID][j] = (t4 - t0) * 1e3;
+        }
+    static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion", "hybrid"};
+    double p50[NSTAGE];
+    for (int s = 0; s < NSTAGE; s++) {
+        qsort(lat[s], nq, sizeof(double), cmpd);
+        p50[s] = lat[s][nq / 2];
+        if (s == EMBED && !emb) continue;
+        printf("| %zu | top-%zu | %s | %.2f | %.2f |\n", N, K, names[s], p50[s], lat[s][(size_t)(0.99 * (double)(nq - 1))]);
+    }
+    printf("| %zu | top-%zu | hybrid p50 / bm25 p50 | %.2fx | |\n", N, K, p50[HYBRID] / p50[BM25]);
+    fr_embedder_free(emb);
+    fr_vecs_free(v);
+    fr_index_close(ix);
+    return 0;
+}
