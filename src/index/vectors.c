@@ -31,11 +31,13 @@
  *       floats (stride as above); type 2 = I8_RESCORE
  *   end u32 CRC32 (zlib) of every byte before it
  * Workload: 10^5..10^6 rows of 384..1024 dims, top-10..1000 per query. Rows are split into
- * contiguous ranges, one per thread; each thread keeps a k-sized min-heap and the heaps are
- * merged. Ties order by ascending row id, so results do not depend on the thread count.
+ * contiguous chunks that the threads claim as they go; each thread keeps a k-sized min-heap
+ * and the heaps are merged. Ties order by ascending row id, so results do not depend on the
+ * thread count or on which thread scanned which chunk.
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -350,7 +352,8 @@ typedef struct part {
     const int16_t *qq;           // (stride) query, int16 for I8 rows
     float qscale;
     dot8_fn dot8;                // the int8 block kernel
-    size_t lo, hi, k, nh;
+    atomic_size_t *next;         // the next unclaimed chunk, shared by the threads
+    size_t n, chunk, k, nh;      // rows, rows per chunk (a multiple of 8), heap capacity, size
     fr_vec_hit *heap;            // (k)
 } part;
 
@@ -364,14 +367,14 @@ static inline void offer(part *p, size_t r, float s) {
 // exactly as the one-row path forms them, (float)dot * (qscale * scale[r]) — the same IEEE
 // products, so the scores are bit-identical — and compared with the heap's worst score at once;
 // only rows that can enter the heap (after warm-up about k·ln(n/k) of n) leave the vector unit.
-static void scan_i8(part *p) {
+static void scan_i8(part *p, size_t lo, size_t hi) {
     const fr_vecs *v = p->v;
-    size_t S = (size_t)v->stride, r = p->lo;
+    size_t S = (size_t)v->stride, r = lo;
     int32_t d[8];
 #ifdef HAVE_AVX2
     const __m256 qs = _mm256_set1_ps(p->qscale);
 #endif
-    for (; r + 8 <= p->hi; r += 8) {
+    for (; r + 8 <= hi; r += 8) {
         p->dot8(p->qq, v->q + r * S, S, d);
         float o[8], thr = p->nh < p->k ? -INFINITY : p->heap[0].score;
 #ifdef HAVE_AVX2
@@ -392,21 +395,28 @@ static void scan_i8(part *p) {
             offer(p, r + (size_t)j, o[j]);
         }
     }
-    for (; r < p->hi; r++)
+    for (; r < hi; r++)
         offer(p, r, (float)dot_i16_i8(p->qq, v->q + r * S, v->stride) * (p->qscale * v->scale[r]));
 }
 
+// A thread's share: chunks claimed one at a time from a shared counter, so a thread slowed by
+// other work on its core (the benchmark machine is shared) leaves its chunks to the others
+// instead of making the query wait for its fixed half. The result does not depend on which
+// thread scanned which rows: each heap keeps the best k of its rows under a strict total order
+// (score, then id), and the best k of their union is the best k overall.
 static void *scan(void *arg) {
     part *p = arg;
     const fr_vecs *v = p->v;
     size_t S = (size_t)v->stride;
     p->nh = 0;
-    if (HAS_I8(v)) {
-        scan_i8(p);
-        return NULL;
+    for (;;) {
+        size_t lo = atomic_fetch_add_explicit(p->next, 1, memory_order_relaxed) * p->chunk;
+        if (lo >= p->n) return NULL;
+        size_t hi = p->n - lo < p->chunk ? p->n : lo + p->chunk;
+        if (HAS_I8(v)) scan_i8(p, lo, hi);
+        else
+            for (size_t r = lo; r < hi; r++) offer(p, r, dot_f32(p->qf, v->f + r * S, v->stride));
     }
-    for (size_t r = p->lo; r < p->hi; r++) offer(p, r, dot_f32(p->qf, v->f + r * S, v->stride));
-    return NULL;
 }
 
 static int cmp_hit(const void *a, const void *b) {
@@ -441,15 +451,20 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     float qscale = 0;
     if (HAS_I8(v)) qscale = quantize16(qf, v->dim, v->stride, qq);
     size_t started = 0;
+    // ~32 chunks per thread (>= 1024 rows each): small enough to even out a slow thread, large
+    // enough that claiming one costs nothing (one atomic add per ~6 MB at 1M x 384 int8)
+    size_t chunk = (v->n / (T * 32) + 7) / 8 * 8;
+    if (chunk < 1024) chunk = 1024;
+    atomic_size_t next;
+    atomic_init(&next, 0);
     for (size_t t = 0; t < T; t++) {
-        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale, .dot8 = dot8_best(),
-                          .lo = v->n * t / T, .hi = v->n * (t + 1) / T, .k = k, .heap = heaps + t * k};
+        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale, .dot8 = dot8_best(), .next = &next,
+                          .n = v->n, .chunk = chunk, .k = k, .heap = heaps + t * k};
     }
     for (size_t t = 1; t < T; t++, started++)
-        if (pthread_create(&tids[t], NULL, scan, &parts[t]) != 0) break;
+        if (pthread_create(&tids[t], NULL, scan, &parts[t]) != 0) break;  // thread 0 takes up the slack
     scan(&parts[0]);
     for (size_t t = 1; t <= started; t++) pthread_join(tids[t], NULL);
-    for (size_t t = started + 1; t < T; t++) scan(&parts[t]);  // threads that failed to start
     // merge: every heap's entries into heap 0's k best
     fr_vec_hit *best = heaps;
     size_t nb = parts[0].nh;
