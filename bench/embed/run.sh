@@ -6,10 +6,19 @@
 #     max_seq_length 256) over the first PASSAGES Cranfield passages (../shared; skipped when
 #     absent). finerank's time includes tokenisation; ORT's does not (tokenised beforehand,
 #     sorted by length, batches of 32). The embeddings of both are compared (max |diff|).
-#  2. exact top-1000 vector search over VECTORS x 384 random unit vectors, F32 and int8, on 1
-#     and 2 threads: p50 / p99 latency and int8's top-10 overlap with F32 (bench_vectors.c).
+#  2. the machine's read bandwidth (bench_membw.c: 384 MB, 1 and 2 threads, 4 KiB pages and
+#     transparent huge pages, and a mapped file cold / first touch / warm): the scan's ceiling.
+#  3. exact top-1000 vector search over VECTORS x 384 random unit vectors (bench_vectors.c),
+#     the types in $VTYPES (default f32,int8,int8+rescore) on 1 and 2 threads: p50 / p99, this
+#     tree's library and $BASE's (a git ref, default main: built from `git archive` into
+#     $D/base) in the same run; then, for this tree, int8's top-10 overlap with F32 on random
+#     and on clustered (anisotropic) vectors.
+#  4. with HYBRID_INDEX=DIR (a BM25 index of VECTORS documents, e.g. bench/bm25/speed.sh's) and
+#     HYBRID_QUERIES=FILE: BM25 top-1000 vs hybrid (BM25 + query embedding + dense int8 + RRF)
+#     latency per query (bench_hybrid.c), this tree and $BASE.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command only (OpenBLAS picks its own
 # kernel). Inputs go to $FR_BENCH_DIR (default /tmp/finerank-bench-embed, not committed).
+# EMBED=0 skips part 1. Run it under `flock /work/wt/bench.lock` on the shared machine.
 set -e
 cd "$(dirname "$0")/../.."
 T=${1:-2}; N=${2:-100}; R=${3:-1}; V=${4:-1000000}
@@ -22,9 +31,20 @@ make -s build/libfinerank.a
 LIBS="$(pkg-config --libs openblas jansson libutf8proc libpcre2-8 zlib) -lstemmer -lm -lpthread"
 CF="-std=c11 -O2 -march=x86-64-v3 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags openblas jansson)"
 cc $CF bench/embed/bench_embed.c build/libfinerank.a $LIBS -o "$D/bench_embed"
-cc $CF bench/embed/bench_vectors.c build/libfinerank.a $LIBS -o "$D/bench_vectors"
+LIBS2="$LIBS $(pkg-config --libs libcurl libmicrohttpd libcrypto)"
+BASE=${BASE:-main}
+if [ "$(cat "$D/base/.ref" 2>/dev/null)" != "$(git rev-parse "$BASE")" ]; then
+    rm -rf "$D/base" && mkdir -p "$D/base" && git archive "$BASE" | tar -x -C "$D/base"
+    make -s -C "$D/base" build/libfinerank.a && git rev-parse "$BASE" > "$D/base/.ref"
+fi
+for v in branch base; do
+    L=build/libfinerank.a; [ $v = base ] && L="$D/base/build/libfinerank.a"
+    cc $CF bench/embed/bench_vectors.c "$L" $LIBS -o "$D/bench_vectors_$v"
+    cc $CF bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
+done
+cc $CF bench/embed/bench_membw.c -lpthread -o "$D/bench_membw"
 P="$SHARED/data/cranfield/corpus.jsonl"
-if [ -f "$P" ] && [ -f "$SHARED/tokenizers/bert-base-uncased/tokenizer.json" ]; then
+if [ "${EMBED:-1}" = 1 ] && [ -f "$P" ] && [ -f "$SHARED/tokenizers/bert-base-uncased/tokenizer.json" ]; then
     [ -f "$D/model.onnx" ] || /usr/bin/python3 bench/embed/make_minilm_embed.py "$D" \
         "$SHARED/tokenizers/bert-base-uncased/tokenizer.json" > "$D/gen.log" 2>&1
     "$D/bench_embed" "$D/model" "$P" "$N" "$T" "$R" "$D/fr.txt" | tee "$D/embed.jsonl"
@@ -43,6 +63,20 @@ print("| %d | %d | %.1f | %.1f | %.2fx | %.0f / %.0f | %.1e |" % (fr["passages"]
       ort["passages_per_s"], fr["passages_per_s"] / ort["passages_per_s"], fr["peak_rss_mb"], ort["peak_rss_mb"], diff))
 PY
 else
-    echo "embedding throughput skipped: $P or the bert-base-uncased tokenizer is absent"
+    echo "embedding throughput skipped: EMBED=0, or $P or the bert-base-uncased tokenizer is absent"
 fi
-"$D/bench_vectors" "$V" 384 100 1000
+echo; echo "== read bandwidth"
+"$D/bench_membw" 384 20 "$D/membw.bin"
+VT=${VTYPES:-f32,int8,int8+rescore}
+echo; echo "== vector search, $BASE ($(git rev-parse --short "$BASE"))"
+"$D/bench_vectors_base" "$V" 384 100 1000 "$VT" 0
+echo; echo "== vector search, this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo +))"
+"$D/bench_vectors_branch" "$V" 384 100 1000 "$VT" 1
+if [ -n "${HYBRID_INDEX:-}" ]; then
+    M=-; [ -f "$D/model/config.json" ] && M="$D/model"
+    echo; echo "| docs | k | stage | p50 ms | p99 ms |"; echo "|---|---|---|---|---|"
+    for v in base branch; do
+        echo "| ($v) | | | | |"
+        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200
+    done
+fi
