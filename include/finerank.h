@@ -493,6 +493,14 @@ typedef struct fr_index_opts {
     int sync;               // 1 (default): fsync on commit (0 only for benchmarks/tests)
     int threads;            // builder threads for fr_index_add_jsonl on a regular file
                             // (default 1; 0: online CPUs). Same index content at any count.
+    // Embeddings for dense / hybrid retrieval (fr_index_build only). A new index, or one with
+    // no documents and no model yet, records the model; every segment then stores its
+    // documents' vectors (computed at add, carried over by merges). An existing index keeps
+    // its recorded model: another one is FR_EINVAL (re-embed with fr_index_set_embedding).
+    const char *embed_model;  // bi-encoder directory, repo id or alias (NULL: none)
+    fr_vec_type vec_type;     // stored rows: FR_VEC_F32 (default), FR_VEC_I8, FR_VEC_I8_RESCORE
+    const char *query_prompt; // literal query prefix (NULL: the model's "query" prompt, if any)
+    const char *doc_prompt;   // literal passage prefix (NULL: the model's "passage" prompt)
 } fr_index_opts;
 
 fr_index_opts fr_index_opts_default(void);
@@ -571,6 +579,35 @@ int fr_index_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_sea
 // Same, for already analyzed terms with weights: score = sum_i weight_i * bm25(term_i)
 // (RM3 expansion). Terms are not analyzed again.
 int fr_index_search_terms(fr_index *ix, const fr_terms *terms, const fr_search_opts *opts,
+                          fr_hit *hits, size_t *n_hits, fr_error *err);
+
+// -- embeddings --
+// The recorded embedding model. Strings live until the next reopen/close. FR_ENOTFOUND when
+// the index has none.
+typedef struct fr_index_embedding {
+    const char *model;          // as given at build (directory, repo id or alias)
+    int dim;
+    fr_vec_type type;
+    const char *query_prompt, *doc_prompt;  // literal prefixes ("" none)
+    uint64_t n_vectors;         // rows over the snapshot's segments (deleted docs included)
+    uint64_t n_missing;         // documents of segments without vectors (backfill pending)
+} fr_index_embedding;
+int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err);
+// Writers: records model (with type and prompts as in fr_index_opts) and embeds every segment
+// that lacks vectors — all of them when the model or type differs from the recorded one —
+// as new files that the next fr_index_commit makes live (a crash before it keeps the old
+// commit and its vectors). The backfill of `finerank embed --index`.
+int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
+                           const char *query_prompt, const char *doc_prompt, fr_error *err);
+// Opens the recorded model now (it is otherwise opened on the first dense query); a server
+// calls this at start. Safe from many threads.
+int fr_index_load_embedder(fr_index *ix, fr_error *err);
+// Embeds query with the recorded model and query prompt. OUT: out (dim floats).
+int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err);
+// Exact dense top so->k by dot product with q (dim floats) over every segment's vectors, on
+// `threads` threads (0: 1); deleted documents never appear, so's filters apply. A segment
+// without vectors is FR_EINVAL naming the backfill. OUT: hits (so->k), *n_hits.
+int fr_index_search_dense(fr_index *ix, const float *q, const fr_search_opts *so, int threads,
                           fr_hit *hits, size_t *n_hits, fr_error *err);
 
 // Stored fields of one document; strings point into the index mapping and live until

@@ -15,6 +15,7 @@ typedef struct fr_cli_cmd {
 const char *cli_opt(int argc, char **argv, int *i, const char *name);
 long cli_parse_long(const char *opt, const char *s, long lo, long hi);
 double cli_parse_double(const char *opt, const char *s);
+int cli_parse_vec_type(const char *s);  // f32 | int8 | int8-rescore → fr_vec_type
 _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // ---- pipeline flags (pipeline_cli.c) ----
@@ -54,12 +55,9 @@ int cli_pipeline_eval_run(const char *dir, const char *queries, size_t k, cli_pi
 // `finerank embed --model M --index DIR [--int8]` writes it; search and eval read it.
 typedef struct cli_retriever {
     int mode;                 // 0 bm25 (default), 1 dense, 2 hybrid
-    const char *embed_model;  // NULL: the model recorded in vectors.bin
     fr_fuse_opts fuse;        // RRF, k 60
     double dense_weight;      // weighted fusion: dense 0.5, BM25 1 - it
     size_t depth;             // hybrid: candidates from each retriever (100, at least k)
-    fr_vecs *vecs;            // loaded by cli_retriever_open
-    fr_embedder *emb;
     double w[2];
 } cli_retriever;
 void cli_retriever_init(cli_retriever *r);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "finerank.h"
 
@@ -13,12 +15,18 @@ static void usage(FILE *f) {
             "usage: finerank index build --corpus FILE --index DIR [--lang L] [--k1 X --b Y]\n"
             "                            [--title-weight N] [--on-error skip|fail] [--mem-mb N]\n"
             "                            [--optimize] [--no-sync] [--threads N]\n"
+            "                            [--embed-model M [--vec f32|int8|int8-rescore]\n"
+            "                             [--query-prompt TEXT] [--doc-prompt TEXT]]\n"
             "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
             "       finerank index optimize --index DIR\n"
             "       finerank index stats --index DIR [--json]\n"
             "Documents are JSON lines: id (or _id), text, optional title, date (ISO 8601),\n"
-            "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n");
+            "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n"
+            "--embed-model records a bi-encoder (directory, repo id or alias) in a new index: every\n"
+            "segment then stores its documents' embeddings (title + \" \" + text, with the model's\n"
+            "passage prompt), computed at build/add, for search --retriever dense|hybrid.\n"
+            "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32.\n");
 }
 
 static double now(void) {
@@ -35,16 +43,29 @@ static int fail(fr_index *ix, const fr_error *err) {
 
 static int print_stats(fr_index *ix, int json) {
     fr_index_stats st;
+    fr_index_embedding em;
     fr_error err = {0};
     if (fr_index_stats_get(ix, &st, &err) < 0) return fail(ix, &err);
+    int has_emb = fr_index_embedding_get(ix, &em, &err) == 0;
+    static const char *vt[] = {"f32", "int8", "int8-rescore"};
     if (json)
         printf("{\"docs\":%llu,\"live\":%llu,\"segments\":%llu,\"terms\":%llu,\"bytes\":%llu,"
                "\"avg_dl\":%.4f,\"avg_title_len\":%.4f,\"avg_text_len\":%.4f,\"k1\":%g,\"b\":%g,"
-               "\"title_weight\":%d,\"lang\":\"%s\",\"generation\":%llu}\n",
+               "\"title_weight\":%d,\"lang\":\"%s\",\"generation\":%llu",
                (unsigned long long)st.n_docs, (unsigned long long)st.n_live,
                (unsigned long long)st.n_segments, (unsigned long long)st.n_terms,
                (unsigned long long)st.bytes, st.avg_dl, st.avg_title_len, st.avg_text_len, st.k1,
                st.b, st.title_weight, st.lang, (unsigned long long)st.generation);
+    if (json && has_emb) {
+        json_t *m = json_string(em.model);
+        char *ms = json_dumps(m, JSON_ENCODE_ANY);
+        printf(",\"embedding\":{\"model\":%s,\"dim\":%d,\"vec\":\"%s\",\"vectors\":%llu,"
+               "\"missing\":%llu}", ms ? ms : "null", em.dim, vt[em.type],
+               (unsigned long long)em.n_vectors, (unsigned long long)em.n_missing);
+        free(ms);
+        json_decref(m);
+    }
+    if (json) printf("}\n");
     else
         printf("documents   %llu (%llu live)\nsegments    %llu\nterms       %llu (summed over "
                "segments)\nbytes       %llu (%.1f per document)\navg length  %.2f (BM25F), title "
@@ -54,6 +75,10 @@ static int print_stats(fr_index *ix, int json) {
                (unsigned long long)st.bytes, st.n_docs ? (double)st.bytes / (double)st.n_docs : 0,
                st.avg_dl, st.avg_title_len, st.avg_text_len, st.k1, st.b, st.title_weight,
                st.lang, (unsigned long long)st.generation);
+    if (!json && has_emb)
+        printf("embedding   %s, %d dims, %s, %llu vectors%s\n", em.model, em.dim, vt[em.type],
+               (unsigned long long)em.n_vectors, em.n_missing ? " (some segments lack vectors: "
+               "finerank embed --index backfills)" : "");
     return 0;
 }
 
@@ -89,7 +114,11 @@ int cmd_index(int argc, char **argv) {
         } else if ((v = cli_opt(argc, argv, &i, "--id"))) {
             if (n_ids == 256) cli_usage_error("at most 256 --id per call");
             ids[n_ids++] = v;
-        } else if (!strcmp(argv[i], "--json")) json = 1;
+        } else if ((v = cli_opt(argc, argv, &i, "--embed-model"))) o.embed_model = v;
+        else if ((v = cli_opt(argc, argv, &i, "--vec"))) o.vec_type = cli_parse_vec_type(v);
+        else if ((v = cli_opt(argc, argv, &i, "--query-prompt"))) o.query_prompt = v;
+        else if ((v = cli_opt(argc, argv, &i, "--doc-prompt"))) o.doc_prompt = v;
+        else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--optimize")) optimize = 1;
         else if (!strcmp(argv[i], "--no-sync")) o.sync = 0;
         else if (!strcmp(argv[i], "--help")) { usage(stdout); return 0; }

@@ -46,6 +46,7 @@ fr_index_opts fr_index_opts_default(void) {
 // ---- snapshot ----
 
 static void segref_free(fr__segref *r) {
+    fr__segvec_close(r);
     fr__seg_free(r->seg);
     free(r->deleted);
     free(r->K);
@@ -135,6 +136,8 @@ static int load_commit(fr_index *ix, fr_error *err) {
     memcpy(old_lang, ix->lang, sizeof old_lang);
     double old_k1 = ix->k1, old_b = ix->b;
     uint64_t old_gen = ix->generation, old_next = ix->next_id;
+    fr__embed_conf old_emb = ix->emb;
+    ix->emb = c.emb;
     ix->segs = NULL;
     ix->n_segs = ix->segs_cap = 0;
     snprintf(ix->lang, sizeof ix->lang, "%s", c.lang[0] ? c.lang : "english");
@@ -158,6 +161,11 @@ static int load_commit(fr_index *ix, fr_error *err) {
             if (rc < 0) { segref_free(&r); goto fail; }
             snprintf(r.del, sizeof r.del, "%s", c.segs[i].del);
         }
+        if (c.segs[i].vec[0] &&
+            (rc = fr__segvec_open(ix, &r, c.segs[i].vec, ix->opts.verify_checksums, err)) < 0) {
+            segref_free(&r);
+            goto fail;
+        }
         r.committed = 1;
         if ((rc = push_seg(ix, &r, err)) < 0) { segref_free(&r); goto fail; }
     }
@@ -165,6 +173,10 @@ static int load_commit(fr_index *ix, fr_error *err) {
     fr__commit_free(&c);
     for (uint32_t i = 0; i < old_n; i++) segref_free(&old[i]);
     free(old);
+    if (strcmp(old_emb.model, ix->emb.model) || old_emb.dim != ix->emb.dim) {
+        fr_embedder_free(ix->embedder);  // another model now: reopened on first use
+        ix->embedder = NULL;
+    }
     return 0;
 fail:
     fr__commit_free(&c);
@@ -179,6 +191,7 @@ fail:
     ix->b = old_b;
     ix->generation = old_gen;
     ix->next_id = old_next;
+    ix->emb = old_emb;
     fr__index_refresh_stats(ix, NULL);
     return rc;
 }
@@ -209,8 +222,10 @@ static int handle_new(const char *dir, const fr_index_opts *opts, fr_index **out
     snprintf(ix->dir, sizeof ix->dir, "%s", dir);
     ix->opts = opts ? *opts : fr_index_opts_default();
     ix->opts.lang = NULL;  // not retained; ix->lang holds it
+    ix->opts.embed_model = ix->opts.query_prompt = ix->opts.doc_prompt = NULL;  // ix->emb
     ix->lock_fd = -1;
     pthread_mutex_init(&ix->an_mu, NULL);
+    pthread_mutex_init(&ix->emb_mu, NULL);
     *out = ix;
     return 0;
 }
@@ -259,7 +274,8 @@ static void remove_garbage(fr_index *ix) {
         if (!is_garbage(e->d_name)) continue;
         int used = 0;
         for (uint32_t i = 0; i < ix->n_segs && !used; i++)
-            used = !strcmp(ix->segs[i].name, e->d_name) || !strcmp(ix->segs[i].del, e->d_name);
+            used = !strcmp(ix->segs[i].name, e->d_name) || !strcmp(ix->segs[i].del, e->d_name) ||
+                   !strcmp(ix->segs[i].vec, e->d_name);
         if (ix->cur && !strcmp(ix->cur_name, e->d_name)) used = 1;
         if (!used) {
             char p[4400];
@@ -268,6 +284,22 @@ static void remove_garbage(fr_index *ix) {
         }
     }
     closedir(d);
+}
+
+// Opens opts->embed_model and makes it the index's model (ix->emb, ix->embedder).
+static int record_model(fr_index *ix, const fr_index_opts *o, fr_error *err) {
+    fr_embedder *e = NULL;
+    int rc = fr_embedder_open(o->embed_model, NULL, &e, err);
+    if (rc < 0) return fr__err_prefix(err, rc, "embedding model");
+    rc = fr__embed_conf_make(o->embed_model, o->vec_type, o->query_prompt, o->doc_prompt, e,
+                             &ix->emb, err);
+    if (rc < 0) {
+        fr_embedder_free(e);
+        return rc;
+    }
+    fr_embedder_free(ix->embedder);
+    ix->embedder = e;
+    return 0;
 }
 
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
@@ -309,12 +341,25 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         ix->b = o.b;
         ix->tw = (uint32_t)o.title_weight;
         fr__commit c = {0};
+        if (o.embed_model && (rc = record_model(ix, &o, err)) < 0) goto fail;
+        c.emb = ix->emb;
         snprintf(c.lang, sizeof c.lang, "%s", ix->lang);
         c.k1 = ix->k1;
         c.b = ix->b;
         c.title_weight = ix->tw;
         if ((rc = fr__commit_write(dir, &c, ix->opts.sync, err)) < 0) goto fail;
         rc = fr__index_refresh_stats(ix, err);
+    } else if (rc == 0 && opts && opts->embed_model && strcmp(opts->embed_model, ix->emb.model)) {
+        if (ix->emb.model[0])
+            rc = fr__err(err, FR_EINVAL, "%s: the index embeds with %s, not %s (finerank embed "
+                         "--model M --index DIR re-embeds it with another model)", dir,
+                         ix->emb.model, opts->embed_model);
+        else if (ix->N)
+            rc = fr__err(err, FR_EINVAL, "%s: the index has documents but no embedding model; "
+                         "add their vectors with finerank embed --model %s --index %s", dir,
+                         opts->embed_model, dir);
+        else
+            rc = record_model(ix, opts, err);  // empty: recorded by the next commit
     }
     if (rc < 0) goto fail;
     remove_garbage(ix);
@@ -335,8 +380,10 @@ void fr_index_close(fr_index *ix) {
     fr_analyzer_free(ix->an);
     for (uint32_t i = 0; i < ix->n_langs; i++) fr_analyzer_free(ix->langs[i].a);
     free(ix->obsolete);
+    fr_embedder_free(ix->embedder);
     if (ix->lock_fd >= 0) close(ix->lock_fd);  // releases the flock
     pthread_mutex_destroy(&ix->an_mu);
+    pthread_mutex_destroy(&ix->emb_mu);
     free(ix);
 }
 
@@ -791,6 +838,7 @@ static int flush_cur(fr_index *ix, fr_error *err) {
     }
     fr__segref r;
     rc = open_segref(ix, ix->cur_name, 0, &r, err);
+    if (rc == 0 && (rc = fr__segvec_embed(ix, &r, err)) < 0) segref_free(&r);
     if (rc == 0) {
         for (uint32_t d = 0; d < n; d++)
             if (d / 8 < ix->cur_del_cap && ((ix->cur_del[d >> 3] >> (d & 7)) & 1)) {
@@ -1206,7 +1254,8 @@ static int add_jsonl_par(fr_index *ix, const char *path, uint64_t size, unsigned
             if (rc == 0) {
                 fr__segref sr;
                 rc = open_segref(ix, c.r[k].segs[i], 0, &sr, err);
-                if (rc == 0 && (rc = push_seg(ix, &sr, err)) < 0) segref_free(&sr);
+                if (rc == 0 && (rc = fr__segvec_embed(ix, &sr, err)) < 0) segref_free(&sr);
+                else if (rc == 0 && (rc = push_seg(ix, &sr, err)) < 0) segref_free(&sr);
                 if (rc == 0) continue;
             }
             unlink_name(ix, c.r[k].segs[i]);  // not in the snapshot: garbage
@@ -1292,7 +1341,7 @@ static void unlink_name(fr_index *ix, const char *name) {
     unlink(p);
 }
 
-static int add_obsolete(fr_index *ix, const char *name) {
+int fr__index_add_obsolete(fr_index *ix, const char *name) {
     if (!name[0]) return 0;
     if (ix->n_obsolete == ix->obsolete_cap) {
         uint32_t nc = ix->obsolete_cap ? ix->obsolete_cap * 2 : 16;
@@ -1317,6 +1366,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
     c.k1 = ix->k1;
     c.b = ix->b;
     c.title_weight = ix->tw;
+    c.emb = ix->emb;
     c.n_segs = ix->n_segs;
     c.segs = calloc(ix->n_segs + 1, sizeof *c.segs);
     if (!c.segs) return fr__err(err, FR_ENOMEM, "out of memory");
@@ -1325,6 +1375,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
         fr__commit_seg *cs = &c.segs[i];
         snprintf(cs->name, sizeof cs->name, "%s", r->name);
         snprintf(cs->del, sizeof cs->del, "%s", r->del);
+        snprintf(cs->vec, sizeof cs->vec, "%s", r->vec);
         cs->n_docs = r->seg->n_docs;
         cs->n_deleted = r->n_deleted;
         if (r->del_dirty) {
@@ -1342,7 +1393,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
     ix->generation = gen;
     for (uint32_t i = 0; i < ix->n_segs; i++) {
         fr__segref *r = &ix->segs[i];
-        if (strcmp(r->del, c.segs[i].del)) add_obsolete(ix, r->del);
+        if (strcmp(r->del, c.segs[i].del)) fr__index_add_obsolete(ix, r->del);
         snprintf(r->del, sizeof r->del, "%s", c.segs[i].del);
         r->del_dirty = 0;
         r->committed = 1;
@@ -1399,15 +1450,22 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
     } else if ((rc = open_segref(ix, name, 0, &r, err)) < 0) {
         unlink(path);
         return rc;
+    } else if ((rc = fr__segvec_merge(ix, ix->segs, n_old, &r, err)) < 0) {
+        segref_free(&r);
+        unlink(path);
+        return rc;
     }
+    char vec[FR__NAME];
+    snprintf(vec, sizeof vec, "%s", n_docs ? r.vec : "");
     fr__segref *old = ix->segs;
     ix->segs = NULL;
     ix->n_segs = ix->segs_cap = 0;
     if (n_docs && (rc = push_seg(ix, &r, err)) < 0) segref_free(&r);
     uint32_t n_obs = ix->n_obsolete;
     for (uint32_t i = 0; i < n_old && rc == 0; i++) {
-        add_obsolete(ix, old[i].name);
-        add_obsolete(ix, old[i].del);
+        fr__index_add_obsolete(ix, old[i].name);
+        fr__index_add_obsolete(ix, old[i].del);
+        fr__index_add_obsolete(ix, old[i].vec);
     }
     if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     if (rc == 0) rc = fr_index_commit(ix, err);
@@ -1415,6 +1473,7 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
         for (uint32_t i = 0; i < ix->n_segs; i++) segref_free(&ix->segs[i]);
         free(ix->segs);
         unlink(path);
+        if (vec[0]) unlink_name(ix, vec);
         ix->segs = old;
         ix->n_segs = ix->segs_cap = n_old;
         ix->n_obsolete = n_obs;

@@ -40,6 +40,7 @@
 
 #include "base/base.h"
 #include "index/io.h"
+#include "index/vectors.h"
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define HAVE_AVX2 1
@@ -318,7 +319,7 @@ out:
 // ---- files ----
 #define MAGIC "FRVECS01"
 
-int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err) {
+int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
     char pending[4200], dir[4096];
     if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending)
         return fr__err(err, FR_EINVAL, "%s: path too long", path);
@@ -350,76 +351,54 @@ int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, f
     if (HAS_F32(v) && (rc = fr__wfile_write(&w, v->f, v->n * S * sizeof(float), err)) < 0) goto fail;
     uint32_t crc = w.crc;
     if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
-    if ((rc = fr__wfile_finish(&w, 1, err)) < 0) { unlink(pending); return rc; }
+    if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); return rc; }
     if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); return rc; }
-    return fr__io_fsync_dir(dir, err);
+    return sync ? fr__io_fsync_dir(dir, err) : 0;
 fail:
     fr__wfile_abort(&w);
     return rc;
 }
 
+int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err) {
+    return fr__vecs_write(v, path, meta, 1, err);
+}
+
 int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **out, fr_vecs_meta *meta,
                      fr_error *err) {
     *out = NULL;
-    const uint8_t *p = data;
-    if (len < 44 || memcmp(p, MAGIC, 8))
-        return fr__err(err, FR_EFORMAT, "%s: not a finerank vectors file", name);
-    uint32_t type, dim, ml, crc;
-    uint64_t n, gen;
-    memcpy(&type, p + 8, 4);
-    memcpy(&dim, p + 12, 4);
-    memcpy(&n, p + 16, 8);
-    memcpy(&gen, p + 24, 8);
-    memcpy(&ml, p + 32, 4);
-    memcpy(&crc, p + len - 4, 4);
-    uLong c = crc32(0L, Z_NULL, 0);
-    for (size_t done = 0; done < len - 4;) {
-        size_t k = len - 4 - done > (1u << 30) ? (1u << 30) : len - 4 - done;
-        c = crc32(c, p + done, (uInt)k);
-        done += k;
-    }
-    if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
-    if (type > 2 || dim < 1 || dim > 65536)
-        return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
-    if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
-    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
-    size_t row = (type != 1 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0);
-    if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
-        return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
-                       (unsigned long long)n, dim, len);
-    fr_vecs *v = NULL;
-    int rc = fr_vecs_new((int)dim, (fr_vec_type)type, &v, err);
+    fr_vecs *view = NULL;
+    int rc = fr__vecs_view(data, len, name, 1, &view, meta, err);
     if (rc < 0) return rc;
+    // an owned copy, with the value checks a view skips (a view trusts its CRC-checked writer)
+    size_t n = view->n, S = (size_t)view->stride;
+    fr_vecs *v = NULL;
+    if ((rc = fr_vecs_new(view->dim, view->type, &v, err)) < 0) goto fail;
     if (n) {
         v->cap = n;
-        if (type != 0) {
+        if (HAS_I8(v)) {
             if (!(v->q = malloc(n * S)) || !(v->scale = malloc(n * sizeof(float)))) goto oom;
-            memcpy(v->q, p + off, n * S);
-            memcpy(v->scale, p + off + n * S, n * sizeof(float));
-            off += n * (S + sizeof(float));
+            memcpy(v->q, view->q, n * S);
+            memcpy(v->scale, view->scale, n * sizeof(float));
             for (size_t i = 0; i < n; i++)
                 if (!isfinite(v->scale[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite scale", name); goto fail; }
             for (size_t i = 0; i < n * S; i++)
                 if (v->q[i] == -128) { rc = fr__err(err, FR_ECORRUPT, "%s: int8 value -128", name); goto fail; }
         }
-        if (type != 1) {
+        if (HAS_F32(v)) {
             if (!(v->f = malloc(n * S * sizeof(float)))) goto oom;
-            memcpy(v->f, p + off, n * S * sizeof(float));
+            memcpy(v->f, view->f, n * S * sizeof(float));
             for (size_t i = 0; i < n * S; i++)
                 if (!isfinite(v->f[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite value", name); goto fail; }
         }
         v->n = n;
     }
-    if (meta) {
-        meta->generation = gen;
-        memcpy(meta->model, p + 40, ml);
-        meta->model[ml] = 0;
-    }
+    fr__vecs_view_free(view);
     *out = v;
     return 0;
 oom:
     rc = fr__err(err, FR_ENOMEM, "%s: cannot allocate %llu vectors", name, (unsigned long long)n);
 fail:
+    fr__vecs_view_free(view);
     fr_vecs_free(v);
     return rc;
 }
@@ -432,4 +411,94 @@ int fr_vecs_load(const char *path, fr_vecs **out, fr_vecs_meta *meta, fr_error *
     rc = fr_vecs_load_mem(m.data, m.len, path, out, meta, err);
     fr__mmap_close(&m);
     return rc;
+}
+
+// ---- views and rows for index segments ----
+// The index maps each segment's vectors file (seg_<n>.frv, this format) and searches it in
+// place: a view is an fr_vecs whose row pointers point into the caller's mapping.
+
+int fr__vecs_view(const void *data, size_t len, const char *name, int verify, fr_vecs **out,
+                  fr_vecs_meta *meta, fr_error *err) {
+    *out = NULL;
+    const uint8_t *p = data;
+    if (len < 44 || memcmp(p, MAGIC, 8))
+        return fr__err(err, FR_EFORMAT, "%s: not a finerank vectors file", name);
+    uint32_t type, dim, ml, crc;
+    uint64_t n, gen;
+    memcpy(&type, p + 8, 4);
+    memcpy(&dim, p + 12, 4);
+    memcpy(&n, p + 16, 8);
+    memcpy(&gen, p + 24, 8);
+    memcpy(&ml, p + 32, 4);
+    memcpy(&crc, p + len - 4, 4);
+    if (verify) {
+        uLong c = crc32(0L, Z_NULL, 0);
+        for (size_t done = 0; done < len - 4;) {
+            size_t k = len - 4 - done > (1u << 30) ? (1u << 30) : len - 4 - done;
+            c = crc32(c, p + done, (uInt)k);
+            done += k;
+        }
+        if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
+    }
+    if (type > 2 || dim < 1 || dim > 65536)
+        return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
+    if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
+    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
+    size_t row = (type != 1 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0);
+    if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
+        return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
+                       (unsigned long long)n, dim, len);
+    fr_vecs *v = NULL;
+    int rc = fr_vecs_new((int)dim, (fr_vec_type)type, &v, err);
+    if (rc < 0) return rc;
+    // The row pointers are const in spirit: a view is only searched, never added to.
+    uint8_t *rows = (uint8_t *)(uintptr_t)(p + off);
+    if (HAS_I8(v)) {
+        v->q = (int8_t *)rows;
+        v->scale = (float *)(void *)(rows + n * S);
+        rows += n * (S + sizeof(float));
+    }
+    if (HAS_F32(v)) v->f = (float *)(void *)rows;
+    v->n = v->cap = n;
+    if (meta) {
+        meta->generation = gen;
+        memcpy(meta->model, p + 40, ml);
+        meta->model[ml] = 0;
+    }
+    *out = v;
+    return 0;
+}
+
+void fr__vecs_view_free(fr_vecs *v) { free(v); }
+
+fr_vec_type fr__vecs_type(const fr_vecs *v) { return v->type; }
+
+int fr__vecs_append_row(fr_vecs *dst, const fr_vecs *src, size_t row, fr_error *err) {
+    if (dst->type != src->type || dst->dim != src->dim || row >= src->n)
+        return fr__err(err, FR_EINVAL, "fr__vecs_append_row: mismatched matrices or row %zu", row);
+    size_t S = (size_t)dst->stride;
+    if (dst->n == dst->cap) {
+        size_t cap = dst->cap ? dst->cap * 2 : 1024;
+        if (HAS_F32(dst)) {
+            float *f = realloc(dst->f, cap * S * sizeof *f);
+            if (!f) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            dst->f = f;
+        }
+        if (HAS_I8(dst)) {
+            int8_t *q = realloc(dst->q, cap * S);
+            if (!q) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            dst->q = q;
+            float *s = realloc(dst->scale, cap * sizeof *s);
+            if (!s) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            dst->scale = s;
+        }
+        dst->cap = cap;
+    }
+    size_t r = dst->n++;
+    if (HAS_F32(dst)) memcpy(dst->f + r * S, src->f + row * S, S * sizeof(float));
+    if (HAS_I8(dst)) {
+        memcpy(dst->q + r * S, src->q + row * S, S);
+        dst->scale[r] = src->scale[row];
+    }
+    return 0;
 }
