@@ -938,6 +938,54 @@ int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
                          fr_mmr_vectors **out, fr_error *err);
 void fr_mmr_vectors_free(fr_mmr_vectors *v);
 
+// -- fusion --
+// Hybrid retrieval: several ranked lists (BM25, dense) → one. Formulas in src/rank/fusion.c.
+typedef enum {
+    FR_FUSE_RRF = 0,        // reciprocal rank fusion: Σ w_i / (rrf_k + rank_i)
+    FR_FUSE_WEIGHTED = 1,   // Σ w_i · min-max normalised score_i
+} fr_fuse_method;
+typedef struct fr_fuse_opts {
+    fr_fuse_method method;  // RRF
+    double rrf_k;           // 60
+    const double *weights;  // one per list; NULL: 1 (RRF) or 1 / n_lists (weighted)
+} fr_fuse_opts;
+fr_fuse_opts fr_fuse_opts_default(void);
+// Fuses n_lists lists (each best first, a doc at most once per list). OUT: out (caller array of
+// at least Σ lens entries), *n_out: every doc once, best first, ties by doc number ascending.
+int fr_fuse(const fr_hit *const *lists, const size_t *lens, size_t n_lists, const fr_fuse_opts *opts,
+            fr_hit *out, size_t *n_out, fr_error *err);
+
+// -- retrieval --
+// The candidate stage of hybrid retrieval (src/rank/retriever.c): BM25 (fr_index_search),
+// dense (the query embedded with the index's recorded model, fr_index_search_dense) or both
+// fused. One set of options for the library, the CLI (--retriever ...) and the server
+// (fields of the pipeline config's "retriever" section).
+typedef enum {
+    FR_RETRIEVER_BM25 = 0,
+    FR_RETRIEVER_DENSE = 1,
+    FR_RETRIEVER_HYBRID = 2,    // BM25 and dense lists fused
+} fr_retriever_kind;
+typedef struct fr_retriever_opts {
+    fr_retriever_kind kind;     // bm25
+    fr_fuse_method fusion;      // rrf
+    double rrf_k;               // 60
+    double dense_weight;        // weighted fusion: dense weight, BM25 gets 1 - it (0.5)
+    size_t depth;               // hybrid: hits taken from each list (100; at least k)
+    int threads;                // threads of the dense scan (1)
+} fr_retriever_opts;
+fr_retriever_opts fr_retriever_opts_default(void);
+// The top so->k for query; so's filters apply to both lists. A dense or hybrid retriever on
+// an index without embeddings is FR_EINVAL naming how to add them. Safe from many threads
+// (the embedder is loaded once per index handle). OUT: hits (so->k), *n_hits.
+int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
+                const fr_search_opts *so, fr_hit *hits, size_t *n_hits, fr_error *err);
+// Fuses a BM25 list and a dense list (each best first) as ro says: RRF with rrf_k, or the
+// weighted sum with weights (1 - dense_weight, dense_weight). OUT: out (nb + nd entries),
+// *n_out.
+int fr_retriever_fuse(const fr_retriever_opts *ro, const fr_hit *bm25, size_t nb,
+                      const fr_hit *dense, size_t nd, fr_hit *out, size_t *n_out,
+                      fr_error *err);
+
 // -- pipeline config --
 // Every knob of the pipeline, as plain data (copy to override per query). Loaded from a JSON
 // file (docs/pipeline.md lists every field with its default), overridden by JSON fragments
@@ -977,6 +1025,7 @@ typedef struct fr_pipeline_config {
     int explain;                // 0
     double deadline_ms;         // latency budget for the whole query (0: none)
     int64_t now_ms;             // the clock for timeliness (0: the system clock)
+    fr_retriever_opts retriever; // the candidate stage: bm25 (default), dense or hybrid
 } fr_pipeline_config;
 
 fr_pipeline_config fr_pipeline_config_default(void);
@@ -992,23 +1041,6 @@ int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char 
                            fr_error *err);
 // The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
 char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
-
-// -- fusion --
-// Hybrid retrieval: several ranked lists (BM25, dense) → one. Formulas in src/rank/fusion.c.
-typedef enum {
-    FR_FUSE_RRF = 0,        // reciprocal rank fusion: Σ w_i / (rrf_k + rank_i)
-    FR_FUSE_WEIGHTED = 1,   // Σ w_i · min-max normalised score_i
-} fr_fuse_method;
-typedef struct fr_fuse_opts {
-    fr_fuse_method method;  // RRF
-    double rrf_k;           // 60
-    const double *weights;  // one per list; NULL: 1 (RRF) or 1 / n_lists (weighted)
-} fr_fuse_opts;
-fr_fuse_opts fr_fuse_opts_default(void);
-// Fuses n_lists lists (each best first, a doc at most once per list). OUT: out (caller array of
-// at least Σ lens entries), *n_out: every doc once, best first, ties by doc number ascending.
-int fr_fuse(const fr_hit *const *lists, const size_t *lens, size_t n_lists, const fr_fuse_opts *opts,
-            fr_hit *out, size_t *n_out, fr_error *err);
 
 // -- pipeline --
 // candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
@@ -1054,6 +1086,7 @@ typedef struct fr_result {
     size_t n_scored;            // of those, scored before the deadline
     int deadline_hit;           // 1: the fine sort stopped early; the rest kept stage-1 order
     char reranker[32];          // "cross-encoder", "proximity", "none"
+    char retriever[16];         // "bm25", "dense", "hybrid"
     char *query_terms;          // the BM25 query after synonyms/RM3 ("term^w ...", owned)
     double ms_candidates, ms_rerank, ms_signals, ms_mmr, ms_total;
 } fr_result;

@@ -49,27 +49,8 @@ int cli_search_pipeline(int argc, char **argv);
 int cli_pipeline_eval_run(const char *dir, const char *queries, size_t k, cli_pipeline *pl,
                           fr_run **out, double **lat_out, size_t *n_lat);
 
-// ---- dense and hybrid retrieval (cmd_embed.c) ----
-// The index's embeddings live in DIR/vectors.bin (fr_vecs_save: crash-safe replace), one row
-// per doc number, tagged with the index generation they were computed for and the model.
-// `finerank embed --model M --index DIR [--int8]` writes it; search and eval read it.
-typedef struct cli_retriever {
-    int mode;                 // 0 bm25 (default), 1 dense, 2 hybrid
-    fr_fuse_opts fuse;        // RRF, k 60
-    double dense_weight;      // weighted fusion: dense 0.5, BM25 1 - it
-    size_t depth;             // hybrid: candidates from each retriever (100, at least k)
-    double w[2];
-} cli_retriever;
-void cli_retriever_init(cli_retriever *r);
-// Consumes --retriever, --embed-model, --fusion, --rrf-k, --dense-weight, --fusion-depth at
-// argv[*i] (returns 1) or leaves it (0).
-int cli_retriever_opt(int argc, char **argv, int *i, cli_retriever *r);
+// The retriever flags (--retriever, --fusion, ...) are pipeline config fields ("retriever"
+// section) parsed by cli_pipeline_opt; cli_retriever_usage() describes them.
 const char *cli_retriever_usage(void);
-// Loads vectors.bin and the model when the mode needs them (checks the index generation).
-int cli_retriever_open(cli_retriever *r, fr_index *ix, const char *dir, fr_error *err);
-// Top k for the query by the chosen retriever; so carries BM25's filters. OUT: hits (k).
-int cli_retriever_search(cli_retriever *r, fr_index *ix, const char *query, const fr_search_opts *so,
-                         size_t k, fr_hit *hits, size_t *n_hits, fr_error *err);
-void cli_retriever_close(cli_retriever *r);
 
 #endif
