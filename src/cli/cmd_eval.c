@@ -178,6 +178,9 @@ int cmd_eval(int argc, char **argv) {
         cli_usage_error("eval: needs --run-in RUN, or --index DIR and --queries FILE");
     if (!a.qrels && !a.latency && !a.run_out)
         cli_usage_error("eval: --qrels is required (unless only --run or --latency is wanted)");
+    if (!pl.used && a.rm3 && a.ro_ret.kind != FR_RETRIEVER_BM25)
+        cli_usage_error("eval: --rm3 expands BM25; with --retriever dense|hybrid use the pipeline "
+                        "(--pipeline --rm3)");
     if (a.run_in && (a.latency || a.rm3 || a.proximity || a.run_out))
         cli_usage_error("eval: --latency, --rm3, --rerank and --run need --index");
 

@@ -4,7 +4,8 @@
  * file formats in segment.h and commit.h.
  *
  * Durability: a document is acknowledged when fr_index_commit returns 0. Commit flushes the
- * pending segment (written and fsynced), writes tombstone files, fsyncs the directory, then
+ * pending segment (written and fsynced; with an embedding model, also its vectors file,
+ * segvec.c, written pending → fsync → rename), writes tombstone files, fsyncs the directory, then
  * writes COMMIT.pending → fsync → rename → fsync dir. A crash at any point leaves the old
  * COMMIT or the new one; files it does not name are garbage, removed by the next writer.
  * Readers map the segments named by COMMIT; the writer unlinks obsolete files only after a
@@ -286,22 +287,6 @@ static void remove_garbage(fr_index *ix) {
     closedir(d);
 }
 
-// Opens opts->embed_model and makes it the index's model (ix->emb, ix->embedder).
-static int record_model(fr_index *ix, const fr_index_opts *o, fr_error *err) {
-    fr_embedder *e = NULL;
-    int rc = fr_embedder_open(o->embed_model, NULL, &e, err);
-    if (rc < 0) return fr__err_prefix(err, rc, "embedding model");
-    rc = fr__embed_conf_make(o->embed_model, o->vec_type, o->query_prompt, o->doc_prompt, e,
-                             &ix->emb, err);
-    if (rc < 0) {
-        fr_embedder_free(e);
-        return rc;
-    }
-    fr_embedder_free(ix->embedder);
-    ix->embedder = e;
-    return 0;
-}
-
 int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, fr_error *err) {
     fr_index *ix;
     *out = NULL;
@@ -341,7 +326,7 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         ix->b = o.b;
         ix->tw = (uint32_t)o.title_weight;
         fr__commit c = {0};
-        if (o.embed_model && (rc = record_model(ix, &o, err)) < 0) goto fail;
+        if (o.embed_model && (rc = fr__segvec_configure(ix, &o, 1, err)) < 0) goto fail;
         c.emb = ix->emb;
         snprintf(c.lang, sizeof c.lang, "%s", ix->lang);
         c.k1 = ix->k1;
@@ -349,17 +334,8 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         c.title_weight = ix->tw;
         if ((rc = fr__commit_write(dir, &c, ix->opts.sync, err)) < 0) goto fail;
         rc = fr__index_refresh_stats(ix, err);
-    } else if (rc == 0 && opts && opts->embed_model && strcmp(opts->embed_model, ix->emb.model)) {
-        if (ix->emb.model[0])
-            rc = fr__err(err, FR_EINVAL, "%s: the index embeds with %s, not %s (finerank embed "
-                         "--model M --index DIR re-embeds it with another model)", dir,
-                         ix->emb.model, opts->embed_model);
-        else if (ix->N)
-            rc = fr__err(err, FR_EINVAL, "%s: the index has documents but no embedding model; "
-                         "add their vectors with finerank embed --model %s --index %s", dir,
-                         opts->embed_model, dir);
-        else
-            rc = record_model(ix, opts, err);  // empty: recorded by the next commit
+    } else if (rc == 0 && opts && opts->embed_model) {
+        rc = fr__segvec_configure(ix, opts, 0, err);
     }
     if (rc < 0) goto fail;
     remove_garbage(ix);

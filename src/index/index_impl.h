@@ -86,6 +86,9 @@ void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]);
 int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_prompt,
                         const char *doc_prompt, const fr_embedder *e, fr__embed_conf *c,
                         fr_error *err);
+// fr_index_build's embedding options: a new index (is_new) records o->embed_model; an
+// existing one keeps its model (another is FR_EINVAL) or, when empty, records it.
+int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err);
 // FR_EINVAL naming how to add embeddings (and the old vectors.bin, if present).
 int fr__index_no_model(const fr_index *ix, fr_error *err);
 // Queues a file for removal after the next durable commit (index.c).

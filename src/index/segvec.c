@@ -275,6 +275,37 @@ int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_p
     return 0;
 }
 
+// ---- configuration ----
+
+// Opens o->embed_model and makes it the index's model (ix->emb, ix->embedder).
+static int record_model(fr_index *ix, const fr_index_opts *o, fr_error *err) {
+    fr_embedder *e = NULL;
+    int rc = open_embedder(o->embed_model, 0, &e, err);
+    if (rc == 0)
+        rc = fr__embed_conf_make(o->embed_model, o->vec_type, o->query_prompt, o->doc_prompt, e,
+                                 &ix->emb, err);
+    if (rc < 0) {
+        fr_embedder_free(e);
+        return rc;
+    }
+    fr_embedder_free(ix->embedder);
+    ix->embedder = e;
+    return 0;
+}
+
+int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err) {
+    if (is_new || !strcmp(o->embed_model, ix->emb.model)) return is_new ? record_model(ix, o, err) : 0;
+    if (ix->emb.model[0])
+        return fr__err(err, FR_EINVAL, "%s: the index embeds with %s, not %s (finerank embed "
+                       "--model M --index DIR re-embeds it with another model)", ix->dir,
+                       ix->emb.model, o->embed_model);
+    if (ix->N)
+        return fr__err(err, FR_EINVAL, "%s: the index has documents but no embedding model; add "
+                       "their vectors with finerank embed --model %s --index %s", ix->dir,
+                       o->embed_model, ix->dir);
+    return record_model(ix, o, err);  // empty: recorded by the next commit
+}
+
 // ---- backfill ----
 
 int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
