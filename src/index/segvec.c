@@ -28,7 +28,7 @@
 #include "index/index_impl.h"
 #include "index/vectors.h"
 
-#define EMBED_BATCH 64  // documents per fr_embedder_embed call
+#define EMBED_BATCH 256  // documents per fr_embedder_embed call (it packs them by length)
 
 static const char *type_name(uint32_t t) {
     return t == FR_VEC_I8 ? "int8" : t == FR_VEC_I8_RESCORE ? "int8-rescore" : "f32";
