@@ -1,8 +1,7 @@
 /* fuzz_segvec.c — libFuzzer target for the index's per-segment vectors reader
  * (fr__vecs_view, src/index/vectors.c; used by src/index/segvec.c to map seg_<n>_<id>.frv):
  * arbitrary bytes must give a clean error or a zero-copy matrix whose rows all lie inside the
- * input, which is then searched (and copied row by row, as a merge does) without reading out
- * of bounds. Run unverified (the CRC would reject nearly every mutation), as an index opened
+ * input, which is then searched without reading out of bounds. Run unverified (the CRC would reject nearly every mutation), as an index opened
  * with verify_checksums = 0 does, and once verified. Seeds: fuzz/corpus/segvec/. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,17 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (fr__vecs_view(b, size, "fuzz", verify, &v, &meta, &err) != 0) continue;
         int dim = fr_vecs_dim(v);
         float *q = calloc((size_t)dim, sizeof *q);
-        fr_vecs *copy = NULL;
-        if (q && fr_vecs_new(dim, fr__vecs_type(v), &copy, &err) == 0) {
+        if (q) {
             q[0] = 1;
             fr_vec_hit hits[4];
             size_t n;
             if (fr_vecs_search(v, q, 4, 1, hits, &n, &err) != 0 || n > fr_vecs_count(v)) abort();
-            for (size_t i = 0; i < fr_vecs_count(v) && i < 64; i++)
-                if (fr__vecs_append_row(copy, v, i, &err) != 0) abort();
-            if (strlen(meta.model) >= sizeof meta.model) abort();
+            if (fr__vecs_type(v) > FR_VEC_I8_RESCORE || strlen(meta.model) >= sizeof meta.model) abort();
         }
-        fr_vecs_free(copy);
         free(q);
         fr__vecs_view_free(v);
     }

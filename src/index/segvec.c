@@ -174,16 +174,29 @@ int fr__segvec_merge(fr_index *ix, const fr__segref *src, uint32_t n_src, fr__se
     if (!ix->emb.model[0]) return 0;
     for (uint32_t s = 0; s < n_src; s++)
         if (!src[s].vecs) return fr__segvec_embed(ix, r, err);  // nothing to carry: embed
-    fr_vecs *v = NULL;
-    int rc = fr_vecs_new((int)ix->emb.dim, (fr_vec_type)ix->emb.type, &v, err);
-    for (uint32_t s = 0; s < n_src && rc == 0; s++)
-        for (uint32_t d = 0; d < src[s].seg->n_docs && rc == 0; d++)
-            if (!fr__is_deleted(&src[s], d)) rc = fr__vecs_append_row(v, src[s].vecs, d, err);
-    if (rc == 0 && fr_vecs_count(v) != r->seg->n_docs)
-        rc = fr__err(err, FR_ECORRUPT, "%s: merged %zu vectors for %u documents", r->name,
-                     fr_vecs_count(v), r->seg->n_docs);
-    if (rc == 0) rc = save_and_map(ix, &ix->emb, r, v, err);
-    fr_vecs_free(v);
+    uint64_t live = 0;
+    for (uint32_t s = 0; s < n_src; s++) live += src[s].seg->n_docs - src[s].n_deleted;
+    if (live != r->seg->n_docs)
+        return fr__err(err, FR_ECORRUPT, "%s: %llu live rows for %u merged documents", r->name,
+                       (unsigned long long)live, r->seg->n_docs);
+    const fr_vecs **vs = malloc((n_src + 1) * sizeof *vs);
+    const uint8_t **dels = malloc((n_src + 1) * sizeof *dels);
+    char name[FR__NAME], path[4200];
+    int rc = 0;
+    if (!vs || !dels) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", r->name); goto done; }
+    for (uint32_t s = 0; s < n_src; s++) {
+        vs[s] = src[s].vecs;
+        dels[s] = src[s].deleted;
+    }
+    fr__segvec_name(r->name, ix->next_id++, name);
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    fr_vecs_meta meta = {.generation = ix->generation + 1};
+    snprintf(meta.model, sizeof meta.model, "%s", ix->emb.model);
+    if ((rc = fr__vecs_write_rows(vs, dels, n_src, path, &meta, ix->opts.sync, err)) < 0) goto done;
+    if ((rc = fr__segvec_open(ix, r, name, 0, err)) < 0) unlink(path);
+done:
+    free(vs);
+    free(dels);
     return rc;
 }
 

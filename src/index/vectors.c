@@ -319,8 +319,20 @@ out:
 // ---- files ----
 #define MAGIC "FRVECS01"
 
-int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
+// Row i of a source is written unless its bit is set in del (NULL: none deleted).
+static int dead(const uint8_t *del, size_t i) { return del && ((del[i >> 3] >> (i & 7)) & 1); }
+
+int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, uint32_t n_src,
+                        const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
     char pending[4200], dir[4096];
+    if (!n_src) return fr__err(err, FR_EINVAL, "%s: no source matrix", path);
+    const fr_vecs *v = src[0];
+    uint64_t n = 0;
+    for (uint32_t s = 0; s < n_src; s++) {
+        if (src[s]->type != v->type || src[s]->dim != v->dim)
+            return fr__err(err, FR_EINVAL, "%s: source matrices differ in type or dim", path);
+        for (size_t i = 0; i < src[s]->n; i++) n += !dead(del ? del[s] : NULL, i);
+    }
     if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending)
         return fr__err(err, FR_EINVAL, "%s: path too long", path);
     snprintf(dir, sizeof dir, "%s", path);
@@ -332,7 +344,7 @@ int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta,
     uint8_t hdr[40] = {0};
     memcpy(hdr, MAGIC, 8);
     uint32_t type = (uint32_t)v->type, dim = (uint32_t)v->dim;
-    uint64_t n = v->n, gen = meta ? meta->generation : 0;
+    uint64_t gen = meta ? meta->generation : 0;
     memcpy(hdr + 8, &type, 4);
     memcpy(hdr + 12, &dim, 4);
     memcpy(hdr + 16, &n, 8);
@@ -345,10 +357,25 @@ int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta,
     if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
         (rc = fr__wfile_write(&w, model, ml, err)) < 0 || (rc = fr__wfile_pad8(&w, err)) < 0)
         goto fail;
-    if (HAS_I8(v) && ((rc = fr__wfile_write(&w, v->q, v->n * S, err)) < 0 ||
-                      (rc = fr__wfile_write(&w, v->scale, v->n * sizeof(float), err)) < 0))
-        goto fail;
-    if (HAS_F32(v) && (rc = fr__wfile_write(&w, v->f, v->n * S * sizeof(float), err)) < 0) goto fail;
+    // The blocks of the format in order (int8 rows, scales, float rows), each streamed from
+    // every source in turn: a merge never holds the merged matrix in memory.
+    for (int blk = 0; blk < 3; blk++) {
+        if ((blk < 2 && !HAS_I8(v)) || (blk == 2 && !HAS_F32(v))) continue;
+        size_t row = blk == 0 ? S : blk == 1 ? sizeof(float) : S * sizeof(float);
+        for (uint32_t s = 0; s < n_src && rc == 0; s++) {
+            const fr_vecs *x = src[s];
+            const uint8_t *base = blk == 0 ? (const uint8_t *)x->q
+                                : blk == 1 ? (const uint8_t *)x->scale : (const uint8_t *)x->f;
+            const uint8_t *d = del ? del[s] : NULL;
+            if (!d) {  // every row: one write
+                if (x->n) rc = fr__wfile_write(&w, base, x->n * row, err);
+                continue;
+            }
+            for (size_t i = 0; i < x->n && rc == 0; i++)
+                if (!dead(d, i)) rc = fr__wfile_write(&w, base + i * row, row, err);
+        }
+        if (rc < 0) goto fail;
+    }
     uint32_t crc = w.crc;
     if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
     if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); return rc; }
@@ -357,6 +384,10 @@ int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta,
 fail:
     fr__wfile_abort(&w);
     return rc;
+}
+
+int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
+    return fr__vecs_write_rows(&v, NULL, 1, path, meta, sync, err);
 }
 
 int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err) {
@@ -472,33 +503,3 @@ int fr__vecs_view(const void *data, size_t len, const char *name, int verify, fr
 void fr__vecs_view_free(fr_vecs *v) { free(v); }
 
 fr_vec_type fr__vecs_type(const fr_vecs *v) { return v->type; }
-
-int fr__vecs_append_row(fr_vecs *dst, const fr_vecs *src, size_t row, fr_error *err) {
-    if (dst->type != src->type || dst->dim != src->dim || row >= src->n)
-        return fr__err(err, FR_EINVAL, "fr__vecs_append_row: mismatched matrices or row %zu", row);
-    size_t S = (size_t)dst->stride;
-    if (dst->n == dst->cap) {
-        size_t cap = dst->cap ? dst->cap * 2 : 1024;
-        if (HAS_F32(dst)) {
-            float *f = realloc(dst->f, cap * S * sizeof *f);
-            if (!f) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
-            dst->f = f;
-        }
-        if (HAS_I8(dst)) {
-            int8_t *q = realloc(dst->q, cap * S);
-            if (!q) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
-            dst->q = q;
-            float *s = realloc(dst->scale, cap * sizeof *s);
-            if (!s) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
-            dst->scale = s;
-        }
-        dst->cap = cap;
-    }
-    size_t r = dst->n++;
-    if (HAS_F32(dst)) memcpy(dst->f + r * S, src->f + row * S, S * sizeof(float));
-    if (HAS_I8(dst)) {
-        memcpy(dst->q + r * S, src->q + row * S, S);
-        dst->scale[r] = src->scale[row];
-    }
-    return 0;
-}

@@ -1,6 +1,6 @@
 /* vectors.h — library-internal parts of src/index/vectors.c (the file format is documented
  * there): zero-copy views over a mapped vectors file, durable writes with the index's sync
- * setting, and row copies for merges. The index keeps one such file per segment
+ * setting, and streamed row copies for merges. The index keeps one such file per segment
  * (src/index/segvec.c).
  */
 #ifndef FR_INDEX_VECTORS_H
@@ -20,9 +20,12 @@ void fr__vecs_view_free(fr_vecs *v);   // NULL is a no-op; does not touch the ma
 int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, int sync,
                    fr_error *err);
 
+// The rows of src[0..n_src) not set in del[s] (bitmaps, NULL: keep all), in order, as one
+// file written as fr__vecs_write does; rows are copied unchanged (int8 rows keep their
+// scales: a merge never re-quantises) and streamed, never gathered in memory.
+int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, uint32_t n_src,
+                        const char *path, const fr_vecs_meta *meta, int sync, fr_error *err);
+
 fr_vec_type fr__vecs_type(const fr_vecs *v);
-// Appends src's row `row` to dst unchanged (same type and dim; int8 rows keep their scale,
-// so a merge never re-quantises).
-int fr__vecs_append_row(fr_vecs *dst, const fr_vecs *src, size_t row, fr_error *err);
 
 #endif
