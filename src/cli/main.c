@@ -67,6 +67,13 @@ double cli_parse_double(const char *opt, const char *s) {
     return v;
 }
 
+int64_t cli_parse_date(const char *opt, const char *s) {
+    fr_error err = {0};
+    int64_t ms;
+    if (fr_date_parse(s, strlen(s), opt, &ms, &err) < 0) cli_usage_error("%s", err.msg);
+    return ms / 1000 - (ms % 1000 < 0);  // Unix seconds, rounded down
+}
+
 static void usage(FILE *f) {
     fprintf(f, "finerank %s — reranking engine for retrieval-augmented generation\n\n"
                "usage: finerank <command> [options]   (finerank <command> --help)\n\ncommands:\n",
