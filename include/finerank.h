@@ -808,8 +808,9 @@ int fr_rm3_search_terms(fr_index *ix, const fr_terms *query, const fr_search_opt
 // candidates → fine sort → signals → MMR → top k (src/rank/pipeline.c, docs/pipeline.md).
 // Specs, configs and signal structs are plain data: copy them by value to override per query.
 
-// Dates and durations. fr_date_parse accepts exactly ISO 8601 calendar dates "YYYY-MM-DD" and
-// date-times "YYYY-MM-DDThh:mm[:ss[.f+]][Z|±hh:mm|±hhmm]" (no zone = UTC). `field` names the
+// Dates and durations. fr_date_parse is the one ISO 8601 parser (documents, filters, specs):
+// "YYYY[-MM[-DD]]" and "YYYY-MM-DD(T| )hh:mm[:ss[.f+]][Z|±hh[:mm]|±hhmm]" (no zone = UTC;
+// "2023" = 2023-01-01; 24:00 = next day 00:00; grammar in src/base/date.c). `field` names the
 // value in error messages ("date: '2023-13-01': month 13 out of range"). OUT: *ms, Unix ms.
 int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
 // "30d", "2y", "1.5h", "250ms": a decimal number and one of ms s m h d w y (y = 365 d).

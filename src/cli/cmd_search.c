@@ -11,8 +11,6 @@
 #include "cli/cli.h"
 #include "finerank.h"
 
-int fr__parse_date(const char *s, size_t n, int64_t *t);  // src/index/index.c
-
 static void usage(FILE *f) {
     fprintf(f, "usage: finerank search --index DIR --query TEXT [--k N] [--json]\n"
                "                       [--date-from DATE] [--date-to DATE] [--source S] [--lang L]\n"
@@ -36,9 +34,9 @@ int cmd_search(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--source"))) so.source = v;
         else if ((v = cli_opt(argc, argv, &i, "--lang"))) so.lang = v;
         else if ((v = cli_opt(argc, argv, &i, "--date-from"))) {
-            if (fr__parse_date(v, strlen(v), &so.date_from) < 0) cli_usage_error("--date-from: not an ISO 8601 date: '%s'", v);
+            so.date_from = cli_parse_date("--date-from", v);
         } else if ((v = cli_opt(argc, argv, &i, "--date-to"))) {
-            if (fr__parse_date(v, strlen(v), &so.date_to) < 0) cli_usage_error("--date-to: not an ISO 8601 date: '%s'", v);
+            so.date_to = cli_parse_date("--date-to", v);
         } else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--exhaustive")) so.exhaustive = 1;
         else if (cli_pipeline_opt(argc, argv, &i, &pl)) continue;

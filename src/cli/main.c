@@ -74,6 +74,13 @@ int cli_parse_vec_type(const char *s) {
     cli_usage_error("--vec: expected f32, int8 or int8-rescore, got '%s'", s);
 }
 
+int64_t cli_parse_date(const char *opt, const char *s) {
+    fr_error err = {0};
+    int64_t ms;
+    if (fr_date_parse(s, strlen(s), opt, &ms, &err) < 0) cli_usage_error("%s", err.msg);
+    return ms / 1000 - (ms % 1000 < 0);  // Unix seconds, rounded down
+}
+
 static void usage(FILE *f) {
     fprintf(f, "finerank %s — reranking engine for retrieval-augmented generation\n\n"
                "usage: finerank <command> [options]   (finerank <command> --help)\n\ncommands:\n",

@@ -365,82 +365,12 @@ void fr_index_close(fr_index *ix) {
 
 // ---- documents: parsing ----
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    // Howard Hinnant's days_from_civil (proleptic Gregorian), days since 1970-01-01
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char *s, size_t n, size_t at, int k, int *v) {
-    if (at + (size_t)k > n) return 0;
-    int x = 0;
-    for (int i = 0; i < k; i++) {
-        char c = s[at + (size_t)i];
-        if (c < '0' || c > '9') return 0;
-        x = x * 10 + (c - '0');
-    }
-    *v = x;
-    return 1;
-}
-
-// ISO 8601: YYYY[-MM[-DD[(T| )hh:mm[:ss[.frac]][Z|±hh[:mm]]]]]. OUT: *t (Unix seconds).
-int fr__parse_date(const char *s, size_t n, int64_t *t) {
-    int y, mo = 1, d = 1, h = 0, mi = 0, se = 0;
-    size_t i = 0;
-    if (!digits(s, n, 0, 4, &y)) return -1;
-    i = 4;
-    if (i < n) {
-        if (s[i] != '-' || !digits(s, n, i + 1, 2, &mo)) return -1;
-        i += 3;
-        if (i < n) {
-            if (s[i] != '-' || !digits(s, n, i + 1, 2, &d)) return -1;
-            i += 3;
-        }
-    }
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
-    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
-    int64_t off = 0;
-    if (i < n) {
-        if ((s[i] != 'T' && s[i] != 't' && s[i] != ' ') || !digits(s, n, i + 1, 2, &h) ||
-            i + 3 >= n || s[i + 3] != ':' || !digits(s, n, i + 4, 2, &mi))
-            return -1;
-        i += 6;
-        if (i < n && s[i] == ':') {
-            if (!digits(s, n, i + 1, 2, &se)) return -1;
-            i += 3;
-            if (i < n && (s[i] == '.' || s[i] == ',')) {
-                i++;
-                size_t st = i;
-                while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-                if (i == st) return -1;
-            }
-        }
-        // 24:00(:00) is ISO 8601's end of day; 24:01 and later are not times.
-        if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se))) return -1;
-        if (i < n) {
-            if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) i++;
-            else if (s[i] == '+' || s[i] == '-') {
-                int oh, om = 0;
-                if (!digits(s, n, i + 1, 2, &oh)) return -1;
-                size_t j = i + 3;
-                if (j < n) {
-                    if (s[j] == ':') j++;
-                    if (!digits(s, n, j, 2, &om)) return -1;
-                    j += 2;
-                }
-                if (j != n || oh > 23 || om > 59) return -1;
-                off = (s[i] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-                i = j;
-            } else return -1;
-        }
-    }
-    if (i != n) return -1;
-    *t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+// A document's date (src/base/date.c grammar) as Unix seconds, rounded down. err may be NULL.
+static int parse_date(const char *s, size_t n, int64_t *t, fr_error *err) {
+    int64_t ms;
+    int rc = fr_date_parse(s, n, "\"date\"", &ms, err);
+    if (rc < 0) return rc;
+    *t = ms / 1000 - (ms % 1000 < 0);
     return 0;
 }
 
@@ -646,7 +576,7 @@ static int fast_parse(const char *s, size_t n, parsed *p) {
     nd->lens[FLD_ID] = len[idk];
     if (memchr(nd->fields[FLD_ID], 0, nd->lens[FLD_ID])) return 0;
     if (nd->fields[FLD_DATE]) {
-        if (fr__parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date) < 0) return 0;
+        if (parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date, NULL) < 0) return 0;
         nd->has_date = 1;
     }
     if (type[K_AUTH] == V_NUM) {
@@ -738,9 +668,7 @@ static int parse_doc_jansson(const char *json, size_t len, parsed *p, fr_error *
         return fr__err(err, FR_EFORMAT, "\"%s\" must be a string", bad);
     }
     if (nd->fields[FLD_DATE]) {
-        if (fr__parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date) < 0) {
-            fr__err(err, FR_EFORMAT, "\"date\" is not an ISO 8601 date: \"%.40s\"",
-                    nd->fields[FLD_DATE]);
+        if (parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date, err) < 0) {
             parsed_free(p);
             return FR_EFORMAT;
         }
