@@ -10,6 +10,8 @@
  *   fr_pipeline_config cfg = fr_pipeline_config_default(); // BM25 1000 → rerank 100 → k 10
  *   if (fr_pipeline_config_set(&cfg, "model", "ms-marco-MiniLM-L-6-v2", &err) < 0 ||
  *       fr_pipeline_config_set(&cfg, "freshness", "gauss:scale=3y", &err) < 0 ||
+ *       fr_pipeline_config_set(&cfg, "retriever", "hybrid", &err) < 0 || // BM25 + dense, RRF
+ *                                                        // (index built with --embed-model)
  *       fr_index_open("idx", NULL, &ix, &err) < 0 ||   // a directory from `finerank index`
  *       fr_pipeline_new(ix, &cfg, &p, &err) < 0 ||       // loads the model (dir, repo id, alias)
  *       fr_pipeline_run(p, "diabetes dietary taboos", NULL, &res, &err) < 0) {
@@ -23,8 +25,10 @@
  *   fr_index_close(ix);
  *
  * Below: fr_tokenizer_* (Hugging Face tokenizers), fr_model_* (cross-encoders: score pairs
- * directly), fr_hub_* (model downloads), fr_index_* (BM25), fr_eval_* (metrics), the
- * pipeline's parts (signals, MMR), fr_server_* (HTTP).
+ * directly), fr_embedder_* / fr_vecs_* (bi-encoders, vector search), fr_hub_* (model
+ * downloads), fr_index_* (BM25 and per-segment embeddings), fr_retrieve (bm25 | dense |
+ * hybrid candidates), fr_eval_* (metrics), the pipeline's parts (signals, MMR), fr_server_*
+ * (HTTP).
  *
  * Conventions (see STYLE.md): opaque handles with _open/_free; plain structs for options and
  * results; failures return FR_E* (< 0) and fill an optional caller-owned fr_error, so that
