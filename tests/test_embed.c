@@ -402,6 +402,14 @@ static void test_cli(void) {
              "--corpus %s/n.jsonl >/dev/null 2>&1 && %s search --index %s/ix --query x --retriever dense "
              "--k 10 | cut -f2 | sort | tr '\\n' ' ' | grep -qx 'a c n '", bin, d, d, bin, d, d, bin, d);
     CHECK_EQ(system(cmd), 0);
+    // the stored vector type is fixed when the model is recorded: asking `index add` for
+    // another one is refused with the command that converts, not silently ignored
+    snprintf(cmd, sizeof cmd, "%s index add --index %s/ix --corpus %s/n.jsonl --vec int8 2>&1 | "
+             "grep -q 'stores f32 vectors, not int8; change the type with finerank embed'", bin, d, d);
+    CHECK_EQ(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s index add --index %s/ix --corpus %s/n.jsonl --vec f32 >/dev/null 2>&1",
+             bin, d, d);
+    CHECK_EQ(system(cmd), 0);
     // an index without a model, with the old sidecar file: a clear error naming the backfill
     snprintf(cmd, sizeof cmd, "%s index build --corpus %s/c.jsonl --index %s/ix2 >/dev/null 2>&1 && touch "
              "%s/ix2/vectors.bin && %s search --index %s/ix2 --query x --retriever dense 2>&1 | "

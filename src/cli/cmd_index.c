@@ -41,13 +41,15 @@ static int fail(fr_index *ix, const fr_error *err) {
     return 1;
 }
 
+static const char *const VEC_NAMES[] = {"f32", "int8", "int8-rescore"};  // by fr_vec_type
+
 static int print_stats(fr_index *ix, int json) {
     fr_index_stats st;
     fr_index_embedding em;
     fr_error err = {0};
     if (fr_index_stats_get(ix, &st, &err) < 0) return fail(ix, &err);
     int has_emb = fr_index_embedding_get(ix, &em, &err) == 0;
-    static const char *vt[] = {"f32", "int8", "int8-rescore"};
+    const char *const *vt = VEC_NAMES;
     if (json)
         printf("{\"docs\":%llu,\"live\":%llu,\"segments\":%llu,\"terms\":%llu,\"bytes\":%llu,"
                "\"avg_dl\":%.4f,\"avg_title_len\":%.4f,\"avg_text_len\":%.4f,\"k1\":%g,\"b\":%g,"
@@ -90,7 +92,7 @@ int cmd_index(int argc, char **argv) {
     const char *sub = argv[1];
     const char *corpus = NULL, *dir = NULL;
     const char *ids[256];
-    int n_ids = 0, json = 0, optimize = 0;
+    int n_ids = 0, json = 0, optimize = 0, vec_given = 0;
     fr_index_opts o = fr_index_opts_default();
     o.threads = 0;  // online CPUs; the index content does not depend on it
     fr_on_error on_error = FR_ON_ERROR_FAIL;
@@ -115,7 +117,7 @@ int cmd_index(int argc, char **argv) {
             if (n_ids == 256) cli_usage_error("at most 256 --id per call");
             ids[n_ids++] = v;
         } else if ((v = cli_opt(argc, argv, &i, "--embed-model"))) o.embed_model = v;
-        else if ((v = cli_opt(argc, argv, &i, "--vec"))) o.vec_type = cli_parse_vec_type(v);
+        else if ((v = cli_opt(argc, argv, &i, "--vec"))) o.vec_type = cli_parse_vec_type(v), vec_given = 1;
         else if ((v = cli_opt(argc, argv, &i, "--query-prompt"))) o.query_prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--doc-prompt"))) o.doc_prompt = v;
         else if (!strcmp(argv[i], "--json")) json = 1;
@@ -139,6 +141,17 @@ int cmd_index(int argc, char **argv) {
     if ((is_build || is_add) && !corpus) cli_usage_error("index %s: --corpus FILE is required", sub);
     if (!strcmp(sub, "delete") && !n_ids) cli_usage_error("index delete: --id ID is required");
     if (fr_index_build(dir, &o, &ix, &err) < 0) return fail(NULL, &err);
+    fr_index_embedding em;
+    if (vec_given && fr_index_embedding_get(ix, &em, &err) == 0 && em.type != o.vec_type) {
+        // The stored type is fixed when the model is recorded; silently keeping it would
+        // leave the user believing the new one is in effect.
+        const char *const *vt = VEC_NAMES;
+        fprintf(stderr, "finerank index: %s stores %s vectors, not %s; change the type with "
+                "finerank embed --model %s --index %s --vec %s\n", dir, vt[em.type],
+                vt[o.vec_type], em.model, dir, vt[o.vec_type]);
+        fr_index_close(ix);
+        return 1;
+    }
     double t0 = now();
     if (is_build || is_add) {
         size_t added = 0, skipped = 0;
