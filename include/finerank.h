@@ -10,6 +10,8 @@
  *   fr_pipeline_config cfg = fr_pipeline_config_default(); // BM25 1000 → rerank 100 → k 10
  *   if (fr_pipeline_config_set(&cfg, "model", "ms-marco-MiniLM-L-6-v2", &err) < 0 ||
  *       fr_pipeline_config_set(&cfg, "freshness", "gauss:scale=3y", &err) < 0 ||
+ *       fr_pipeline_config_set(&cfg, "retriever", "hybrid", &err) < 0 || // BM25 + dense, RRF
+ *                                                        // (index built with --embed-model)
  *       fr_index_open("idx", NULL, &ix, &err) < 0 ||   // a directory from `finerank index`
  *       fr_pipeline_new(ix, &cfg, &p, &err) < 0 ||       // loads the model (dir, repo id, alias)
  *       fr_pipeline_run(p, "diabetes dietary taboos", NULL, &res, &err) < 0) {
@@ -23,8 +25,10 @@
  *   fr_index_close(ix);
  *
  * Below: fr_tokenizer_* (Hugging Face tokenizers), fr_model_* (cross-encoders: score pairs
- * directly), fr_hub_* (model downloads), fr_index_* (BM25), fr_eval_* (metrics), the
- * pipeline's parts (signals, MMR), fr_server_* (HTTP).
+ * directly), fr_embedder_* / fr_vecs_* (bi-encoders, vector search), fr_hub_* (model
+ * downloads), fr_index_* (BM25 and per-segment embeddings), fr_retrieve (bm25 | dense |
+ * hybrid candidates), fr_eval_* (metrics), the pipeline's parts (signals, MMR), fr_server_*
+ * (HTTP).
  *
  * Conventions (see STYLE.md): opaque handles with _open/_free; plain structs for options and
  * results; failures return FR_E* (< 0) and fill an optional caller-owned fr_error, so that
@@ -495,6 +499,14 @@ typedef struct fr_index_opts {
     int sync;               // 1 (default): fsync on commit (0 only for benchmarks/tests)
     int threads;            // builder threads for fr_index_add_jsonl on a regular file
                             // (default 1; 0: online CPUs). Same index content at any count.
+    // Embeddings for dense / hybrid retrieval (fr_index_build only). A new index, or one with
+    // no documents and no model yet, records the model; every segment then stores its
+    // documents' vectors (computed at add, carried over by merges). An existing index keeps
+    // its recorded model: another one is FR_EINVAL (re-embed with fr_index_set_embedding).
+    const char *embed_model;  // bi-encoder directory, repo id or alias (NULL: none)
+    fr_vec_type vec_type;     // stored rows: FR_VEC_F32 (default), FR_VEC_I8, FR_VEC_I8_RESCORE
+    const char *query_prompt; // literal query prefix (NULL: the model's "query" prompt, if any)
+    const char *doc_prompt;   // literal passage prefix (NULL: the model's "passage" prompt)
 } fr_index_opts;
 
 fr_index_opts fr_index_opts_default(void);
@@ -573,6 +585,35 @@ int fr_index_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_sea
 // Same, for already analyzed terms with weights: score = sum_i weight_i * bm25(term_i)
 // (RM3 expansion). Terms are not analyzed again.
 int fr_index_search_terms(fr_index *ix, const fr_terms *terms, const fr_search_opts *opts,
+                          fr_hit *hits, size_t *n_hits, fr_error *err);
+
+// -- embeddings --
+// The recorded embedding model. Strings live until the next reopen/close. FR_ENOTFOUND when
+// the index has none.
+typedef struct fr_index_embedding {
+    const char *model;          // as given at build (directory, repo id or alias)
+    int dim;
+    fr_vec_type type;
+    const char *query_prompt, *doc_prompt;  // literal prefixes ("" none)
+    uint64_t n_vectors;         // rows over the snapshot's segments (deleted docs included)
+    uint64_t n_missing;         // documents of segments without vectors (backfill pending)
+} fr_index_embedding;
+int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err);
+// Writers: records model (with type and prompts as in fr_index_opts) and embeds every segment
+// that lacks vectors — all of them when the model or type differs from the recorded one —
+// as new files that the next fr_index_commit makes live (a crash before it keeps the old
+// commit and its vectors). The backfill of `finerank embed --index`.
+int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
+                           const char *query_prompt, const char *doc_prompt, fr_error *err);
+// Opens the recorded model now (it is otherwise opened on the first dense query); a server
+// calls this at start. Safe from many threads.
+int fr_index_load_embedder(fr_index *ix, fr_error *err);
+// Embeds query with the recorded model and query prompt. OUT: out (dim floats).
+int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err);
+// Exact dense top so->k by dot product with q (dim floats) over every segment's vectors, on
+// `threads` threads (0: 1); deleted documents never appear, so's filters apply. A segment
+// without vectors is FR_EINVAL naming the backfill. OUT: hits (so->k), *n_hits.
+int fr_index_search_dense(fr_index *ix, const float *q, const fr_search_opts *so, int threads,
                           fr_hit *hits, size_t *n_hits, fr_error *err);
 
 // Stored fields of one document; strings point into the index mapping and live until
@@ -773,8 +814,9 @@ int fr_rm3_search_terms(fr_index *ix, const fr_terms *query, const fr_search_opt
 // candidates → fine sort → signals → MMR → top k (src/rank/pipeline.c, docs/pipeline.md).
 // Specs, configs and signal structs are plain data: copy them by value to override per query.
 
-// Dates and durations. fr_date_parse accepts exactly ISO 8601 calendar dates "YYYY-MM-DD" and
-// date-times "YYYY-MM-DDThh:mm[:ss[.f+]][Z|±hh:mm|±hhmm]" (no zone = UTC). `field` names the
+// Dates and durations. fr_date_parse is the one ISO 8601 parser (documents, filters, specs):
+// "YYYY[-MM[-DD]]" and "YYYY-MM-DD(T| )hh:mm[:ss[.f+]][Z|±hh[:mm]|±hhmm]" (no zone = UTC;
+// "2023" = 2023-01-01; 24:00 = next day 00:00; grammar in src/base/date.c). `field` names the
 // value in error messages ("date: '2023-13-01': month 13 out of range"). OUT: *ms, Unix ms.
 int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err);
 // "30d", "2y", "1.5h", "250ms": a decimal number and one of ms s m h d w y (y = 365 d).
@@ -903,6 +945,54 @@ int fr_mmr_vectors_build(char **const *terms, const size_t *n_terms, size_t n,
                          fr_mmr_vectors **out, fr_error *err);
 void fr_mmr_vectors_free(fr_mmr_vectors *v);
 
+// -- fusion --
+// Hybrid retrieval: several ranked lists (BM25, dense) → one. Formulas in src/rank/fusion.c.
+typedef enum {
+    FR_FUSE_RRF = 0,        // reciprocal rank fusion: Σ w_i / (rrf_k + rank_i)
+    FR_FUSE_WEIGHTED = 1,   // Σ w_i · min-max normalised score_i
+} fr_fuse_method;
+typedef struct fr_fuse_opts {
+    fr_fuse_method method;  // RRF
+    double rrf_k;           // 60
+    const double *weights;  // one per list; NULL: 1 (RRF) or 1 / n_lists (weighted)
+} fr_fuse_opts;
+fr_fuse_opts fr_fuse_opts_default(void);
+// Fuses n_lists lists (each best first, a doc at most once per list). OUT: out (caller array of
+// at least Σ lens entries), *n_out: every doc once, best first, ties by doc number ascending.
+int fr_fuse(const fr_hit *const *lists, const size_t *lens, size_t n_lists, const fr_fuse_opts *opts,
+            fr_hit *out, size_t *n_out, fr_error *err);
+
+// -- retrieval --
+// The candidate stage of hybrid retrieval (src/rank/retriever.c): BM25 (fr_index_search),
+// dense (the query embedded with the index's recorded model, fr_index_search_dense) or both
+// fused. One set of options for the library, the CLI (--retriever ...) and the server
+// (fields of the pipeline config's "retriever" section).
+typedef enum {
+    FR_RETRIEVER_BM25 = 0,
+    FR_RETRIEVER_DENSE = 1,
+    FR_RETRIEVER_HYBRID = 2,    // BM25 and dense lists fused
+} fr_retriever_kind;
+typedef struct fr_retriever_opts {
+    fr_retriever_kind kind;     // bm25
+    fr_fuse_method fusion;      // rrf
+    double rrf_k;               // 60
+    double dense_weight;        // weighted fusion: dense weight, BM25 gets 1 - it (0.5)
+    size_t depth;               // hybrid: hits taken from each list (100; at least k)
+    int threads;                // threads of the dense scan (1)
+} fr_retriever_opts;
+fr_retriever_opts fr_retriever_opts_default(void);
+// The top so->k for query; so's filters apply to both lists. A dense or hybrid retriever on
+// an index without embeddings is FR_EINVAL naming how to add them. Safe from many threads
+// (the embedder is loaded once per index handle). OUT: hits (so->k), *n_hits.
+int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
+                const fr_search_opts *so, fr_hit *hits, size_t *n_hits, fr_error *err);
+// Fuses a BM25 list and a dense list (each best first) as ro says: RRF with rrf_k, or the
+// weighted sum with weights (1 - dense_weight, dense_weight). OUT: out (nb + nd entries),
+// *n_out.
+int fr_retriever_fuse(const fr_retriever_opts *ro, const fr_hit *bm25, size_t nb,
+                      const fr_hit *dense, size_t nd, fr_hit *out, size_t *n_out,
+                      fr_error *err);
+
 // -- pipeline config --
 // Every knob of the pipeline, as plain data (copy to override per query). Loaded from a JSON
 // file (docs/pipeline.md lists every field with its default), overridden by JSON fragments
@@ -942,6 +1032,7 @@ typedef struct fr_pipeline_config {
     int explain;                // 0
     double deadline_ms;         // latency budget for the whole query (0: none)
     int64_t now_ms;             // the clock for timeliness (0: the system clock)
+    fr_retriever_opts retriever; // the candidate stage: bm25 (default), dense or hybrid
 } fr_pipeline_config;
 
 fr_pipeline_config fr_pipeline_config_default(void);
@@ -957,23 +1048,6 @@ int fr_pipeline_config_set(fr_pipeline_config *cfg, const char *key, const char 
                            fr_error *err);
 // The effective config as a JSON object (malloc'd; caller frees). NULL on out of memory.
 char *fr_pipeline_config_to_json(const fr_pipeline_config *cfg);
-
-// -- fusion --
-// Hybrid retrieval: several ranked lists (BM25, dense) → one. Formulas in src/rank/fusion.c.
-typedef enum {
-    FR_FUSE_RRF = 0,        // reciprocal rank fusion: Σ w_i / (rrf_k + rank_i)
-    FR_FUSE_WEIGHTED = 1,   // Σ w_i · min-max normalised score_i
-} fr_fuse_method;
-typedef struct fr_fuse_opts {
-    fr_fuse_method method;  // RRF
-    double rrf_k;           // 60
-    const double *weights;  // one per list; NULL: 1 (RRF) or 1 / n_lists (weighted)
-} fr_fuse_opts;
-fr_fuse_opts fr_fuse_opts_default(void);
-// Fuses n_lists lists (each best first, a doc at most once per list). OUT: out (caller array of
-// at least Σ lens entries), *n_out: every doc once, best first, ties by doc number ascending.
-int fr_fuse(const fr_hit *const *lists, const size_t *lens, size_t n_lists, const fr_fuse_opts *opts,
-            fr_hit *out, size_t *n_out, fr_error *err);
 
 // -- pipeline --
 // candidates (BM25 top N1 over the query plus synonyms [+ RM3], filtered) → fine sort of the
@@ -1019,6 +1093,7 @@ typedef struct fr_result {
     size_t n_scored;            // of those, scored before the deadline
     int deadline_hit;           // 1: the fine sort stopped early; the rest kept stage-1 order
     char reranker[32];          // "cross-encoder", "proximity", "none"
+    char retriever[16];         // "bm25", "dense", "hybrid"
     char *query_terms;          // the BM25 query after synonyms/RM3 ("term^w ...", owned)
     double ms_candidates, ms_rerank, ms_signals, ms_mmr, ms_total;
 } fr_result;

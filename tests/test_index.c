@@ -476,25 +476,7 @@ static void test_fast_json(void) {
     CHECK_EQ(agree, 200);
 }
 
-int fr__parse_date(const char *s, size_t n, int64_t *t);
-
-// Document dates: ISO 8601 dates and date-times; 24:00 is the end of the day, 24:01 is no time.
-static void test_dates(void) {
-    int64_t t = 0, u = 0;
-    CHECK_EQ(fr__parse_date("2023-06-01", 10, &t), 0);
-    CHECK_EQ(t, 1685577600);
-    CHECK_EQ(fr__parse_date("2023-05-31T24:00", 16, &u), 0);
-    CHECK_EQ(u, t);
-    CHECK_EQ(fr__parse_date("2023-06-01T02:00+02:00", 22, &u), 0);
-    CHECK_EQ(u, t);
-    CHECK(fr__parse_date("2023-05-31T24:59", 16, &u) < 0);
-    CHECK(fr__parse_date("2023-05-31T24:00:01", 19, &u) < 0);
-    CHECK(fr__parse_date("2023-02-29", 10, &u) < 0);
-    CHECK(fr__parse_date("2023-13-01", 10, &u) < 0);
-}
-
 int main(void) {
-    test_dates();
     test_fast_json();
     test_basic();
     test_jsonl();

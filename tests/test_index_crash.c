@@ -4,6 +4,12 @@
  * found with its exact stored text, and that the first unacknowledged batch is either
  * wholly visible (committed just before the kill) or not at all. Every 20th batch the child
  * also optimizes, so kills land inside merges too. FR_CRASH_CYCLES overrides the 200 cycles.
+ * The cycles run twice: without embeddings, then with an embedding model recorded in the
+ * index, where each commit also writes the new segment's vectors file and each merge carries
+ * rows over; then every acknowledged document must also have its vector: the index opens
+ * with none missing (open checks each file against its segment) and each document of the
+ * last acknowledged batch is its own nearest neighbour when queried with its own embedding
+ * (so rows line up with documents).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +32,39 @@ static void doc_text(char *buf, size_t n, int b, int i) {
     snprintf(buf, n, "document %d of batch %d alpha%d beta%d gamma", i, b, b % 17, i);
 }
 
+static const char *model;  // NULL: the run without embeddings
+static fr_embedder *emb;   // model, opened by the parent
+
+// Each document of batch b, queried with its own passage embedding, ranks first.
+static int self_nearest(fr_index *rd, int b) {
+    char text[600], id[64];
+    float v[64];
+    fr_embed_opts eo = fr_embed_opts_default();
+    eo.prompt_name = "passage";
+    fr_search_opts so = fr_search_opts_default();
+    so.k = 1;
+    for (int i = 0; i < BATCH; i++) {
+        // the stored passage is "title text"
+        char t[256];
+        doc_text(t, sizeof t, b, i);
+        snprintf(text, sizeof text, "batch %d %s", b, t);
+        const char *p = text;
+        fr_hit h;
+        size_t n = 0;
+        fr_doc d;
+        if (fr_embedder_embed(emb, &p, 1, &eo, v, NULL) < 0 ||
+            fr_index_search_dense(rd, v, &so, 1, &h, &n, NULL) < 0 || n != 1 ||
+            fr_index_doc(rd, h.doc, &d, NULL) < 0)
+            return 0;
+        snprintf(id, sizeof id, "b%d-%d", b, i);
+        if (strcmp(d.id, id) || fabs(h.score - 1.0) > 1e-4) return 0;
+    }
+    return 1;
+}
+
 static _Noreturn void child(const char *dir, int wfd, int start) {
     fr_index_opts o = fr_index_opts_default();
+    o.embed_model = model;
     fr_index *ix = NULL;
     if (fr_index_build(dir, &o, &ix, NULL) < 0) _exit(3);
     char buf[512];
@@ -42,17 +79,18 @@ static _Noreturn void child(const char *dir, int wfd, int start) {
     }
 }
 
-int main(void) {
+static void run(int cycles) {
     char dir[256];
-    if (!tmp_dir(dir, sizeof dir, "crash")) { CHECK(0); return TEST_REPORT(); }
-    int cycles = getenv("FR_CRASH_CYCLES") ? atoi(getenv("FR_CRASH_CYCLES")) : 200;
+    if (!tmp_dir(dir, sizeof dir, "crash")) { CHECK(0); return; }
     fr_index_opts o = fr_index_opts_default();
+    o.embed_model = model;
     fr_index *ix = NULL;
     fr_error err = {0};
     CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);  // an empty first commit
     fr_index_close(ix);
     uint64_t seed = (uint64_t)time(NULL);
     int acked = -1, opened = 0, missing = 0, partial = 0, bad_text = 0, child_fail = 0;
+    int bad_vec = 0;
     char buf[512], want[512];
     for (int c = 0; c < cycles; c++) {
         int p[2];
@@ -95,6 +133,12 @@ int main(void) {
             seen += fr_index_find(rd, buf, &d, NULL) == 0;
         }
         if (seen != 0 && seen != BATCH) partial++;
+        if (model) {
+            fr_index_embedding em;
+            if (fr_index_embedding_get(rd, &em, NULL) < 0 || em.n_missing ||
+                em.n_vectors < (uint64_t)(acked + 1) * BATCH || (acked >= 0 && !self_nearest(rd, acked)))
+                bad_vec++;
+        }
         fr_index_close(rd);
     }
     CHECK_EQ(opened, cycles);
@@ -102,8 +146,20 @@ int main(void) {
     CHECK_EQ(bad_text, 0);
     CHECK_EQ(partial, 0);
     CHECK_EQ(child_fail, 0);
+    CHECK_EQ(bad_vec, 0);
     CHECK(acked >= 10);  // the children made progress
-    printf("crash test: %d cycles, %d batches acknowledged\n", cycles, acked + 1);
+    printf("crash test%s: %d cycles, %d batches acknowledged\n", model ? " (with vectors)" : "",
+           cycles, acked + 1);
     rm_rf(dir);
+}
+
+int main(void) {
+    int cycles = getenv("FR_CRASH_CYCLES") ? atoi(getenv("FR_CRASH_CYCLES")) : 200;
+    run(cycles);
+    model = "tests/data/models/embed-bert-cls";
+    fr_error err;
+    CHECK_EQ(fr_embedder_open(model, NULL, &emb, &err), 0);
+    if (emb) run(cycles / 2);
+    fr_embedder_free(emb);
     return TEST_REPORT();
 }

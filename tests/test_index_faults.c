@@ -2,7 +2,11 @@
  * fails with ENOSPC or EIO (through the io layer's test hook, src/index/io.h), for every N
  * until the commit gets through. Each failure must be a clean FR_ENOSPC / FR_EIO with a
  * message naming the file, the previous commit must stay intact (all its documents, none of
- * the failed commit's), and a later writer must commit normally. The same for optimize. */
+ * the failed commit's), and a later writer must commit normally. The same for optimize.
+ * Everything runs twice: without embeddings, and with an embedding model recorded, where
+ * every segment flush and merge also writes, fsyncs and renames a vectors file; then the
+ * intact state also has every document's vector (none missing, dense search finds exactly
+ * the ten committed documents). */
 #include <errno.h>
 
 #include "finerank.h"
@@ -11,6 +15,21 @@
 #include "test.h"
 
 static int fail_op = -1, fail_at = 0, count = 0, fail_errno = ENOSPC;
+static const char *model;  // NULL: the run without embeddings
+
+// With a model: no segment lacks vectors, and dense search returns the n live documents.
+static int vectors_ok(fr_index *rd, size_t n_live) {
+    if (!model) return 1;
+    fr_index_embedding em;
+    float q[64];
+    fr_hit h[40];
+    size_t n = 0;
+    fr_search_opts so = fr_search_opts_default();
+    so.k = 40;
+    return fr_index_embedding_get(rd, &em, NULL) == 0 && em.n_missing == 0 &&
+           fr_index_embed_query(rd, "stable", q, NULL) == 0 &&
+           fr_index_search_dense(rd, q, &so, 1, h, &n, NULL) == 0 && n == n_live;
+}
 
 static int hook(fr__io_op op, const char *path) {
     if ((int)op != fail_op) return 0;
@@ -38,7 +57,7 @@ static int state_new(const char *dir) {
     so.k = 30;
     int ok = fr_index_search(rd, "volatile", -1, &so, h, &n, NULL) == 0 && n == 20;
     uint32_t d;
-    ok = ok && fr_index_find(rd, "base3", &d, NULL) == FR_ENOTFOUND;
+    ok = ok && fr_index_find(rd, "base3", &d, NULL) == FR_ENOTFOUND && vectors_ok(rd, 29);
     fr_index_close(rd);
     return ok;
 }
@@ -62,14 +81,16 @@ static int state_intact(const char *dir) {
     fr_search_opts so = fr_search_opts_default();
     if (fr_index_search(rd, "volatile", -1, &so, h, &n, NULL) < 0 || n != 0) ok = 0;
     if (fr_index_search(rd, "stable", -1, &so, h, &n, NULL) < 0 || n != 10) ok = 0;
+    if (!vectors_ok(rd, 10)) ok = 0;
     fr_index_close(rd);
     return ok;
 }
 
-int main(void) {
+static void run(void) {
     char dir[256];
-    if (!tmp_dir(dir, sizeof dir, "faults")) { CHECK(0); return TEST_REPORT(); }
+    if (!tmp_dir(dir, sizeof dir, "faults")) { CHECK(0); return; }
     fr_index_opts o = fr_index_opts_default();
+    o.embed_model = model;
     fr_index *ix = NULL;
     fr_error err = {0};
     CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
@@ -135,7 +156,8 @@ int main(void) {
         CHECK(failures >= 1);
         CHECK_EQ(clean, failures);
         CHECK_EQ(intact, failures);
-        printf("%s: %d injected failures, all clean, last commit intact\n", names[op], failures);
+        printf("%s%s: %d injected failures, all clean, last commit intact\n", names[op],
+               model ? " (with vectors)" : "", failures);
     }
     // optimize under faults: the index stays at the last commit
     int opt_failures = 0, opt_intact = 0;
@@ -165,5 +187,103 @@ int main(void) {
     CHECK_EQ(fr_index_commit(ix, &err), 0);
     fr_index_close(ix);
     rm_rf(dir);
+}
+
+// The backfill (fr_index_set_embedding + commit) under faults: every injected failure is a
+// clean error and the index stays at its last commit (no model, every document) — or, when
+// only the directory fsync after COMMIT's rename failed, has the model with every vector.
+static void run_backfill(void) {
+    char dir[256];
+    if (!tmp_dir(dir, sizeof dir, "faults_bf")) { CHECK(0); return; }
+    static const char *names[] = {"write", "fsync", "rename", "open"};
+    fr_index_opts o = fr_index_opts_default();
+    fr_index *ix = NULL;
+    fr_error err = {0};
+    char id[32];
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "base%d", i);
+        add_doc(ix, id, "stable text");
+        if (i == 4) CHECK_EQ(fr_index_commit(ix, &err), 0);  // two segments
+    }
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    fr_index_close(ix);
+    const char *emb = "tests/data/models/embed-bert-cls";
+    fr__io_fault = hook;
+    for (int op = 0; op < FR__IO_N_OPS; op++) {
+        int failures = 0, clean = 0, intact = 0;
+        for (int n = 1; n < 100; n++) {
+            fail_op = op;
+            fail_at = n;
+            count = 0;
+            fail_errno = n % 2 ? ENOSPC : EIO;
+            ix = NULL;
+            int rc = fr_index_build(dir, &o, &ix, &err);
+            if (rc == 0) rc = fr_index_set_embedding(ix, emb, FR_VEC_I8, NULL, NULL, &err);
+            if (rc == 0) rc = fr_index_commit(ix, &err);
+            fail_op = -1;
+            fr_index_close(ix);
+            fr_index *rd = NULL;
+            fr_index_embedding em;
+            int opened = fr_index_open(dir, &o, &rd, NULL) == 0;
+            int has = opened && fr_index_embedding_get(rd, &em, NULL) == 0;
+            fr_hit h[10];
+            size_t nh = 0;
+            fr_search_opts so = fr_search_opts_default();
+            int docs = opened && fr_index_search(rd, "stable", -1, &so, h, &nh, NULL) == 0 && nh == 10;
+            model = emb;
+            int vecs = has && em.n_missing == 0 && em.n_vectors == 10 && vectors_ok(rd, 10);
+            model = NULL;
+            fr_index_close(rd);
+            if (rc == 0) {
+                CHECK(docs && vecs);
+                break;
+            }
+            failures++;
+            if ((rc == FR_ENOSPC || rc == FR_EIO) && strstr(err.msg, names[op])) clean++;
+            else fprintf(stderr, "backfill %s #%d: rc %d: %s\n", names[op], n, rc, err.msg);
+            if (docs && (!has || (op == FR__IO_FSYNC && vecs))) intact++;
+            if (has) {  // the commit got through: back to no model for the next fault
+                rm_rf(dir);
+                CHECK(mkdir(dir, 0700) == 0);
+                fr__io_fault = NULL;
+                CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+                for (int i = 0; i < 10; i++) {
+                    snprintf(id, sizeof id, "base%d", i);
+                    add_doc(ix, id, "stable text");
+                }
+                CHECK_EQ(fr_index_commit(ix, &err), 0);
+                fr_index_close(ix);
+                fr__io_fault = hook;
+            }
+        }
+        CHECK(failures >= 1);
+        CHECK_EQ(clean, failures);
+        CHECK_EQ(intact, failures);
+        printf("backfill %s: %d injected failures, all clean, last commit intact\n", names[op], failures);
+        // reset for the next op: an index without a model again
+        rm_rf(dir);
+        CHECK(mkdir(dir, 0700) == 0);
+        fr__io_fault = NULL;
+        CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+        for (int i = 0; i < 10; i++) {
+            snprintf(id, sizeof id, "base%d", i);
+            add_doc(ix, id, "stable text");
+            if (i == 4) CHECK_EQ(fr_index_commit(ix, &err), 0);
+        }
+        CHECK_EQ(fr_index_commit(ix, &err), 0);
+        fr_index_close(ix);
+        fr__io_fault = hook;
+    }
+    fr__io_fault = NULL;
+    rm_rf(dir);
+}
+
+int main(void) {
+    run();
+    model = "tests/data/models/embed-bert-cls";
+    run();
+    model = NULL;
+    run_backfill();
     return TEST_REPORT();
 }

@@ -914,6 +914,96 @@ static void test_cli_sigterm(const char *ixdir) {
     close(pfd[0]);
 }
 
+// ---- dense and hybrid search: an index with embeddings, "retriever" per request ----
+static void test_dense_hybrid(const char *plain_ixdir) {
+    static const char *EMB = "tests/data/models/embed-bert-cls";
+    char dir[] = "/tmp/fr_test_serve_dense_XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0); return; }
+    fr_index_opts io = fr_index_opts_default();
+    io.embed_model = EMB;
+    fr_index *w = NULL;
+    fr_error err;
+    CHECK_EQ(fr_index_build(dir, &io, &w, &err), 0);
+    static const char *docs[] = {"cat food for young cats", "dogs bark at night", "a kitten is a young cat",
+                                 "interest rates rise", "young people and pets", "cats chase mice"};
+    char buf[256];
+    for (int i = 0; i < 6; i++) {
+        snprintf(buf, sizeof buf, "{\"id\":\"e%d\",\"text\":\"%s\"}", i, docs[i]);
+        CHECK_EQ(fr_index_add(w, buf, strlen(buf), &err), 0);
+    }
+    CHECK_EQ(fr_index_commit(w, &err), 0);
+    fr_index_close(w);
+    fr_server_opts so = fr_server_opts_default();
+    so.port = 0;
+    so.index_dir = dir;
+    fr_server *s = NULL;
+    CHECK_EQ(fr_server_start(&so, &s, &err), 0);
+    if (!s) return;
+    int port = fr_server_port(s);
+    // the expected lists, from the library on its own handle
+    fr_index *ix = NULL;
+    CHECK_EQ(fr_index_open(dir, NULL, &ix, &err), 0);
+    static const char *bodies[] = {
+        "{\"query\":\"young cat\",\"k\":4,\"retriever\":\"dense\"}",
+        "{\"query\":\"young cat\",\"k\":4,\"retriever\":{\"mode\":\"hybrid\",\"fusion\":\"rrf\",\"rrf_k\":60,"
+        "\"fusion_depth\":6},\"candidates\":6,\"rerank_top\":0}"};
+    for (int b = 0; b < 2; b++) {
+        fr_retriever_opts ro = fr_retriever_opts_default();
+        ro.kind = b ? FR_RETRIEVER_HYBRID : FR_RETRIEVER_DENSE;
+        ro.depth = 6;
+        fr_search_opts sopt = fr_search_opts_default();
+        sopt.k = b ? 6 : 4;
+        fr_hit want[8];
+        size_t nw = 0;
+        CHECK_EQ(fr_retrieve(ix, "young cat", &ro, &sopt, want, &nw, &err), 0);
+        resp r;
+        CHECK(http(port, "POST", "/v1/search", bodies[b], (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 200);
+        CHECK_STR(json_string_value(json_object_get(r.json, "retriever")), b ? "hybrid" : "dense");
+        json_t *res = json_object_get(r.json, "results");
+        CHECK_EQ(json_array_size(res), 4);
+        for (size_t i = 0; i < json_array_size(res) && i < nw; i++) {
+            fr_doc d;
+            CHECK_EQ(fr_index_doc(ix, want[i].doc, &d, &err), 0);
+            CHECK_STR(json_string_value(json_object_get(json_array_get(res, i), "id")), d.id);
+        }
+        resp_free(&r);
+    }
+    fr_index_close(ix);
+    // a posted document is embedded with the index's model and found by dense search
+    resp r;
+    CHECK(http(port, "POST", "/v1/documents", "[{\"id\":\"new\",\"text\":\"a kitten is a young cat\"}]",
+               (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    resp_free(&r);
+    CHECK(http(port, "POST", "/v1/search", "{\"query\":\"young cat\",\"k\":10,\"retriever\":\"dense\"}",
+               (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(json_array_size(json_object_get(r.json, "results")), 7);
+    resp_free(&r);
+    // a bad retriever field: 422 naming it
+    CHECK(http(port, "POST", "/v1/search", "{\"query\":\"q\",\"retriever\":\"sparse\"}", (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 422);
+    CHECK(r.body && strstr(r.body, "retriever"));
+    resp_free(&r);
+    fr_server_free(s);
+    // an index without embeddings: dense is a 422 that names the backfill
+    so.index_dir = plain_ixdir;
+    s = NULL;
+    CHECK_EQ(fr_server_start(&so, &s, &err), 0);
+    if (s) {
+        CHECK(http(fr_server_port(s), "POST", "/v1/search", "{\"query\":\"diet\",\"retriever\":\"hybrid\"}",
+                   (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 422);
+        CHECK(r.body && strstr(r.body, "finerank embed"));
+        resp_free(&r);
+        fr_server_free(s);
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     if (access(MODEL "/model.safetensors", R_OK) != 0 || access("data/sample/corpus.jsonl", R_OK) != 0) {
@@ -959,6 +1049,7 @@ int main(void) {
     test_retry_after();
     test_limits_no_model();
     test_fused();
+    test_dense_hybrid(ixdir);
     test_cli_sigterm(ixdir);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", ixdir);

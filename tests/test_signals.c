@@ -27,9 +27,27 @@ static void test_dates(void) {
     CHECK_EQ(ms, 1709251200000LL);
 
     // Errors name the field and say what is wrong.
+    // Reduced precision, a space or lower-case separators, and 24:00 as the end of the day
+    // are accepted (the index took them before the parsers were one).
+    struct { const char *s; int64_t ms; } good[] = {
+        {"2023", 1672531200000LL},                    // 2023-01-01
+        {"2023-06", 1685577600000LL},                 // 2023-06-01
+        {"2023-05-31T24:00", 1685577600000LL},        // = 2023-06-01T00:00Z
+        {"2023-05-31t24:00:00z", 1685577600000LL},
+        {"2023-06-01 02:00+02:00", 1685577600000LL},
+        {"2023-06-01T02:00+0200", 1685577600000LL},
+        {"2023-06-01T02:00+02", 1685577600000LL},
+        {"2023-06-01T00:00:00,5", 1685577600500LL},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ms = 0;
+        CHECK_EQ(fr_date_parse(good[i].s, strlen(good[i].s), "date", &ms, &err), 0);
+        CHECK_EQ(ms, good[i].ms);
+    }
     const char *bad[] = {"2023-13-01", "2023-02-29", "2023-1-01", "2023-01-01T25:00",
-                         "2023-01-01 10:00", "2023", "2023-01-01T10:00+5", "", "2023-01-01Tx",
-                         "2023-01-01T10:00:00Zjunk"};
+                         "2023-05-31T24:59", "2023-05-31T24:00:01", "2023-05-31T24:00:00.1",
+                         "2023-06T10:00", "202", "2023-", "2023-06-", "2023-01-01T10:00+5",
+                         "", "2023-01-01Tx", "2023-01-01T10:00:00Zjunk", "2023-01-01T10:00+24:00"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err.msg[0] = 0;
         CHECK_EQ(fr_date_parse(bad[i], strlen(bad[i]), "doc 7 date", &ms, &err), FR_EFORMAT);

@@ -44,41 +44,6 @@ ORACLE = ("torch %s bi-encoder reference (scripts/model/make_embed_checkpoints.p
 BGE_QUERY = "Represent this sentence for searching relevant passages: "
 
 
-class BiEncoderRef(CrossEncoderRef):
-    """hidden(input_ids, attention_mask, token_type_ids) -> last hidden states (b, n, H)."""
-
-    def hidden(self, input_ids, attention_mask, token_type_ids):
-        P = self.prefix
-        b, n = input_ids.shape
-        if self.roberta:
-            m = input_ids.ne(self.pad).int()
-            pos = (torch.cumsum(m, dim=1).type_as(m) * m).long() + self.pad
-        else:
-            pos = torch.arange(n, dtype=torch.long).unsqueeze(0).expand(b, n)
-        e = F.embedding(input_ids, self.p(P + "embeddings.word_embeddings.weight"))
-        e = e + F.embedding(token_type_ids, self.p(P + "embeddings.token_type_embeddings.weight"))
-        e = e + F.embedding(pos, self.p(P + "embeddings.position_embeddings.weight"))
-        h = self.ln(e, P + "embeddings.LayerNorm")
-        dt = h.dtype
-        ext = (1.0 - attention_mask[:, None, None, :].to(dt)) * torch.finfo(dt).min
-        H = h.shape[-1]
-        d = H // self.heads
-        for i in range(self.cfg["num_hidden_layers"]):
-            L = P + "encoder.layer.%d." % i
-
-            def split(x):
-                return x.view(b, n, self.heads, d).permute(0, 2, 1, 3)
-            q = split(self.lin(h, L + "attention.self.query"))
-            k = split(self.lin(h, L + "attention.self.key"))
-            v = split(self.lin(h, L + "attention.self.value"))
-            s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + ext
-            ctx = torch.matmul(torch.softmax(s, dim=-1), v).permute(0, 2, 1, 3).contiguous().view(b, n, H)
-            a = self.ln(self.lin(ctx, L + "attention.output.dense") + h, L + "attention.output.LayerNorm")
-            h = self.ln(self.lin(self.act(self.lin(a, L + "intermediate.dense")), L + "output.dense") + a,
-                        L + "output.LayerNorm")
-        return h
-
-
 def pool(h, mask, mode, normalize):
     if mode == "cls":
         out = h[:, 0]
@@ -119,7 +84,7 @@ def oracle_encode(tok_path, max_length, items):
 
 
 def embed_all(cfg, weights, encs, spec, dtype):
-    model = BiEncoderRef(cfg, weights, dtype=dtype).eval()
+    model = CrossEncoderRef(cfg, weights, dtype=dtype).eval()
     out = []
     with torch.no_grad():
         for s in range(0, len(encs), 29):

@@ -62,7 +62,8 @@ class CrossEncoderRef(torch.nn.Module):
     def ln(self, x, name):
         return F.layer_norm(x, (self.cfg["hidden_size"],), self.p(name + ".weight"), self.p(name + ".bias"), self.eps)
 
-    def forward(self, input_ids, attention_mask, token_type_ids):
+    def hidden(self, input_ids, attention_mask, token_type_ids):
+        """Last hidden states (b, n, H), as transformers' BertModel / XLMRobertaModel."""
         P = self.prefix
         b, n = input_ids.shape
         if self.roberta:
@@ -94,6 +95,11 @@ class CrossEncoderRef(torch.nn.Module):
             a = self.ln(self.lin(ctx, L + "attention.output.dense") + h, L + "attention.output.LayerNorm")
             it = self.act(self.lin(a, L + "intermediate.dense"))
             h = self.ln(self.lin(it, L + "output.dense") + a, L + "output.LayerNorm")
+        return h
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        P = self.prefix
+        h = self.hidden(input_ids, attention_mask, token_type_ids)
         cls = h[:, 0]
         if self.roberta:
             x = torch.tanh(self.lin(cls, "classifier.dense"))

@@ -3,6 +3,8 @@
 #ifndef FR_CLI_H
 #define FR_CLI_H
 
+#include <stdint.h>
+
 typedef struct fr_cli_cmd {
     const char *name;
     int (*run)(int argc, char **argv);  // argv[0] is the subcommand name
@@ -15,6 +17,9 @@ typedef struct fr_cli_cmd {
 const char *cli_opt(int argc, char **argv, int *i, const char *name);
 long cli_parse_long(const char *opt, const char *s, long lo, long hi);
 double cli_parse_double(const char *opt, const char *s);
+int cli_parse_vec_type(const char *s);  // f32 | int8 | int8-rescore → fr_vec_type
+// An ISO 8601 date or date-time (src/base/date.c) as Unix seconds; usage error otherwise.
+int64_t cli_parse_date(const char *opt, const char *s);
 _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // ---- pipeline flags (pipeline_cli.c) ----
@@ -48,30 +53,8 @@ int cli_search_pipeline(int argc, char **argv);
 int cli_pipeline_eval_run(const char *dir, const char *queries, size_t k, cli_pipeline *pl,
                           fr_run **out, double **lat_out, size_t *n_lat);
 
-// ---- dense and hybrid retrieval (cmd_embed.c) ----
-// The index's embeddings live in DIR/vectors.bin (fr_vecs_save: crash-safe replace), one row
-// per doc number, tagged with the index generation they were computed for and the model.
-// `finerank embed --model M --index DIR [--int8]` writes it; search and eval read it.
-typedef struct cli_retriever {
-    int mode;                 // 0 bm25 (default), 1 dense, 2 hybrid
-    const char *embed_model;  // NULL: the model recorded in vectors.bin
-    fr_fuse_opts fuse;        // RRF, k 60
-    double dense_weight;      // weighted fusion: dense 0.5, BM25 1 - it
-    size_t depth;             // hybrid: candidates from each retriever (100, at least k)
-    fr_vecs *vecs;            // loaded by cli_retriever_open
-    fr_embedder *emb;
-    double w[2];
-} cli_retriever;
-void cli_retriever_init(cli_retriever *r);
-// Consumes --retriever, --embed-model, --fusion, --rrf-k, --dense-weight, --fusion-depth at
-// argv[*i] (returns 1) or leaves it (0).
-int cli_retriever_opt(int argc, char **argv, int *i, cli_retriever *r);
+// The retriever flags (--retriever, --fusion, ...) are pipeline config fields ("retriever"
+// section) parsed by cli_pipeline_opt; cli_retriever_usage() describes them.
 const char *cli_retriever_usage(void);
-// Loads vectors.bin and the model when the mode needs them (checks the index generation).
-int cli_retriever_open(cli_retriever *r, fr_index *ix, const char *dir, fr_error *err);
-// Top k for the query by the chosen retriever; so carries BM25's filters. OUT: hits (k).
-int cli_retriever_search(cli_retriever *r, fr_index *ix, const char *query, const fr_search_opts *so,
-                         size_t k, fr_hit *hits, size_t *n_hits, fr_error *err);
-void cli_retriever_close(cli_retriever *r);
 
 #endif

@@ -7,10 +7,10 @@
  * so one call packs many texts. Exit status 0 only if every line succeeded (1 otherwise,
  * 2 for usage errors).
  *
- * `finerank embed --model DIR --index IDX [--int8]` instead embeds every document of the
- * index (title + " " + text, with the model's "passage"/"document" prompt when it has one)
- * and writes IDX/vectors.bin for `search --retriever dense|hybrid` (see cli.h). The file is
- * tied to the index generation: after `index add/delete/optimize`, run it again.
+ * `finerank embed --model DIR --index IDX [--vec f32|int8|int8-rescore]` instead records the
+ * model in the index and stores the embeddings of every segment that lacks them (all of them
+ * when the model or vector type changes) as a new commit — the backfill for an index built
+ * without --embed-model. From then on `index add` embeds new documents itself.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -29,10 +29,11 @@ static void help(void) {
            "  --prefix NAME  the model's prompt of that name (config_sentence_transformers.json\n"
            "                 \"prompts\"; e5/BGE query and passage prefixes)\n"
            "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n"
-           "  --index IDX [--int8|--int8-rescore]  embed every document of the index into\n"
-           "                 IDX/vectors.bin (int8: 4x smaller; int8-rescore: int8 scan, exact\n"
-           "                 F32 rescoring)\n"
-           "                 for search --retriever dense|hybrid, instead of reading stdin\n");
+           "  --index IDX [--vec f32|int8|int8-rescore] [--prompt TEXT] [--query-prompt TEXT]\n"
+           "                 record the model in the index and store the embeddings of its\n"
+           "                 segments (a new commit; later index adds embed new documents), for\n"
+           "                 search --retriever dense|hybrid, instead of reading stdin. --prompt\n"
+           "                 is the passage prefix (default: the model's \"passage\" prompt)\n");
 }
 
 static void put_error(long line, const char *msg) {
@@ -81,221 +82,30 @@ static long flush(const fr_embedder *e, const fr_embed_opts *eo, pending *p, siz
     return failed;
 }
 
-// ---- index embeddings ----
-static int vectors_path(const char *dir, char *out, size_t cap) {
-    return (size_t)snprintf(out, cap, "%s/vectors.bin", dir) < cap ? 0 : -1;
-}
-
-static int embed_index(const char *model, const char *dir, int int8, const fr_embedder_opts *oo,
-                       const char *prefix_name) {
+// ---- index embeddings (backfill) ----
+static int embed_index(const char *model, const char *dir, int vec, const char *doc_prompt,
+                       const char *query_prompt) {
     fr_error err;
     fr_index *ix = NULL;
-    fr_embedder *e = NULL;
-    fr_vecs *v = NULL;
-    float *out = NULL;
-    const char **texts = NULL;
-    char **owned = NULL;
-    int rc = 1;
-    char path[4200];
-    const size_t B = 256;
-    if (vectors_path(dir, path, sizeof path) < 0) { fprintf(stderr, "finerank embed: path too long\n"); return 1; }
-    if (fr_index_open(dir, NULL, &ix, &err) < 0 || fr_embedder_open(model, oo, &e, &err) < 0) {
+    if (fr_index_build(dir, NULL, &ix, &err) < 0 ||
+        fr_index_set_embedding(ix, model, (fr_vec_type)vec, query_prompt, doc_prompt, &err) < 0 ||
+        fr_index_commit(ix, &err) < 0) {
         fprintf(stderr, "finerank embed: %s\n", err.msg);
-        goto out;
+        fr_index_close(ix);
+        return 1;
     }
-    fr_index_stats st;
-    if (fr_index_stats_get(ix, &st, &err) < 0 ||
-        fr_vecs_new(fr_embedder_dim(e), int8 == 2 ? FR_VEC_I8_RESCORE : int8 ? FR_VEC_I8 : FR_VEC_F32, &v, &err) < 0) {
-        fprintf(stderr, "finerank embed: %s\n", err.msg);
-        goto out;
-    }
-    fr_embed_opts eo = fr_embed_opts_default();
-    eo.prompt_name = prefix_name ? prefix_name : fr_embedder_prompt(e, "passage") ? "passage" : NULL;
-    uint32_t n = fr_index_n_docs(ix);
-    int dim = fr_embedder_dim(e);
-    out = malloc(B * (size_t)dim * sizeof *out);
-    texts = malloc(B * sizeof *texts);
-    owned = calloc(B, sizeof *owned);
-    if (!out || !texts || !owned) { fprintf(stderr, "finerank embed: out of memory\n"); goto out; }
-    for (uint32_t lo = 0; lo < n; lo += B) {
-        size_t m = n - lo < B ? n - lo : B;
-        for (size_t i = 0; i < m; i++) {
-            fr_doc d;
-            if (fr_index_doc(ix, lo + (uint32_t)i, &d, &err) < 0) {
-                fprintf(stderr, "finerank embed: %s\n", err.msg);
-                goto out;
-            }
-            free(owned[i]);
-            size_t tl = d.title ? d.title_len : 0, xl = d.text ? d.text_len : 0;
-            owned[i] = malloc(tl + xl + 2);
-            if (!owned[i]) { fprintf(stderr, "finerank embed: out of memory\n"); goto out; }
-            // deleted docs get a vector too (rows stay aligned with doc numbers); search skips them
-            snprintf(owned[i], tl + xl + 2, "%.*s%s%.*s", (int)tl, tl ? d.title : "", tl && xl ? " " : "",
-                     (int)xl, xl ? d.text : "");
-            texts[i] = owned[i];
-        }
-        if (fr_embedder_embed(e, texts, m, &eo, out, &err) < 0 || fr_vecs_add(v, out, m, &err) < 0) {
-            fprintf(stderr, "finerank embed: docs %u..%zu: %s\n", lo, lo + m - 1, err.msg);
-            goto out;
-        }
-    }
-    fr_vecs_meta meta = {.generation = st.generation};
-    snprintf(meta.model, sizeof meta.model, "%s", model);
-    if (fr_vecs_save(v, path, &meta, &err) < 0) {
-        fprintf(stderr, "finerank embed: %s\n", err.msg);
-        goto out;
-    }
-    fprintf(stderr, "finerank embed: %u documents, %d dims (%s) -> %s\n", n, dim, int8 == 2 ? "int8+f32" : int8 ? "int8" : "f32", path);
-    rc = 0;
-out:
-    if (owned)
-        for (size_t i = 0; i < B; i++) free(owned[i]);
-    free(owned);
-    free(texts);
-    free(out);
-    fr_vecs_free(v);
-    fr_embedder_free(e);
+    fr_index_embedding em;
+    if (fr_index_embedding_get(ix, &em, &err) == 0)
+        fprintf(stderr, "finerank embed: %llu vectors of %d dims (%s) stored with the segments of %s\n",
+                (unsigned long long)em.n_vectors, em.dim,
+                vec == FR_VEC_I8_RESCORE ? "int8+f32" : vec == FR_VEC_I8 ? "int8" : "f32", dir);
     fr_index_close(ix);
-    return rc;
-}
-
-// ---- retrievers ----
-void cli_retriever_init(cli_retriever *r) {
-    memset(r, 0, sizeof *r);
-    r->fuse = fr_fuse_opts_default();
-    r->dense_weight = 0.5;
-    r->depth = 100;
-}
-
-const char *cli_retriever_usage(void) {
-    return "retrieval: [--retriever bm25|dense|hybrid] [--embed-model DIR] [--fusion rrf|weighted]\n"
-           "           [--rrf-k 60] [--dense-weight 0.5] [--fusion-depth 100]\n"
-           "  dense / hybrid read DIR/vectors.bin (finerank embed --model M --index DIR); the\n"
-           "  date/source/lang filters apply to the BM25 list only\n";
-}
-
-int cli_retriever_opt(int argc, char **argv, int *i, cli_retriever *r) {
-    const char *v;
-    if ((v = cli_opt(argc, argv, i, "--retriever"))) {
-        if (!strcmp(v, "bm25")) r->mode = 0;
-        else if (!strcmp(v, "dense")) r->mode = 1;
-        else if (!strcmp(v, "hybrid")) r->mode = 2;
-        else cli_usage_error("--retriever: expected bm25, dense or hybrid");
-    } else if ((v = cli_opt(argc, argv, i, "--embed-model"))) r->embed_model = v;
-    else if ((v = cli_opt(argc, argv, i, "--fusion"))) {
-        if (!strcmp(v, "rrf")) r->fuse.method = FR_FUSE_RRF;
-        else if (!strcmp(v, "weighted")) r->fuse.method = FR_FUSE_WEIGHTED;
-        else cli_usage_error("--fusion: expected rrf or weighted");
-    } else if ((v = cli_opt(argc, argv, i, "--rrf-k"))) {
-        r->fuse.rrf_k = cli_parse_double("--rrf-k", v);
-        if (!(r->fuse.rrf_k >= 0)) cli_usage_error("--rrf-k: expected a number >= 0");
-    } else if ((v = cli_opt(argc, argv, i, "--dense-weight"))) {
-        r->dense_weight = cli_parse_double("--dense-weight", v);
-        if (!(r->dense_weight >= 0 && r->dense_weight <= 1)) cli_usage_error("--dense-weight: expected [0, 1]");
-    } else if ((v = cli_opt(argc, argv, i, "--fusion-depth")))
-        r->depth = (size_t)cli_parse_long("--fusion-depth", v, 1, 1000000);
-    else return 0;
-    return 1;
-}
-
-int cli_retriever_open(cli_retriever *r, fr_index *ix, const char *dir, fr_error *err) {
-    if (r->mode == 0) return 0;
-    char path[4200];
-    fr_vecs_meta meta;
-    if (vectors_path(dir, path, sizeof path) < 0) return fr__err(err, FR_EINVAL, "%s: path too long", dir);
-    int rc = fr_vecs_load(path, &r->vecs, &meta, err);
-    if (rc < 0) return fr__err_prefix(err, rc, "dense retrieval needs `finerank embed --model M --index %s`", dir);
-    fr_index_stats st;
-    if ((rc = fr_index_stats_get(ix, &st, err)) < 0) goto fail;
-    if (meta.generation != st.generation || fr_vecs_count(r->vecs) != fr_index_n_docs(ix)) {
-        rc = fr__err(err, FR_ECORRUPT, "%s was computed for index generation %llu (%zu docs) but the "
-                     "index is at generation %llu (%u docs): run `finerank embed --index` again", path,
-                     (unsigned long long)meta.generation, fr_vecs_count(r->vecs),
-                     (unsigned long long)st.generation, fr_index_n_docs(ix));
-        goto fail;
-    }
-    if ((rc = fr_embedder_open(r->embed_model ? r->embed_model : meta.model, NULL, &r->emb, err)) < 0) goto fail;
-    if (fr_embedder_dim(r->emb) != fr_vecs_dim(r->vecs)) {
-        rc = fr__err(err, FR_EINVAL, "the model gives %d dims but %s holds %d", fr_embedder_dim(r->emb), path,
-                     fr_vecs_dim(r->vecs));
-        goto fail;
-    }
     return 0;
-fail:
-    cli_retriever_close(r);
-    return rc;
-}
-
-void cli_retriever_close(cli_retriever *r) {
-    fr_vecs_free(r->vecs);
-    fr_embedder_free(r->emb);
-    r->vecs = NULL;
-    r->emb = NULL;
-}
-
-static int dense(cli_retriever *r, fr_index *ix, const char *query, size_t k, fr_hit *hits, size_t *n_hits,
-                 fr_error *err) {
-    *n_hits = 0;
-    fr_index_stats st;
-    int rc = fr_index_stats_get(ix, &st, err);
-    if (rc < 0) return rc;
-    fr_embed_opts eo = fr_embed_opts_default();
-    eo.prompt_name = fr_embedder_prompt(r->emb, "query") ? "query" : NULL;
-    size_t want = k + (size_t)(st.n_docs - st.n_live), nv;  // room for deleted docs
-    float *q = malloc((size_t)fr_embedder_dim(r->emb) * sizeof *q);
-    fr_vec_hit *vh = malloc((want ? want : 1) * sizeof *vh);
-    if (!q || !vh) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
-    if ((rc = fr_embedder_embed(r->emb, &query, 1, &eo, q, err)) < 0 ||
-        (rc = fr_vecs_search(r->vecs, q, want, 2, vh, &nv, err)) < 0)
-        goto out;
-    for (size_t i = 0; i < nv && *n_hits < k; i++) {
-        fr_doc d;
-        if ((rc = fr_index_doc(ix, vh[i].id, &d, err)) < 0) goto out;
-        if (!d.deleted) hits[(*n_hits)++] = (fr_hit){vh[i].id, vh[i].score};
-    }
-out:
-    free(q);
-    free(vh);
-    return rc;
-}
-
-int cli_retriever_search(cli_retriever *r, fr_index *ix, const char *query, const fr_search_opts *so,
-                         size_t k, fr_hit *hits, size_t *n_hits, fr_error *err) {
-    fr_search_opts o = *so;
-    *n_hits = 0;
-    if (r->mode == 0) {
-        o.k = k;
-        return fr_index_search(ix, query, -1, &o, hits, n_hits, err);
-    }
-    if (r->mode == 1) return dense(r, ix, query, k, hits, n_hits, err);
-    size_t depth = r->depth < k ? k : r->depth, nb = 0, nd = 0, n = 0;
-    fr_hit *buf = malloc(4 * depth * sizeof *buf);  // BM25 (depth), dense (depth), fused (2 depth)
-    if (!buf) return fr__err(err, FR_ENOMEM, "out of memory");
-    o.k = depth;
-    int rc = fr_index_search(ix, query, -1, &o, buf, &nb, err);
-    if (rc == 0) rc = dense(r, ix, query, depth, buf + depth, &nd, err);
-    if (rc == 0) {
-        const fr_hit *lists[2] = {buf, buf + depth};
-        size_t lens[2] = {nb, nd};
-        fr_fuse_opts fo = r->fuse;
-        if (fo.method == FR_FUSE_WEIGHTED) {
-            r->w[0] = 1 - r->dense_weight;
-            r->w[1] = r->dense_weight;
-            fo.weights = r->w;
-        }
-        rc = fr_fuse(lists, lens, 2, &fo, buf + 2 * depth, &n, err);
-    }
-    if (rc == 0) {
-        *n_hits = n < k ? n : k;
-        memcpy(hits, buf + 2 * depth, *n_hits * sizeof *hits);
-    }
-    free(buf);
-    return rc;
 }
 
 int cmd_embed(int argc, char **argv) {
-    const char *dir = NULL, *index = NULL;
-    int int8 = 0;
+    const char *dir = NULL, *index = NULL, *query_prompt = NULL;
+    int vec = FR_VEC_F32;
     fr_embed_opts eo = fr_embed_opts_default();
     fr_embedder_opts oo = fr_embedder_opts_default();
     size_t batch = 256;
@@ -304,8 +114,10 @@ int cmd_embed(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { help(); return 0; }
         else if ((v = cli_opt(argc, argv, &i, "--model"))) dir = v;
         else if ((v = cli_opt(argc, argv, &i, "--index"))) index = v;
-        else if (!strcmp(argv[i], "--int8")) int8 = 1;
-        else if (!strcmp(argv[i], "--int8-rescore")) int8 = 2;
+        else if ((v = cli_opt(argc, argv, &i, "--vec"))) vec = cli_parse_vec_type(v);
+        else if (!strcmp(argv[i], "--int8")) vec = FR_VEC_I8;
+        else if (!strcmp(argv[i], "--int8-rescore")) vec = FR_VEC_I8_RESCORE;
+        else if ((v = cli_opt(argc, argv, &i, "--query-prompt"))) query_prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--prefix"))) eo.prompt_name = v;
         else if ((v = cli_opt(argc, argv, &i, "--prompt"))) eo.prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--threads")))
@@ -315,7 +127,10 @@ int cmd_embed(int argc, char **argv) {
         else cli_usage_error("embed: unknown option '%s' (see --help)", argv[i]);
     }
     if (!dir) cli_usage_error("embed: --model DIR is required (see --help)");
-    if (index) return embed_index(dir, index, int8, &oo, eo.prompt_name);
+    if (index) {
+        if (eo.prompt_name) cli_usage_error("embed --index: use --prompt TEXT (a literal prefix)");
+        return embed_index(dir, index, vec, eo.prompt, query_prompt);
+    }
     fr_error err;
     fr_embedder *e = NULL;
     if (fr_embedder_open(dir, &oo, &e, &err) < 0) {

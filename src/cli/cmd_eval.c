@@ -54,7 +54,7 @@ typedef struct eval_args {
     fr_prox_opts po;
     fr_rm3_opts ro;
     cli_pipeline *pl;  // not NULL: pipeline flags were given (src/cli/pipeline_cli.c)
-    cli_retriever rt;  // --retriever bm25|dense|hybrid (cmd_embed.c)
+    fr_retriever_opts ro_ret;  // --retriever bm25|dense|hybrid ... (pipeline config fields)
 } eval_args;
 
 // Runs every query against the index. OUT: *out (the run), and latencies if wanted.
@@ -67,9 +67,8 @@ static int run_index(const eval_args *a, fr_run **out, double **lat_out, size_t 
     fr_hit *hits = NULL;
     double *lat = NULL;
     int rc = 1;
-    cli_retriever rt = a->rt;
-    if (fr_queries_read(a->queries, &qs, &err) < 0 ||
-        fr_index_open(a->index, NULL, &ix, &err) < 0 || cli_retriever_open(&rt, ix, a->index, &err) < 0) {
+    if (fr_queries_read(a->queries, &qs, &err) < 0 || fr_index_open(a->index, NULL, &ix, &err) < 0 ||
+        (a->ro_ret.kind != FR_RETRIEVER_BM25 && fr_index_load_embedder(ix, &err) < 0)) {
         fprintf(stderr, "finerank eval: %s\n", err.msg);
         goto done;
     }
@@ -85,7 +84,7 @@ static int run_index(const eval_args *a, fr_run **out, double **lat_out, size_t 
         size_t n = 0;
         double t0 = now_ms();
         int r = a->rm3 ? fr_rm3_search(ix, qs.q[i].text, -1, &so, &a->ro, hits, &n, &err)
-                       : cli_retriever_search(&rt, ix, qs.q[i].text, &so, a->k, hits, &n, &err);
+                       : fr_retrieve(ix, qs.q[i].text, &a->ro_ret, &so, hits, &n, &err);
         if (r == 0 && a->proximity) {
             fr_prox_opts po = a->po;
             if (a->rm3) {  // RM3 weighs each original query term by orig_weight / |q|
@@ -121,14 +120,12 @@ done:
     free(hits);
     free(lat);
     fr_queries_free(&qs);
-    cli_retriever_close(&rt);
     fr_index_close(ix);
     return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
     eval_args a = {.k = 1000, .po = fr_prox_opts_default(), .ro = fr_rm3_opts_default()};
-    cli_retriever_init(&a.rt);
     const char *v;
     cli_pipeline pl;
     cli_pipeline_init(&pl);
@@ -161,11 +158,11 @@ int cmd_eval(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--rm3")) a.rm3 = 1;
         else if (!strcmp(argv[i], "--latency")) a.latency = 1;
         else if (cli_pipeline_opt(argc, argv, &i, &pl)) continue;
-        else if (cli_retriever_opt(argc, argv, &i, &a.rt)) continue;
         else cli_usage_error("eval: unknown option '%s' (finerank eval --help)", argv[i]);
     }
+    cli_pipeline_finish(&pl);
+    a.ro_ret = pl.cfg.retriever;  // the retriever flags, with or without the pipeline
     if (pl.used) {  // the whole pipeline, configured as for `finerank search`
-        cli_pipeline_finish(&pl);
         if (a.rm3) {  // eval's own RM3/proximity flags map onto the pipeline's fields
             pl.cfg.rm3 = 1;
             pl.cfg.rm3_fb_docs = a.ro.fb_docs;
@@ -181,6 +178,9 @@ int cmd_eval(int argc, char **argv) {
         cli_usage_error("eval: needs --run-in RUN, or --index DIR and --queries FILE");
     if (!a.qrels && !a.latency && !a.run_out)
         cli_usage_error("eval: --qrels is required (unless only --run or --latency is wanted)");
+    if (!pl.used && a.rm3 && a.ro_ret.kind != FR_RETRIEVER_BM25)
+        cli_usage_error("eval: --rm3 expands BM25; with --retriever dense|hybrid use the pipeline "
+                        "(--pipeline --rm3)");
     if (a.run_in && (a.latency || a.rm3 || a.proximity || a.run_out))
         cli_usage_error("eval: --latency, --rm3, --rerank and --run need --index");
 

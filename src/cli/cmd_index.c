@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "finerank.h"
 
@@ -13,12 +15,18 @@ static void usage(FILE *f) {
             "usage: finerank index build --corpus FILE --index DIR [--lang L] [--k1 X --b Y]\n"
             "                            [--title-weight N] [--on-error skip|fail] [--mem-mb N]\n"
             "                            [--optimize] [--no-sync] [--threads N]\n"
+            "                            [--embed-model M [--vec f32|int8|int8-rescore]\n"
+            "                             [--query-prompt TEXT] [--doc-prompt TEXT]]\n"
             "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
             "       finerank index optimize --index DIR\n"
             "       finerank index stats --index DIR [--json]\n"
             "Documents are JSON lines: id (or _id), text, optional title, date (ISO 8601),\n"
-            "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n");
+            "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n"
+            "--embed-model records a bi-encoder (directory, repo id or alias) in a new index: every\n"
+            "segment then stores its documents' embeddings (title + \" \" + text, with the model's\n"
+            "passage prompt), computed at build/add, for search --retriever dense|hybrid.\n"
+            "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32.\n");
 }
 
 static double now(void) {
@@ -33,18 +41,33 @@ static int fail(fr_index *ix, const fr_error *err) {
     return 1;
 }
 
+static const char *const VEC_NAMES[] = {"f32", "int8", "int8-rescore"};  // by fr_vec_type
+
 static int print_stats(fr_index *ix, int json) {
     fr_index_stats st;
+    fr_index_embedding em;
     fr_error err = {0};
     if (fr_index_stats_get(ix, &st, &err) < 0) return fail(ix, &err);
+    int has_emb = fr_index_embedding_get(ix, &em, &err) == 0;
+    const char *const *vt = VEC_NAMES;
     if (json)
         printf("{\"docs\":%llu,\"live\":%llu,\"segments\":%llu,\"terms\":%llu,\"bytes\":%llu,"
                "\"avg_dl\":%.4f,\"avg_title_len\":%.4f,\"avg_text_len\":%.4f,\"k1\":%g,\"b\":%g,"
-               "\"title_weight\":%d,\"lang\":\"%s\",\"generation\":%llu}\n",
+               "\"title_weight\":%d,\"lang\":\"%s\",\"generation\":%llu",
                (unsigned long long)st.n_docs, (unsigned long long)st.n_live,
                (unsigned long long)st.n_segments, (unsigned long long)st.n_terms,
                (unsigned long long)st.bytes, st.avg_dl, st.avg_title_len, st.avg_text_len, st.k1,
                st.b, st.title_weight, st.lang, (unsigned long long)st.generation);
+    if (json && has_emb) {
+        json_t *m = json_string(em.model);
+        char *ms = json_dumps(m, JSON_ENCODE_ANY);
+        printf(",\"embedding\":{\"model\":%s,\"dim\":%d,\"vec\":\"%s\",\"vectors\":%llu,"
+               "\"missing\":%llu}", ms ? ms : "null", em.dim, vt[em.type],
+               (unsigned long long)em.n_vectors, (unsigned long long)em.n_missing);
+        free(ms);
+        json_decref(m);
+    }
+    if (json) printf("}\n");
     else
         printf("documents   %llu (%llu live)\nsegments    %llu\nterms       %llu (summed over "
                "segments)\nbytes       %llu (%.1f per document)\navg length  %.2f (BM25F), title "
@@ -54,6 +77,10 @@ static int print_stats(fr_index *ix, int json) {
                (unsigned long long)st.bytes, st.n_docs ? (double)st.bytes / (double)st.n_docs : 0,
                st.avg_dl, st.avg_title_len, st.avg_text_len, st.k1, st.b, st.title_weight,
                st.lang, (unsigned long long)st.generation);
+    if (!json && has_emb)
+        printf("embedding   %s, %d dims, %s, %llu vectors%s\n", em.model, em.dim, vt[em.type],
+               (unsigned long long)em.n_vectors, em.n_missing ? " (some segments lack vectors: "
+               "finerank embed --index backfills)" : "");
     return 0;
 }
 
@@ -65,7 +92,7 @@ int cmd_index(int argc, char **argv) {
     const char *sub = argv[1];
     const char *corpus = NULL, *dir = NULL;
     const char *ids[256];
-    int n_ids = 0, json = 0, optimize = 0;
+    int n_ids = 0, json = 0, optimize = 0, vec_given = 0;
     fr_index_opts o = fr_index_opts_default();
     o.threads = 0;  // online CPUs; the index content does not depend on it
     fr_on_error on_error = FR_ON_ERROR_FAIL;
@@ -89,7 +116,11 @@ int cmd_index(int argc, char **argv) {
         } else if ((v = cli_opt(argc, argv, &i, "--id"))) {
             if (n_ids == 256) cli_usage_error("at most 256 --id per call");
             ids[n_ids++] = v;
-        } else if (!strcmp(argv[i], "--json")) json = 1;
+        } else if ((v = cli_opt(argc, argv, &i, "--embed-model"))) o.embed_model = v;
+        else if ((v = cli_opt(argc, argv, &i, "--vec"))) o.vec_type = cli_parse_vec_type(v), vec_given = 1;
+        else if ((v = cli_opt(argc, argv, &i, "--query-prompt"))) o.query_prompt = v;
+        else if ((v = cli_opt(argc, argv, &i, "--doc-prompt"))) o.doc_prompt = v;
+        else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--optimize")) optimize = 1;
         else if (!strcmp(argv[i], "--no-sync")) o.sync = 0;
         else if (!strcmp(argv[i], "--help")) { usage(stdout); return 0; }
@@ -110,6 +141,17 @@ int cmd_index(int argc, char **argv) {
     if ((is_build || is_add) && !corpus) cli_usage_error("index %s: --corpus FILE is required", sub);
     if (!strcmp(sub, "delete") && !n_ids) cli_usage_error("index delete: --id ID is required");
     if (fr_index_build(dir, &o, &ix, &err) < 0) return fail(NULL, &err);
+    fr_index_embedding em;
+    if (vec_given && fr_index_embedding_get(ix, &em, &err) == 0 && em.type != o.vec_type) {
+        // The stored type is fixed when the model is recorded; silently keeping it would
+        // leave the user believing the new one is in effect.
+        const char *const *vt = VEC_NAMES;
+        fprintf(stderr, "finerank index: %s stores %s vectors, not %s; change the type with "
+                "finerank embed --model %s --index %s --vec %s\n", dir, vt[em.type],
+                vt[o.vec_type], em.model, dir, vt[o.vec_type]);
+        fr_index_close(ix);
+        return 1;
+    }
     double t0 = now();
     if (is_build || is_add) {
         size_t added = 0, skipped = 0;

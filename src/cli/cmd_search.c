@@ -1,5 +1,6 @@
-/* cmd_search.c — `finerank search`: BM25 top-k from an index, printed as a ranked list or
- * JSON. */
+/* cmd_search.c — `finerank search`: the top k from an index by the chosen retriever (BM25,
+ * dense or hybrid: fr_retrieve), printed as a ranked list or JSON; with pipeline flags, the
+ * whole pipeline (pipeline_cli.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,6 @@
 
 #include "cli/cli.h"
 #include "finerank.h"
-
-int fr__parse_date(const char *s, size_t n, int64_t *t);  // src/index/index.c
 
 static void usage(FILE *f) {
     fprintf(f, "usage: finerank search --index DIR --query TEXT [--k N] [--json]\n"
@@ -25,8 +24,8 @@ int cmd_search(int argc, char **argv) {
     size_t k = 10;
     int json = 0;
     fr_search_opts so = fr_search_opts_default();
-    cli_retriever rt;
-    cli_retriever_init(&rt);
+    cli_pipeline pl;  // only the retriever flags reach it here (others mean pipeline mode)
+    cli_pipeline_init(&pl);
     for (int i = 1; i < argc; i++) {
         const char *v;
         if ((v = cli_opt(argc, argv, &i, "--index"))) dir = v;
@@ -35,17 +34,18 @@ int cmd_search(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--source"))) so.source = v;
         else if ((v = cli_opt(argc, argv, &i, "--lang"))) so.lang = v;
         else if ((v = cli_opt(argc, argv, &i, "--date-from"))) {
-            if (fr__parse_date(v, strlen(v), &so.date_from) < 0) cli_usage_error("--date-from: not an ISO 8601 date: '%s'", v);
+            so.date_from = cli_parse_date("--date-from", v);
         } else if ((v = cli_opt(argc, argv, &i, "--date-to"))) {
-            if (fr__parse_date(v, strlen(v), &so.date_to) < 0) cli_usage_error("--date-to: not an ISO 8601 date: '%s'", v);
+            so.date_to = cli_parse_date("--date-to", v);
         } else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--exhaustive")) so.exhaustive = 1;
-        else if (cli_retriever_opt(argc, argv, &i, &rt)) continue;
+        else if (cli_pipeline_opt(argc, argv, &i, &pl)) continue;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
         else cli_usage_error("search: unknown option '%s'", argv[i]);
     }
     if (!dir || !query) { usage(stderr); return 2; }
     so.k = k;
+    cli_pipeline_finish(&pl);
     fr_error err = {0};
     fr_index *ix = NULL;
     if (fr_index_open(dir, NULL, &ix, &err) < 0) {
@@ -54,11 +54,9 @@ int cmd_search(int argc, char **argv) {
     }
     fr_hit *hits = malloc(k * sizeof *hits);
     size_t n = 0;
-    if (!hits || cli_retriever_open(&rt, ix, dir, &err) < 0 ||
-        cli_retriever_search(&rt, ix, query, &so, k, hits, &n, &err) < 0) {
+    if (!hits || fr_retrieve(ix, query, &pl.cfg.retriever, &so, hits, &n, &err) < 0) {
         fprintf(stderr, "finerank search: %s\n", hits ? err.msg : "out of memory");
         free(hits);
-        cli_retriever_close(&rt);
         fr_index_close(ix);
         return 1;
     }
@@ -88,7 +86,6 @@ int cmd_search(int argc, char **argv) {
         json_decref(o);
     }
     free(hits);
-    cli_retriever_close(&rt);
     fr_index_close(ix);
     return 0;
 }

@@ -67,6 +67,20 @@ double cli_parse_double(const char *opt, const char *s) {
     return v;
 }
 
+int cli_parse_vec_type(const char *s) {
+    if (!strcmp(s, "f32")) return FR_VEC_F32;
+    if (!strcmp(s, "int8")) return FR_VEC_I8;
+    if (!strcmp(s, "int8-rescore")) return FR_VEC_I8_RESCORE;
+    cli_usage_error("--vec: expected f32, int8 or int8-rescore, got '%s'", s);
+}
+
+int64_t cli_parse_date(const char *opt, const char *s) {
+    fr_error err = {0};
+    int64_t ms;
+    if (fr_date_parse(s, strlen(s), opt, &ms, &err) < 0) cli_usage_error("%s", err.msg);
+    return ms / 1000 - (ms % 1000 < 0);  // Unix seconds, rounded down
+}
+
 static void usage(FILE *f) {
     fprintf(f, "finerank %s — reranking engine for retrieval-augmented generation\n\n"
                "usage: finerank <command> [options]   (finerank <command> --help)\n\ncommands:\n",

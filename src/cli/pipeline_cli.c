@@ -23,6 +23,11 @@ static const struct { const char *flag, *field; } FLAGS[] = {
     {"--source", "filters.source"}, {"--lang", "filters.lang"},
     {"--date-from", "filters.date_from"}, {"--date-to", "filters.date_to"},
     {"--now", "now"},               {"--deadline-ms", "deadline_ms"},
+    // the candidate stage (src/rank/retriever.c); like --k and the filters, these alone do
+    // not switch `search` into pipeline mode: plain search runs fr_retrieve
+    {"--retriever", "retriever"},   {"--fusion", "retriever.fusion"},
+    {"--rrf-k", "retriever.rrf_k"}, {"--dense-weight", "retriever.dense_weight"},
+    {"--fusion-depth", "retriever.fusion_depth"}, {"--dense-threads", "retriever.threads"},
 };
 
 void cli_pipeline_init(cli_pipeline *pl) {
@@ -52,10 +57,11 @@ int cli_pipeline_opt(int argc, char **argv, int *i, cli_pipeline *pl) {
                 pl->set[pl->n_set][2] = v;
                 pl->n_set++;
             }
-            // --k, filters and dates alone do not switch `search` into pipeline mode.
+            // --k, filters, dates and the retriever alone do not switch `search` into pipeline
+            // mode.
             if (strcmp(FLAGS[k].flag, "--k") && strcmp(FLAGS[k].flag, "--source") &&
                 strcmp(FLAGS[k].flag, "--lang") && strcmp(FLAGS[k].flag, "--date-from") &&
-                strcmp(FLAGS[k].flag, "--date-to"))
+                strcmp(FLAGS[k].flag, "--date-to") && strncmp(FLAGS[k].field, "retriever", 9))
                 pl->used = 1;
             return 1;
         }
@@ -117,11 +123,19 @@ const char *cli_pipeline_usage(void) {
            "            (docs/pipeline.md; flags override the config file)\n";
 }
 
+const char *cli_retriever_usage(void) {
+    return "  retrieval: [--retriever bm25|dense|hybrid] [--fusion rrf|weighted] [--rrf-k 60]\n"
+           "             [--dense-weight 0.5] [--fusion-depth 100] [--dense-threads 1]\n"
+           "            (dense / hybrid use the embeddings stored with the index and its\n"
+           "             recorded model: index build --embed-model M, or finerank embed\n"
+           "             --model M --index DIR; the filters apply to both lists)\n";
+}
+
 static void print_text(const fr_result *r, const fr_pipeline_config *c) {
     printf("query terms: %s\n", r->query_terms ? r->query_terms : "");
-    printf("stages: %zu candidates → fine sort %zu/%zu (%s) → signals → MMR λ=%g%s → top %zu"
+    printf("stages: %zu candidates (%s) → fine sort %zu/%zu (%s) → signals → MMR λ=%g%s → top %zu"
            "   [%.2f ms: candidates %.2f, rerank %.2f, signals %.2f, mmr %.2f]\n",
-           r->n_candidates, r->n_scored, r->n_rerank, r->reranker, c->lambda,
+           r->n_candidates, r->retriever, r->n_scored, r->n_rerank, r->reranker, c->lambda,
            c->cap ? " + cap" : "", r->n, r->ms_total, r->ms_candidates, r->ms_rerank,
            r->ms_signals, r->ms_mmr);
     if (c->explain) {

@@ -9,7 +9,9 @@
 #include "index/io.h"
 
 #define COMMIT_HEAD 88
-#define COMMIT_SEG (2 * FR__NAME + 8)
+#define COMMIT_SEG1 (2 * FR__NAME + 8)      // version 1 segment entry
+#define COMMIT_SEG2 (3 * FR__NAME + 8)      // version 2: + vectors file
+#define COMMIT_EMB 24                       // version 2 embedding head
 
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
@@ -35,18 +37,51 @@ int fr__commit_read(const char *dir, fr__commit *c, fr_error *err) {
         rc = fr__err(err, FR_ECORRUPT, "%s: not a finerank commit file", path);
         goto fail;
     }
-    if (rd32(p + 8) != 1) {
-        rc = fr__err(err, FR_EUNSUPPORTED, "%s: commit version %u", path, rd32(p + 8));
+    uint32_t version = rd32(p + 8);
+    if (version != 1 && version != 2) {
+        rc = fr__err(err, FR_EUNSUPPORTED, "%s: commit version %u", path, version);
         goto fail;
     }
     uint32_t n = rd32(p + 12);
-    if ((uint64_t)n * COMMIT_SEG + COMMIT_HEAD + 4 != len) {
+    size_t segs_at = COMMIT_HEAD, seg_size = COMMIT_SEG1;
+    uint32_t ml = 0, ql = 0, dl = 0;
+    if (version == 2) {  // the embedding head and strings come before the segments
+        if (len < COMMIT_HEAD + COMMIT_EMB + 4) {
+            rc = fr__err(err, FR_ECORRUPT, "%s: truncated commit", path);
+            goto fail;
+        }
+        ml = rd32(p + COMMIT_HEAD + 8);
+        ql = rd32(p + COMMIT_HEAD + 12);
+        dl = rd32(p + COMMIT_HEAD + 16);
+        if (ml >= sizeof c->emb.model || ql >= sizeof c->emb.query_prompt ||
+            dl >= sizeof c->emb.doc_prompt) {
+            rc = fr__err(err, FR_ECORRUPT, "%s: embedding model strings too long", path);
+            goto fail;
+        }
+        segs_at = COMMIT_HEAD + COMMIT_EMB + (size_t)ml + ql + dl;
+        seg_size = COMMIT_SEG2;
+    }
+    if ((uint64_t)n * seg_size + segs_at + 4 != len) {
         rc = fr__err(err, FR_ECORRUPT, "%s: %zu bytes do not hold %u segments", path, len, n);
         goto fail;
     }
     if ((uint32_t)crc32(0, p, (uInt)(len - 4)) != rd32(p + len - 4)) {
         rc = fr__err(err, FR_ECHECKSUM, "%s: checksum mismatch", path);
         goto fail;
+    }
+    if (version == 2) {
+        const uint8_t *e = p + COMMIT_HEAD, *str = e + COMMIT_EMB;
+        c->emb.type = rd32(e);
+        c->emb.dim = rd32(e + 4);
+        memcpy(c->emb.model, str, ml);
+        memcpy(c->emb.query_prompt, str + ml, ql);
+        memcpy(c->emb.doc_prompt, str + ml + ql, dl);
+        if (memchr(c->emb.model, 0, ml) || memchr(c->emb.query_prompt, 0, ql) ||
+            memchr(c->emb.doc_prompt, 0, dl) || c->emb.type > 2 || c->emb.dim > 65536 ||
+            (!c->emb.dim) != (!ml)) {
+            rc = fr__err(err, FR_ECORRUPT, "%s: bad embedding model record", path);
+            goto fail;
+        }
     }
     memcpy(&c->generation, p + 16, 8);
     memcpy(&c->next_id, p + 24, 8);
@@ -59,12 +94,14 @@ int fr__commit_read(const char *dir, fr__commit *c, fr_error *err) {
     c->segs = calloc(n ? n : 1, sizeof *c->segs);
     if (!c->segs) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", path); goto fail; }
     for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *s = p + COMMIT_HEAD + (size_t)i * COMMIT_SEG;
+        const uint8_t *s = p + segs_at + (size_t)i * seg_size;
         memcpy(c->segs[i].name, s, FR__NAME);
         memcpy(c->segs[i].del, s + FR__NAME, FR__NAME);
-        c->segs[i].n_docs = rd32(s + 2 * FR__NAME);
-        c->segs[i].n_deleted = rd32(s + 2 * FR__NAME + 4);
-        if (!name_ok(c->segs[i].name) || !c->segs[i].name[0] || !name_ok(c->segs[i].del)) {
+        if (version == 2) memcpy(c->segs[i].vec, s + 2 * FR__NAME, FR__NAME);
+        c->segs[i].n_docs = rd32(s + seg_size - 8);
+        c->segs[i].n_deleted = rd32(s + seg_size - 4);
+        if (!name_ok(c->segs[i].name) || !c->segs[i].name[0] || !name_ok(c->segs[i].del) ||
+            !name_ok(c->segs[i].vec) || (c->segs[i].vec[0] && !c->emb.dim)) {
             rc = fr__err(err, FR_ECORRUPT, "%s: segment %u has a bad file name", path, i);
             goto fail;
         }
@@ -109,11 +146,15 @@ static int write_durable(const char *dir, const char *name, const void *p, size_
 }
 
 int fr__commit_write(const char *dir, const fr__commit *c, int sync, fr_error *err) {
-    size_t len = COMMIT_HEAD + (size_t)c->n_segs * COMMIT_SEG + 4;
+    uint32_t ml = (uint32_t)strnlen(c->emb.model, sizeof c->emb.model - 1);
+    uint32_t ql = (uint32_t)strnlen(c->emb.query_prompt, sizeof c->emb.query_prompt - 1);
+    uint32_t dl = (uint32_t)strnlen(c->emb.doc_prompt, sizeof c->emb.doc_prompt - 1);
+    size_t segs_at = COMMIT_HEAD + COMMIT_EMB + (size_t)ml + ql + dl;
+    size_t len = segs_at + (size_t)c->n_segs * COMMIT_SEG2 + 4;
     uint8_t *p = calloc(1, len);
     if (!p) return fr__err(err, FR_ENOMEM, "COMMIT: out of memory");
     memcpy(p, "FRCOMMIT", 8);
-    uint32_t v = 1;
+    uint32_t v = 2;
     memcpy(p + 8, &v, 4);
     memcpy(p + 12, &c->n_segs, 4);
     memcpy(p + 16, &c->generation, 8);
@@ -122,12 +163,19 @@ int fr__commit_write(const char *dir, const fr__commit *c, int sync, fr_error *e
     memcpy(p + 64, &c->k1, 8);
     memcpy(p + 72, &c->b, 8);
     memcpy(p + 80, &c->title_weight, 4);
+    uint8_t *e = p + COMMIT_HEAD;
+    uint32_t hd[6] = {c->emb.type, ml ? c->emb.dim : 0, ml, ql, dl, 0};
+    memcpy(e, hd, sizeof hd);
+    memcpy(e + COMMIT_EMB, c->emb.model, ml);
+    memcpy(e + COMMIT_EMB + ml, c->emb.query_prompt, ql);
+    memcpy(e + COMMIT_EMB + ml + ql, c->emb.doc_prompt, dl);
     for (uint32_t i = 0; i < c->n_segs; i++) {
-        uint8_t *s = p + COMMIT_HEAD + (size_t)i * COMMIT_SEG;
+        uint8_t *s = p + segs_at + (size_t)i * COMMIT_SEG2;
         memcpy(s, c->segs[i].name, strnlen(c->segs[i].name, FR__NAME - 1));
         memcpy(s + FR__NAME, c->segs[i].del, strnlen(c->segs[i].del, FR__NAME - 1));
-        memcpy(s + 2 * FR__NAME, &c->segs[i].n_docs, 4);
-        memcpy(s + 2 * FR__NAME + 4, &c->segs[i].n_deleted, 4);
+        memcpy(s + 2 * FR__NAME, c->segs[i].vec, strnlen(c->segs[i].vec, FR__NAME - 1));
+        memcpy(s + 3 * FR__NAME, &c->segs[i].n_docs, 4);
+        memcpy(s + 3 * FR__NAME + 4, &c->segs[i].n_deleted, 4);
     }
     uint32_t crc = (uint32_t)crc32(0, p, (uInt)(len - 4));
     memcpy(p + len - 4, &crc, 4);

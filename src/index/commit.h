@@ -1,7 +1,9 @@
 /* commit.h — the index directory's COMMIT file and per-segment tombstone files.
  *
  * Directory: COMMIT (the live snapshot), LOCK (flock'd by the one writer), seg_<n>.frs
- * (segments, segment.h), seg_<n>_<gen>.del (tombstones of segment n written by commit gen).
+ * (segments, segment.h), seg_<n>.frv (the segment's embeddings, src/index/vectors.c format,
+ * one row per doc in segment order), seg_<n>_<gen>.del (tombstones of segment n written by
+ * commit gen).
  * Anything else named seg_* or COMMIT.pending is garbage from a crash and is removed by the
  * next writer.
  *
@@ -10,6 +12,12 @@
  * u32 0, then n_segs × {char name[40], char del[40] ("" = none), u32 n_docs, u32 n_deleted},
  * then u32 crc32 of every byte before it. Written as COMMIT.pending → fsync → rename to
  * COMMIT → fsync of the directory, so a reader sees the old or the new commit, never a mix.
+ *
+ * COMMIT version 2 (written since embeddings were added; version 1 is still read): the same
+ * 88-byte head, then the embedding model: u32 vec type (fr_vec_type), u32 dim (0: no model),
+ * u32 model_len, u32 query_prompt_len, u32 doc_prompt_len, u32 0, the three strings (no NULs),
+ * then n_segs × {char name[40], char del[40], char vec[40] ("" = no vectors), u32 n_docs,
+ * u32 n_deleted}, then the CRC as above.
  *
  * Tombstones (version 1): magic "FRDEL001", u32 n_docs, u32 count, u32 docs[count] strictly
  * increasing and < n_docs, u32 crc32 of every byte before it.
@@ -26,8 +34,19 @@
 typedef struct fr__commit_seg {
     char name[FR__NAME];
     char del[FR__NAME];
+    char vec[FR__NAME];     // embeddings file ("" none)
     uint32_t n_docs, n_deleted;
 } fr__commit_seg;
+
+// The index's embedding model, recorded so that `index add` and dense queries use the model
+// the stored vectors came from. Prompts are the literal prefixes (resolved from the model's
+// "prompts" when the index was configured), so a later model config change cannot skew them.
+typedef struct fr__embed_conf {
+    char model[1024];       // repo id, alias or path as given ("" = no model)
+    uint32_t dim;           // floats per embedding
+    uint32_t type;          // fr_vec_type of the stored rows
+    char query_prompt[256], doc_prompt[256];
+} fr__embed_conf;
 
 typedef struct fr__commit {
     uint64_t generation, next_id;
@@ -36,6 +55,7 @@ typedef struct fr__commit {
     uint32_t title_weight;
     uint32_t n_segs;
     fr__commit_seg *segs;   // (n_segs) malloc'd
+    fr__embed_conf emb;
 } fr__commit;
 
 // Reads dir/COMMIT. FR_ENOTFOUND when absent; FR_ECORRUPT / FR_ECHECKSUM when damaged.

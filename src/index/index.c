@@ -4,7 +4,8 @@
  * file formats in segment.h and commit.h.
  *
  * Durability: a document is acknowledged when fr_index_commit returns 0. Commit flushes the
- * pending segment (written and fsynced), writes tombstone files, fsyncs the directory, then
+ * pending segment (written and fsynced; with an embedding model, also its vectors file,
+ * segvec.c, written pending → fsync → rename), writes tombstone files, fsyncs the directory, then
  * writes COMMIT.pending → fsync → rename → fsync dir. A crash at any point leaves the old
  * COMMIT or the new one; files it does not name are garbage, removed by the next writer.
  * Readers map the segments named by COMMIT; the writer unlinks obsolete files only after a
@@ -46,6 +47,7 @@ fr_index_opts fr_index_opts_default(void) {
 // ---- snapshot ----
 
 static void segref_free(fr__segref *r) {
+    fr__segvec_close(r);
     fr__seg_free(r->seg);
     free(r->deleted);
     free(r->K);
@@ -135,6 +137,8 @@ static int load_commit(fr_index *ix, fr_error *err) {
     memcpy(old_lang, ix->lang, sizeof old_lang);
     double old_k1 = ix->k1, old_b = ix->b;
     uint64_t old_gen = ix->generation, old_next = ix->next_id;
+    fr__embed_conf old_emb = ix->emb;
+    ix->emb = c.emb;
     ix->segs = NULL;
     ix->n_segs = ix->segs_cap = 0;
     snprintf(ix->lang, sizeof ix->lang, "%s", c.lang[0] ? c.lang : "english");
@@ -158,6 +162,11 @@ static int load_commit(fr_index *ix, fr_error *err) {
             if (rc < 0) { segref_free(&r); goto fail; }
             snprintf(r.del, sizeof r.del, "%s", c.segs[i].del);
         }
+        if (c.segs[i].vec[0] &&
+            (rc = fr__segvec_open(ix, &r, c.segs[i].vec, ix->opts.verify_checksums, err)) < 0) {
+            segref_free(&r);
+            goto fail;
+        }
         r.committed = 1;
         if ((rc = push_seg(ix, &r, err)) < 0) { segref_free(&r); goto fail; }
     }
@@ -165,6 +174,10 @@ static int load_commit(fr_index *ix, fr_error *err) {
     fr__commit_free(&c);
     for (uint32_t i = 0; i < old_n; i++) segref_free(&old[i]);
     free(old);
+    if (strcmp(old_emb.model, ix->emb.model) || old_emb.dim != ix->emb.dim) {
+        fr_embedder_free(ix->embedder);  // another model now: reopened on first use
+        ix->embedder = NULL;
+    }
     return 0;
 fail:
     fr__commit_free(&c);
@@ -179,6 +192,7 @@ fail:
     ix->b = old_b;
     ix->generation = old_gen;
     ix->next_id = old_next;
+    ix->emb = old_emb;
     fr__index_refresh_stats(ix, NULL);
     return rc;
 }
@@ -209,8 +223,10 @@ static int handle_new(const char *dir, const fr_index_opts *opts, fr_index **out
     snprintf(ix->dir, sizeof ix->dir, "%s", dir);
     ix->opts = opts ? *opts : fr_index_opts_default();
     ix->opts.lang = NULL;  // not retained; ix->lang holds it
+    ix->opts.embed_model = ix->opts.query_prompt = ix->opts.doc_prompt = NULL;  // ix->emb
     ix->lock_fd = -1;
     pthread_mutex_init(&ix->an_mu, NULL);
+    pthread_mutex_init(&ix->emb_mu, NULL);
     *out = ix;
     return 0;
 }
@@ -259,7 +275,8 @@ static void remove_garbage(fr_index *ix) {
         if (!is_garbage(e->d_name)) continue;
         int used = 0;
         for (uint32_t i = 0; i < ix->n_segs && !used; i++)
-            used = !strcmp(ix->segs[i].name, e->d_name) || !strcmp(ix->segs[i].del, e->d_name);
+            used = !strcmp(ix->segs[i].name, e->d_name) || !strcmp(ix->segs[i].del, e->d_name) ||
+                   !strcmp(ix->segs[i].vec, e->d_name);
         if (ix->cur && !strcmp(ix->cur_name, e->d_name)) used = 1;
         if (!used) {
             char p[4400];
@@ -309,12 +326,16 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         ix->b = o.b;
         ix->tw = (uint32_t)o.title_weight;
         fr__commit c = {0};
+        if (o.embed_model && (rc = fr__segvec_configure(ix, &o, 1, err)) < 0) goto fail;
+        c.emb = ix->emb;
         snprintf(c.lang, sizeof c.lang, "%s", ix->lang);
         c.k1 = ix->k1;
         c.b = ix->b;
         c.title_weight = ix->tw;
         if ((rc = fr__commit_write(dir, &c, ix->opts.sync, err)) < 0) goto fail;
         rc = fr__index_refresh_stats(ix, err);
+    } else if (rc == 0 && opts && opts->embed_model) {
+        rc = fr__segvec_configure(ix, opts, 0, err);
     }
     if (rc < 0) goto fail;
     remove_garbage(ix);
@@ -335,89 +356,21 @@ void fr_index_close(fr_index *ix) {
     fr_analyzer_free(ix->an);
     for (uint32_t i = 0; i < ix->n_langs; i++) fr_analyzer_free(ix->langs[i].a);
     free(ix->obsolete);
+    fr_embedder_free(ix->embedder);
     if (ix->lock_fd >= 0) close(ix->lock_fd);  // releases the flock
     pthread_mutex_destroy(&ix->an_mu);
+    pthread_mutex_destroy(&ix->emb_mu);
     free(ix);
 }
 
 // ---- documents: parsing ----
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    // Howard Hinnant's days_from_civil (proleptic Gregorian), days since 1970-01-01
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char *s, size_t n, size_t at, int k, int *v) {
-    if (at + (size_t)k > n) return 0;
-    int x = 0;
-    for (int i = 0; i < k; i++) {
-        char c = s[at + (size_t)i];
-        if (c < '0' || c > '9') return 0;
-        x = x * 10 + (c - '0');
-    }
-    *v = x;
-    return 1;
-}
-
-// ISO 8601: YYYY[-MM[-DD[(T| )hh:mm[:ss[.frac]][Z|±hh[:mm]]]]]. OUT: *t (Unix seconds).
-int fr__parse_date(const char *s, size_t n, int64_t *t) {
-    int y, mo = 1, d = 1, h = 0, mi = 0, se = 0;
-    size_t i = 0;
-    if (!digits(s, n, 0, 4, &y)) return -1;
-    i = 4;
-    if (i < n) {
-        if (s[i] != '-' || !digits(s, n, i + 1, 2, &mo)) return -1;
-        i += 3;
-        if (i < n) {
-            if (s[i] != '-' || !digits(s, n, i + 1, 2, &d)) return -1;
-            i += 3;
-        }
-    }
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
-    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
-    int64_t off = 0;
-    if (i < n) {
-        if ((s[i] != 'T' && s[i] != 't' && s[i] != ' ') || !digits(s, n, i + 1, 2, &h) ||
-            i + 3 >= n || s[i + 3] != ':' || !digits(s, n, i + 4, 2, &mi))
-            return -1;
-        i += 6;
-        if (i < n && s[i] == ':') {
-            if (!digits(s, n, i + 1, 2, &se)) return -1;
-            i += 3;
-            if (i < n && (s[i] == '.' || s[i] == ',')) {
-                i++;
-                size_t st = i;
-                while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-                if (i == st) return -1;
-            }
-        }
-        // 24:00(:00) is ISO 8601's end of day; 24:01 and later are not times.
-        if (h > 24 || mi > 59 || se > 60 || (h == 24 && (mi || se))) return -1;
-        if (i < n) {
-            if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) i++;
-            else if (s[i] == '+' || s[i] == '-') {
-                int oh, om = 0;
-                if (!digits(s, n, i + 1, 2, &oh)) return -1;
-                size_t j = i + 3;
-                if (j < n) {
-                    if (s[j] == ':') j++;
-                    if (!digits(s, n, j, 2, &om)) return -1;
-                    j += 2;
-                }
-                if (j != n || oh > 23 || om > 59) return -1;
-                off = (s[i] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
-                i = j;
-            } else return -1;
-        }
-    }
-    if (i != n) return -1;
-    *t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - off;
+// A document's date (src/base/date.c grammar) as Unix seconds, rounded down. err may be NULL.
+static int parse_date(const char *s, size_t n, int64_t *t, fr_error *err) {
+    int64_t ms;
+    int rc = fr_date_parse(s, n, "\"date\"", &ms, err);
+    if (rc < 0) return rc;
+    *t = ms / 1000 - (ms % 1000 < 0);
     return 0;
 }
 
@@ -623,7 +576,7 @@ static int fast_parse(const char *s, size_t n, parsed *p) {
     nd->lens[FLD_ID] = len[idk];
     if (memchr(nd->fields[FLD_ID], 0, nd->lens[FLD_ID])) return 0;
     if (nd->fields[FLD_DATE]) {
-        if (fr__parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date) < 0) return 0;
+        if (parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date, NULL) < 0) return 0;
         nd->has_date = 1;
     }
     if (type[K_AUTH] == V_NUM) {
@@ -715,9 +668,7 @@ static int parse_doc_jansson(const char *json, size_t len, parsed *p, fr_error *
         return fr__err(err, FR_EFORMAT, "\"%s\" must be a string", bad);
     }
     if (nd->fields[FLD_DATE]) {
-        if (fr__parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date) < 0) {
-            fr__err(err, FR_EFORMAT, "\"date\" is not an ISO 8601 date: \"%.40s\"",
-                    nd->fields[FLD_DATE]);
+        if (parse_date(nd->fields[FLD_DATE], nd->lens[FLD_DATE], &nd->date, err) < 0) {
             parsed_free(p);
             return FR_EFORMAT;
         }
@@ -791,6 +742,7 @@ static int flush_cur(fr_index *ix, fr_error *err) {
     }
     fr__segref r;
     rc = open_segref(ix, ix->cur_name, 0, &r, err);
+    if (rc == 0 && (rc = fr__segvec_embed(ix, &r, err)) < 0) segref_free(&r);
     if (rc == 0) {
         for (uint32_t d = 0; d < n; d++)
             if (d / 8 < ix->cur_del_cap && ((ix->cur_del[d >> 3] >> (d & 7)) & 1)) {
@@ -1206,7 +1158,8 @@ static int add_jsonl_par(fr_index *ix, const char *path, uint64_t size, unsigned
             if (rc == 0) {
                 fr__segref sr;
                 rc = open_segref(ix, c.r[k].segs[i], 0, &sr, err);
-                if (rc == 0 && (rc = push_seg(ix, &sr, err)) < 0) segref_free(&sr);
+                if (rc == 0 && (rc = fr__segvec_embed(ix, &sr, err)) < 0) segref_free(&sr);
+                else if (rc == 0 && (rc = push_seg(ix, &sr, err)) < 0) segref_free(&sr);
                 if (rc == 0) continue;
             }
             unlink_name(ix, c.r[k].segs[i]);  // not in the snapshot: garbage
@@ -1292,7 +1245,7 @@ static void unlink_name(fr_index *ix, const char *name) {
     unlink(p);
 }
 
-static int add_obsolete(fr_index *ix, const char *name) {
+int fr__index_add_obsolete(fr_index *ix, const char *name) {
     if (!name[0]) return 0;
     if (ix->n_obsolete == ix->obsolete_cap) {
         uint32_t nc = ix->obsolete_cap ? ix->obsolete_cap * 2 : 16;
@@ -1317,6 +1270,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
     c.k1 = ix->k1;
     c.b = ix->b;
     c.title_weight = ix->tw;
+    c.emb = ix->emb;
     c.n_segs = ix->n_segs;
     c.segs = calloc(ix->n_segs + 1, sizeof *c.segs);
     if (!c.segs) return fr__err(err, FR_ENOMEM, "out of memory");
@@ -1325,6 +1279,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
         fr__commit_seg *cs = &c.segs[i];
         snprintf(cs->name, sizeof cs->name, "%s", r->name);
         snprintf(cs->del, sizeof cs->del, "%s", r->del);
+        snprintf(cs->vec, sizeof cs->vec, "%s", r->vec);
         cs->n_docs = r->seg->n_docs;
         cs->n_deleted = r->n_deleted;
         if (r->del_dirty) {
@@ -1342,7 +1297,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
     ix->generation = gen;
     for (uint32_t i = 0; i < ix->n_segs; i++) {
         fr__segref *r = &ix->segs[i];
-        if (strcmp(r->del, c.segs[i].del)) add_obsolete(ix, r->del);
+        if (strcmp(r->del, c.segs[i].del)) fr__index_add_obsolete(ix, r->del);
         snprintf(r->del, sizeof r->del, "%s", c.segs[i].del);
         r->del_dirty = 0;
         r->committed = 1;
@@ -1399,15 +1354,22 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
     } else if ((rc = open_segref(ix, name, 0, &r, err)) < 0) {
         unlink(path);
         return rc;
+    } else if ((rc = fr__segvec_merge(ix, ix->segs, n_old, &r, err)) < 0) {
+        segref_free(&r);
+        unlink(path);
+        return rc;
     }
+    char vec[FR__NAME];
+    snprintf(vec, sizeof vec, "%s", n_docs ? r.vec : "");
     fr__segref *old = ix->segs;
     ix->segs = NULL;
     ix->n_segs = ix->segs_cap = 0;
     if (n_docs && (rc = push_seg(ix, &r, err)) < 0) segref_free(&r);
     uint32_t n_obs = ix->n_obsolete;
     for (uint32_t i = 0; i < n_old && rc == 0; i++) {
-        add_obsolete(ix, old[i].name);
-        add_obsolete(ix, old[i].del);
+        fr__index_add_obsolete(ix, old[i].name);
+        fr__index_add_obsolete(ix, old[i].del);
+        fr__index_add_obsolete(ix, old[i].vec);
     }
     if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     if (rc == 0) rc = fr_index_commit(ix, err);
@@ -1415,6 +1377,7 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
         for (uint32_t i = 0; i < ix->n_segs; i++) segref_free(&ix->segs[i]);
         free(ix->segs);
         unlink(path);
+        if (vec[0]) unlink_name(ix, vec);
         ix->segs = old;
         ix->n_segs = ix->segs_cap = n_old;
         ix->n_obsolete = n_obs;

@@ -19,6 +19,9 @@ typedef struct fr__segref {
     int committed;              // listed in the last COMMIT
     uint32_t base;              // first global doc number
     float *K;                   // (n_docs) k1 * (1 - b + b * dl / avgdl)
+    char vec[FR__NAME];         // embeddings file ("" none), src/index/segvec.c
+    fr__mmap vmap;              // its mapping
+    fr_vecs *vecs;              // (n_docs rows) a view into vmap, NULL without vectors
 } fr__segref;
 
 #define FR__MAX_LANGS 32
@@ -50,6 +53,10 @@ struct fr_index {
     uint32_t n_langs;
     char (*obsolete)[FR__NAME];             // files to remove after the next commit
     uint32_t n_obsolete, obsolete_cap;
+    // embeddings (segvec.c): the recorded model; the embedder is opened on first use
+    fr__embed_conf emb;
+    pthread_mutex_t emb_mu;
+    fr_embedder *embedder;
 };
 
 static inline int fr__is_deleted(const fr__segref *r, uint32_t d) {
@@ -58,6 +65,34 @@ static inline int fr__is_deleted(const fr__segref *r, uint32_t d) {
 
 // Recomputes N, avgdl and the K arrays after the segment list changed (index.c).
 int fr__index_refresh_stats(fr_index *ix, fr_error *err);
+
+// ---- per-segment embeddings (segvec.c) ----
+// Maps r's vectors file `name` (checked against the segment and ix->emb; CRC when verify).
+int fr__segvec_open(fr_index *ix, fr__segref *r, const char *name, int verify, fr_error *err);
+void fr__segvec_close(fr__segref *r);
+// Embeds every document of r (a segment this writer just wrote) with the recorded model and
+// writes seg_<n>.frv durably, then maps it into r. No-op when the index has no model.
+int fr__segvec_embed(fr_index *ix, fr__segref *r, fr_error *err);
+// The vectors of the merged segment `name` (live rows of the sources, in merge order: no
+// re-embedding), written and mapped into r. No-op unless every source has vectors.
+int fr__segvec_merge(fr_index *ix, const fr__segref *src, uint32_t n_src, fr__segref *r,
+                     fr_error *err);
+// The embedder of the recorded model, opened on first use (thread-safe). OUT: *out (owned
+// by ix).
+int fr__index_embedder(fr_index *ix, fr_embedder **out, fr_error *err);
+// Name of segment seg_<n>.frs's vectors file number id: seg_<n>_<id>.frv. OUT: out.
+void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]);
+// The conf for model/type/prompts (NULL prompts: the model's "query" / "passage" ones). OUT: *c.
+int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_prompt,
+                        const char *doc_prompt, const fr_embedder *e, fr__embed_conf *c,
+                        fr_error *err);
+// fr_index_build's embedding options: a new index (is_new) records o->embed_model; an
+// existing one keeps its model (another is FR_EINVAL) or, when empty, records it.
+int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err);
+// FR_EINVAL naming how to add embeddings (and the old vectors.bin, if present).
+int fr__index_no_model(const fr_index *ix, fr_error *err);
+// Queues a file for removal after the next durable commit (index.c).
+int fr__index_add_obsolete(fr_index *ix, const char *name);
 
 // Test hook: bytes per input range of the parallel bulk add (0: derived from the file size).
 extern size_t fr__index_split_bytes;

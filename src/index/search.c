@@ -403,3 +403,76 @@ int fr_index_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_sea
     fr_terms_free(&t);
     return rc;
 }
+
+// ---- dense ----
+// Exact top-k by dot product over the segments' embeddings (segvec.c). Each segment is
+// searched for k + its deleted count rows, which always holds its k best live ones; with
+// filters that may not be enough, so the segment is searched again 4x deeper until k pass
+// or every row was seen. The per-segment lists (score descending, ties by lower doc) merge
+// into the global top k with the same order, so results match one scan of all rows.
+
+static int hit_before(const fr_hit *a, const fr_hit *b) {
+    return a->score > b->score || (a->score == b->score && a->doc < b->doc);
+}
+
+int fr_index_search_dense(fr_index *ix, const float *q, const fr_search_opts *so, int threads,
+                          fr_hit *hits, size_t *n_hits, fr_error *err) {
+    fr_search_opts def = fr_search_opts_default();
+    if (!so) so = &def;
+    *n_hits = 0;
+    size_t k = so->k;
+    if (!ix->emb.model[0]) return fr__index_no_model(ix, err);
+    if (!q || (k && !hits)) return fr__err(err, FR_EINVAL, "fr_index_search_dense: NULL argument");
+    if (!k) return 0;
+    fr_vec_hit *vh = NULL;
+    fr_hit *seg = NULL, *merged = NULL;
+    size_t vcap = 0, n = 0;
+    int rc = 0;
+    seg = malloc(k * sizeof *seg);
+    merged = malloc(k * sizeof *merged);
+    if (!seg || !merged) { rc = fr__err(err, FR_ENOMEM, "dense search: out of memory"); goto out; }
+    for (uint32_t s = 0; s < ix->n_segs; s++) {
+        fr__segref *r = &ix->segs[s];
+        uint32_t nd = r->seg->n_docs;
+        if (r->n_deleted >= nd) continue;
+        if (!r->vecs) {
+            rc = fr__err(err, FR_EINVAL, "%s: segment %s has no vectors (finerank embed --model %s "
+                         "--index %s adds them)", ix->dir, r->name, ix->emb.model, ix->dir);
+            goto out;
+        }
+        filt f;
+        if (!filt_prepare(r->seg, so, &f)) continue;
+        size_t want = k + r->n_deleted, got = 0;
+        for (;;) {
+            if (want > nd) want = nd;
+            if (want > vcap) {
+                fr_vec_hit *p = realloc(vh, want * sizeof *p);
+                if (!p) { rc = fr__err(err, FR_ENOMEM, "dense search: out of memory"); goto out; }
+                vh = p;
+                vcap = want;
+            }
+            size_t nv = 0;
+            if ((rc = fr_vecs_search(r->vecs, q, want, threads, vh, &nv, err)) < 0) goto out;
+            got = 0;
+            for (size_t i = 0; i < nv && got < k; i++) {
+                uint32_t d = vh[i].id;
+                if (d >= nd || fr__is_deleted(r, d) || !filt_pass(&f, &r->seg->docs[d])) continue;
+                seg[got++] = (fr_hit){r->base + d, vh[i].score};
+            }
+            if (got == k || want == nd) break;
+            want = want > nd / 4 ? nd : want * 4;
+        }
+        // merge the two sorted lists (n so far, got from this segment) into the best k
+        size_t a = 0, b = 0, m = 0;
+        while (m < k && (a < n || b < got))
+            merged[m++] = b == got || (a < n && hit_before(&hits[a], &seg[b])) ? hits[a++] : seg[b++];
+        memcpy(hits, merged, m * sizeof *hits);
+        n = m;
+    }
+out:
+    free(vh);
+    free(seg);
+    free(merged);
+    *n_hits = rc < 0 ? 0 : n;
+    return rc;
+}

@@ -46,6 +46,7 @@
 
 #include "base/base.h"
 #include "index/io.h"
+#include "index/vectors.h"
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define HAVE_AVX2 1
@@ -488,8 +489,20 @@ out:
 // ---- files ----
 #define MAGIC "FRVECS01"
 
-int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err) {
+// Row i of a source is written unless its bit is set in del (NULL: none deleted).
+static int dead(const uint8_t *del, size_t i) { return del && ((del[i >> 3] >> (i & 7)) & 1); }
+
+int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, uint32_t n_src,
+                        const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
     char pending[4200], dir[4096];
+    if (!n_src) return fr__err(err, FR_EINVAL, "%s: no source matrix", path);
+    const fr_vecs *v = src[0];
+    uint64_t n = 0;
+    for (uint32_t s = 0; s < n_src; s++) {
+        if (src[s]->type != v->type || src[s]->dim != v->dim)
+            return fr__err(err, FR_EINVAL, "%s: source matrices differ in type or dim", path);
+        for (size_t i = 0; i < src[s]->n; i++) n += !dead(del ? del[s] : NULL, i);
+    }
     if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending)
         return fr__err(err, FR_EINVAL, "%s: path too long", path);
     snprintf(dir, sizeof dir, "%s", path);
@@ -501,7 +514,7 @@ int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, f
     uint8_t hdr[40] = {0};
     memcpy(hdr, MAGIC, 8);
     uint32_t type = (uint32_t)v->type, dim = (uint32_t)v->dim;
-    uint64_t n = v->n, gen = meta ? meta->generation : 0;
+    uint64_t gen = meta ? meta->generation : 0;
     memcpy(hdr + 8, &type, 4);
     memcpy(hdr + 12, &dim, 4);
     memcpy(hdr + 16, &n, 8);
@@ -514,82 +527,79 @@ int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, f
     if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
         (rc = fr__wfile_write(&w, model, ml, err)) < 0 || (rc = fr__wfile_pad8(&w, err)) < 0)
         goto fail;
-    if (HAS_I8(v) && ((rc = fr__wfile_write(&w, v->q, v->n * S, err)) < 0 ||
-                      (rc = fr__wfile_write(&w, v->scale, v->n * sizeof(float), err)) < 0))
-        goto fail;
-    if (HAS_F32(v) && (rc = fr__wfile_write(&w, v->f, v->n * S * sizeof(float), err)) < 0) goto fail;
+    // The blocks of the format in order (int8 rows, scales, float rows), each streamed from
+    // every source in turn: a merge never holds the merged matrix in memory.
+    for (int blk = 0; blk < 3; blk++) {
+        if ((blk < 2 && !HAS_I8(v)) || (blk == 2 && !HAS_F32(v))) continue;
+        size_t row = blk == 0 ? S : blk == 1 ? sizeof(float) : S * sizeof(float);
+        for (uint32_t s = 0; s < n_src && rc == 0; s++) {
+            const fr_vecs *x = src[s];
+            const uint8_t *base = blk == 0 ? (const uint8_t *)x->q
+                                : blk == 1 ? (const uint8_t *)x->scale : (const uint8_t *)x->f;
+            const uint8_t *d = del ? del[s] : NULL;
+            if (!d) {  // every row: one write
+                if (x->n) rc = fr__wfile_write(&w, base, x->n * row, err);
+                continue;
+            }
+            for (size_t i = 0; i < x->n && rc == 0; i++)
+                if (!dead(d, i)) rc = fr__wfile_write(&w, base + i * row, row, err);
+        }
+        if (rc < 0) goto fail;
+    }
     uint32_t crc = w.crc;
     if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
-    if ((rc = fr__wfile_finish(&w, 1, err)) < 0) { unlink(pending); return rc; }
+    if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); return rc; }
     if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); return rc; }
-    return fr__io_fsync_dir(dir, err);
+    return sync ? fr__io_fsync_dir(dir, err) : 0;
 fail:
     fr__wfile_abort(&w);
     return rc;
 }
 
+int fr__vecs_write(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
+    return fr__vecs_write_rows(&v, NULL, 1, path, meta, sync, err);
+}
+
+int fr_vecs_save(const fr_vecs *v, const char *path, const fr_vecs_meta *meta, fr_error *err) {
+    return fr__vecs_write(v, path, meta, 1, err);
+}
+
 int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **out, fr_vecs_meta *meta,
                      fr_error *err) {
     *out = NULL;
-    const uint8_t *p = data;
-    if (len < 44 || memcmp(p, MAGIC, 8))
-        return fr__err(err, FR_EFORMAT, "%s: not a finerank vectors file", name);
-    uint32_t type, dim, ml, crc;
-    uint64_t n, gen;
-    memcpy(&type, p + 8, 4);
-    memcpy(&dim, p + 12, 4);
-    memcpy(&n, p + 16, 8);
-    memcpy(&gen, p + 24, 8);
-    memcpy(&ml, p + 32, 4);
-    memcpy(&crc, p + len - 4, 4);
-    uLong c = crc32(0L, Z_NULL, 0);
-    for (size_t done = 0; done < len - 4;) {
-        size_t k = len - 4 - done > (1u << 30) ? (1u << 30) : len - 4 - done;
-        c = crc32(c, p + done, (uInt)k);
-        done += k;
-    }
-    if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
-    if (type > 2 || dim < 1 || dim > 65536)
-        return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
-    if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
-    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
-    size_t row = (type != 1 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0);
-    if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
-        return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
-                       (unsigned long long)n, dim, len);
-    fr_vecs *v = NULL;
-    int rc = fr_vecs_new((int)dim, (fr_vec_type)type, &v, err);
+    fr_vecs *view = NULL;
+    int rc = fr__vecs_view(data, len, name, 1, &view, meta, err);
     if (rc < 0) return rc;
+    // an owned copy, with the value checks a view skips (a view trusts its CRC-checked writer)
+    size_t n = view->n, S = (size_t)view->stride;
+    fr_vecs *v = NULL;
+    if ((rc = fr_vecs_new(view->dim, view->type, &v, err)) < 0) goto fail;
     if (n) {
         v->cap = n;
-        if (type != 0) {
+        if (HAS_I8(v)) {
             if (!(v->q = rows_alloc(n * S)) || !(v->scale = malloc(n * sizeof(float)))) goto oom;
-            memcpy(v->q, p + off, n * S);
-            memcpy(v->scale, p + off + n * S, n * sizeof(float));
-            off += n * (S + sizeof(float));
+            memcpy(v->q, view->q, n * S);
+            memcpy(v->scale, view->scale, n * sizeof(float));
             for (size_t i = 0; i < n; i++)
                 if (!isfinite(v->scale[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite scale", name); goto fail; }
             for (size_t i = 0; i < n * S; i++)
                 if (v->q[i] == -128) { rc = fr__err(err, FR_ECORRUPT, "%s: int8 value -128", name); goto fail; }
         }
-        if (type != 1) {
+        if (HAS_F32(v)) {
             if (!(v->f = rows_alloc(n * S * sizeof(float)))) goto oom;
-            memcpy(v->f, p + off, n * S * sizeof(float));
+            memcpy(v->f, view->f, n * S * sizeof(float));
             for (size_t i = 0; i < n * S; i++)
                 if (!isfinite(v->f[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite value", name); goto fail; }
         }
         v->n = n;
     }
-    if (meta) {
-        meta->generation = gen;
-        memcpy(meta->model, p + 40, ml);
-        meta->model[ml] = 0;
-    }
+    fr__vecs_view_free(view);
     *out = v;
     return 0;
 oom:
     rc = fr__err(err, FR_ENOMEM, "%s: cannot allocate %llu vectors", name, (unsigned long long)n);
 fail:
+    fr__vecs_view_free(view);
     fr_vecs_free(v);
     return rc;
 }
@@ -603,3 +613,63 @@ int fr_vecs_load(const char *path, fr_vecs **out, fr_vecs_meta *meta, fr_error *
     fr__mmap_close(&m);
     return rc;
 }
+
+// ---- views and rows for index segments ----
+// The index maps each segment's vectors file (seg_<n>.frv, this format) and searches it in
+// place: a view is an fr_vecs whose row pointers point into the caller's mapping.
+
+int fr__vecs_view(const void *data, size_t len, const char *name, int verify, fr_vecs **out,
+                  fr_vecs_meta *meta, fr_error *err) {
+    *out = NULL;
+    const uint8_t *p = data;
+    if (len < 44 || memcmp(p, MAGIC, 8))
+        return fr__err(err, FR_EFORMAT, "%s: not a finerank vectors file", name);
+    uint32_t type, dim, ml, crc;
+    uint64_t n, gen;
+    memcpy(&type, p + 8, 4);
+    memcpy(&dim, p + 12, 4);
+    memcpy(&n, p + 16, 8);
+    memcpy(&gen, p + 24, 8);
+    memcpy(&ml, p + 32, 4);
+    memcpy(&crc, p + len - 4, 4);
+    if (verify) {
+        uLong c = crc32(0L, Z_NULL, 0);
+        for (size_t done = 0; done < len - 4;) {
+            size_t k = len - 4 - done > (1u << 30) ? (1u << 30) : len - 4 - done;
+            c = crc32(c, p + done, (uInt)k);
+            done += k;
+        }
+        if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
+    }
+    if (type > 2 || dim < 1 || dim > 65536)
+        return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
+    if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
+    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
+    size_t row = (type != 1 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0);
+    if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
+        return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
+                       (unsigned long long)n, dim, len);
+    fr_vecs *v = NULL;
+    int rc = fr_vecs_new((int)dim, (fr_vec_type)type, &v, err);
+    if (rc < 0) return rc;
+    // The row pointers are const in spirit: a view is only searched, never added to.
+    uint8_t *rows = (uint8_t *)(uintptr_t)(p + off);
+    if (HAS_I8(v)) {
+        v->q = (int8_t *)rows;
+        v->scale = (float *)(void *)(rows + n * S);
+        rows += n * (S + sizeof(float));
+    }
+    if (HAS_F32(v)) v->f = (float *)(void *)rows;
+    v->n = v->cap = n;
+    if (meta) {
+        meta->generation = gen;
+        memcpy(meta->model, p + 40, ml);
+        meta->model[ml] = 0;
+    }
+    *out = v;
+    return 0;
+}
+
+void fr__vecs_view_free(fr_vecs *v) { free(v); }
+
+fr_vec_type fr__vecs_type(const fr_vecs *v) { return v->type; }

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/embed.h"
 #include "model/encoder.h"
 
 enum { POOL_CLS = 1, POOL_MAX = 2, POOL_MEAN = 4, POOL_MEAN_SQRT = 8, POOL_LAST = 16 };
@@ -80,12 +81,14 @@ static int read_json(const char *dir, const char *sub, const char *file, int req
 
 static int flag(json_t *o, const char *key) { return json_is_true(json_object_get(o, key)); }
 
-static int parse_pooling(fr_embedder *e, json_t *pc, const char *name, fr_error *err) {
+static int parse_pooling(json_t *pc, int hidden, const char *name, fr__st_pooling *p,
+                         fr_error *err) {
+    memset(p, 0, sizeof *p);
     if (!json_is_object(pc)) return fr__err(err, FR_EFORMAT, "%s: not a JSON object", name);
     json_t *dim = json_object_get(pc, "word_embedding_dimension");
-    if (dim && (!json_is_integer(dim) || json_integer_value(dim) != e->enc.cfg.hidden))
+    if (dim && (!json_is_integer(dim) || json_integer_value(dim) != hidden))
         return fr__err(err, FR_EFORMAT, "%s: word_embedding_dimension is not the hidden size %d", name,
-                       e->enc.cfg.hidden);
+                       hidden);
     if (flag(pc, "pooling_mode_weightedmean_tokens"))
         return fr__err(err, FR_EUNSUPPORTED, "%s: pooling_mode_weightedmean_tokens is not supported", name);
     json_t *ip = json_object_get(pc, "include_prompt");
@@ -101,19 +104,18 @@ static int parse_pooling(fr_embedder *e, json_t *pc, const char *name, fr_error 
     size_t at = 0;
     for (size_t i = 0; i < sizeof M / sizeof M[0]; i++)
         if (flag(pc, M[i].key)) {
-            e->pool |= M[i].bit;
-            e->n_modes++;
-            at += (size_t)snprintf(e->pooling_name + at, sizeof e->pooling_name - at, "%s%s",
-                                   at ? "+" : "", M[i].label);
+            p->pool |= M[i].bit;
+            p->n_modes++;
+            at += (size_t)snprintf(p->name + at, sizeof p->name - at, "%s%s", at ? "+" : "", M[i].label);
         }
-    if (!e->n_modes) return fr__err(err, FR_EFORMAT, "%s: no pooling mode is set", name);
+    if (!p->n_modes) return fr__err(err, FR_EFORMAT, "%s: no pooling mode is set", name);
     return 0;
 }
 
-static int parse_modules(fr_embedder *e, const char *dir, json_t *mods, char *tdir, size_t tcap,
-                         fr_error *err) {
+static int parse_modules(json_t *mods, fr__st_modules *out, fr_error *err) {
+    memset(out, 0, sizeof *out);
     if (!json_is_array(mods)) return fr__err(err, FR_EFORMAT, "modules.json: not a JSON array");
-    int stage = 0, rc = 0;  // 0: want Transformer, 1: want Pooling, 2: Normalize allowed, 3: done
+    int stage = 0;  // 0: want Transformer, 1: want Pooling, 2: Normalize allowed, 3: done
     for (size_t i = 0; i < json_array_size(mods); i++) {
         json_t *m = json_array_get(mods, i);
         const char *type = json_string_value(json_object_get(m, "type"));
@@ -122,21 +124,18 @@ static int parse_modules(fr_embedder *e, const char *dir, json_t *mods, char *td
         if (strstr(path, "..") || path[0] == '/')
             return fr__err(err, FR_EFORMAT, "modules.json: module %zu path '%.100s' leaves the model "
                            "directory", i, path);
+        if (strlen(path) >= sizeof out->pooling)
+            return fr__err(err, FR_EFORMAT, "modules.json: module %zu path is too long", i);
         const char *t = strrchr(type, '.');
         t = t ? t + 1 : type;
         if (!strcmp(t, "Transformer") && stage == 0) {
-            if ((size_t)snprintf(tdir, tcap, "%s%s%s", dir, *path ? "/" : "", path) >= tcap)
-                return fr__err(err, FR_EINVAL, "%s: path too long", dir);
+            snprintf(out->transformer, sizeof out->transformer, "%s", path);
             stage = 1;
         } else if (!strcmp(t, "Pooling") && stage == 1) {
-            json_t *pc = NULL;
-            if ((rc = read_json(dir, path, "config.json", 1, &pc, err)) < 0) return rc;
-            rc = parse_pooling(e, pc, "1_Pooling/config.json", err);
-            json_decref(pc);
-            if (rc < 0) return rc;
+            snprintf(out->pooling, sizeof out->pooling, "%s", path);
             stage = 2;
         } else if (!strcmp(t, "Normalize") && stage == 2) {
-            e->normalize = 1;
+            out->normalize = 1;
             stage = 3;
         } else {
             return fr__err(err, FR_EUNSUPPORTED, "modules.json: module %zu (%.100s) is not supported "
@@ -145,6 +144,31 @@ static int parse_modules(fr_embedder *e, const char *dir, json_t *mods, char *td
     }
     if (stage < 2) return fr__err(err, FR_EFORMAT, "modules.json: needs a Transformer and a Pooling module");
     return 0;
+}
+
+static int load_bytes(const char *json, size_t len, const char *name, json_t **out, fr_error *err) {
+    json_error_t je;
+    *out = json_loadb(json, len, 0, &je);
+    return *out ? 0 : fr__err(err, FR_EFORMAT, "%s: %s at line %d", name, je.text, je.line);
+}
+
+int fr__st_modules_parse(const char *json, size_t len, fr__st_modules *out, fr_error *err) {
+    json_t *m = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = load_bytes(json, len, "modules.json", &m, err);
+    if (rc == 0) rc = parse_modules(m, out, err);
+    json_decref(m);
+    return rc;
+}
+
+int fr__st_pooling_parse(const char *json, size_t len, int hidden, const char *name,
+                         fr__st_pooling *out, fr_error *err) {
+    json_t *p = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = load_bytes(json, len, name, &p, err);
+    if (rc == 0) rc = parse_pooling(p, hidden, name, out, err);
+    json_decref(p);
+    return rc;
 }
 
 static int parse_st_config(fr_embedder *e, json_t *st, fr_error *err) {
@@ -189,16 +213,26 @@ static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder *
     char tdir[4096], path[4200];
     int rc = read_json(dir, "", "modules.json", 0, &mods, err);
     if (rc < 0) goto fail;
-    snprintf(tdir, sizeof tdir, "%s", dir);
-    if (mods) {
-        // Pooling needs the hidden size: open the backbone first when it lives in dir itself.
-        json_t *m0 = json_array_get(mods, 0);
-        const char *p0 = json_string_value(json_object_get(m0, "path"));
-        if (p0 && *p0 && !strstr(p0, "..") && p0[0] != '/') snprintf(tdir, sizeof tdir, "%s/%s", dir, p0);
+    fr__st_modules sm = {0};
+    if (mods && (rc = parse_modules(mods, &sm, err)) < 0) goto fail;
+    if ((size_t)snprintf(tdir, sizeof tdir, "%s%s%s", dir, *sm.transformer ? "/" : "", sm.transformer) >=
+        sizeof tdir) {
+        rc = fr__err(err, FR_EINVAL, "path too long");
+        goto fail;
     }
+    // Pooling needs the hidden size: the backbone is opened first.
     if ((rc = fr__encoder_open(tdir, &e->enc, err)) < 0) goto fail;
     if (mods) {
-        if ((rc = parse_modules(e, dir, mods, tdir, sizeof tdir, err)) < 0) goto fail;
+        json_t *pc = NULL;
+        fr__st_pooling pl;
+        if ((rc = read_json(dir, sm.pooling, "config.json", 1, &pc, err)) < 0) goto fail;
+        rc = parse_pooling(pc, e->enc.cfg.hidden, "1_Pooling/config.json", &pl, err);
+        json_decref(pc);
+        if (rc < 0) goto fail;
+        e->pool = pl.pool;
+        e->n_modes = pl.n_modes;
+        snprintf(e->pooling_name, sizeof e->pooling_name, "%s", pl.name);
+        e->normalize = sm.normalize;
     } else {
         e->pool = POOL_MEAN;
         e->n_modes = 1;

@@ -26,7 +26,10 @@
  *                                      "idf": "candidates"}  (MMR's idf: candidates | index)
  *     "explain": false,
  *     "deadline_ms": 0,            0: no latency budget
- *     "now": "now"                 the clock for timeliness (a date makes runs reproducible)
+ *     "now": "now",                the clock for timeliness (a date makes runs reproducible)
+ *     "retriever": "bm25",         bm25 | dense | hybrid, or {"mode": "hybrid", "fusion": "rrf",
+ *                                  "rrf_k": 60, "dense_weight": 0.5, "fusion_depth": 100,
+ *                                  "threads": 1}   (candidates: src/rank/retriever.c)
  *   }
  * Unknown fields are errors (a typo must not silently change nothing).
  */
@@ -60,6 +63,7 @@ fr_pipeline_config fr_pipeline_config_default(void) {
     // MMR's idf over the candidates: at 1M documents the index's idf costs ~5,000 dictionary
     // lookups per query (≈ 40 ms here) for no visible gain in diversity (docs/pipeline.md).
     c.mmr_local_idf = 1;
+    c.retriever = fr_retriever_opts_default();
     return c;
 }
 
@@ -164,6 +168,27 @@ int fr_pipeline_config_set(fr_pipeline_config *c, const char *key, const char *v
         if (!strcmp(v, "index")) { c->mmr_local_idf = 0; return 0; }
         if (!strcmp(v, "candidates")) { c->mmr_local_idf = 1; return 0; }
         return fr__err(err, FR_EINVAL, "diversity.idf: expected index or candidates, got '%.40s'", v);
+    }
+    if (!strcmp(key, "retriever") || !strcmp(key, "retriever.mode")) {
+        static const char *names[] = {"bm25", "dense", "hybrid"};
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(v, names[i])) { c->retriever.kind = (fr_retriever_kind)i; return 0; }
+        return fr__err(err, FR_EINVAL, "%s: expected bm25, dense or hybrid, got '%.40s'", key, v);
+    }
+    if (!strcmp(key, "retriever.fusion")) {
+        if (!strcmp(v, "rrf")) { c->retriever.fusion = FR_FUSE_RRF; return 0; }
+        if (!strcmp(v, "weighted")) { c->retriever.fusion = FR_FUSE_WEIGHTED; return 0; }
+        return fr__err(err, FR_EINVAL, "%s: expected rrf or weighted, got '%.40s'", key, v);
+    }
+    if (!strcmp(key, "retriever.rrf_k")) return set_double(key, v, 0, 1e6, &c->retriever.rrf_k, err);
+    if (!strcmp(key, "retriever.dense_weight"))
+        return set_double(key, v, 0, 1, &c->retriever.dense_weight, err);
+    if (!strcmp(key, "retriever.fusion_depth"))
+        return set_size(key, v, 1, 1000000, &c->retriever.depth, err);
+    if (!strcmp(key, "retriever.threads")) {
+        if ((rc = set_size(key, v, 1, 256, &z, err)) < 0) return rc;
+        c->retriever.threads = (int)z;
+        return 0;
     }
     if (!strcmp(key, "explain")) return set_bool(key, v, &c->explain, err);
     if (!strcmp(key, "deadline_ms")) return set_double(key, v, 0, 3.6e6, &c->deadline_ms, err);
@@ -291,7 +316,7 @@ static int apply_obj(fr_pipeline_config *c, const json_t *o, const char *prefix,
             else if (!*prefix && !strcmp(key, "authority")) rc = obj_spec_authority(v, &b, err);
             else if (!*prefix && !strcmp(key, "combine")) rc = obj_spec_combine(v, &b, err);
             else if (!*prefix && (!strcmp(key, "filters") || !strcmp(key, "diversity") ||
-                                  !strcmp(key, "rm3"))) {
+                                  !strcmp(key, "rm3") || !strcmp(key, "retriever"))) {
                 char p2[128];
                 snprintf(p2, sizeof p2, "%s.", key);
                 rc = apply_obj(c, v, p2, err);
@@ -399,6 +424,15 @@ char *fr_pipeline_config_to_json(const fr_pipeline_config *c) {
     json_object_set_new(o, "deadline_ms", json_real(c->deadline_ms));
     if (c->now_ms) fmt_date_field(o, "now", c->now_ms, 0);
     else json_object_set_new(o, "now", json_string("now"));
+    static const char *rk[] = {"bm25", "dense", "hybrid"};
+    json_t *rt = json_object();
+    json_object_set_new(rt, "mode", json_string(rk[c->retriever.kind <= FR_RETRIEVER_HYBRID ? c->retriever.kind : 0]));
+    json_object_set_new(rt, "fusion", json_string(c->retriever.fusion == FR_FUSE_WEIGHTED ? "weighted" : "rrf"));
+    json_object_set_new(rt, "rrf_k", json_real(c->retriever.rrf_k));
+    json_object_set_new(rt, "dense_weight", json_real(c->retriever.dense_weight));
+    json_object_set_new(rt, "fusion_depth", json_integer((json_int_t)c->retriever.depth));
+    json_object_set_new(rt, "threads", json_integer(c->retriever.threads));
+    json_object_set_new(o, "retriever", rt);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;

@@ -1,7 +1,13 @@
 /* pipeline.c — two-stage retrieval end to end, explainable:
  *
  *   1. candidates  BM25 top N1 over the analyzed query, plus synonym terms (weight
- *                  synonym_weight) [and RM3 terms], with the source/lang/date filters
+ *                  synonym_weight) [and RM3 terms], with the source/lang/date filters;
+ *                  or, by the config's "retriever" section (src/rank/retriever.c), the
+ *                  dense top N1 (query embedded by the index's recorded model), or both
+ *                  lists (max(fusion_depth, N1) each, BM25 as above) fused and cut to N1.
+ *                  The stage-1 score ("bm25" in fr_ranked) is then the dot product or the
+ *                  fused score; reranker "auto" without a model is "none" there, since
+ *                  the proximity reranker refines BM25 scores
  *   2. fine sort   the top N2 candidates get a semantic score in [0, 1]: the cross-encoder's
  *                  relevance when a model is configured, else the proximity reranker's score
  *                  divided by its maximum over the N2 ("none": BM25 / max BM25). Scored in
@@ -237,6 +243,11 @@ static char *passage_of(const fr_doc *d) {
 static int check_config(const fr_pipeline *p, const fr_pipeline_config *c, fr_error *err) {
     if (c->k < 1) return fr__err(err, FR_EINVAL, "k: must be >= 1");
     if (c->candidates < 1) return fr__err(err, FR_EINVAL, "candidates: must be >= 1");
+    if ((unsigned)c->retriever.kind > FR_RETRIEVER_HYBRID || c->retriever.depth < 1 ||
+        !(c->retriever.dense_weight >= 0 && c->retriever.dense_weight <= 1) ||
+        c->retriever.threads < 1 || c->retriever.threads > 256)
+        return fr__err(err, FR_EINVAL, "retriever: mode, fusion_depth, dense_weight or threads "
+                       "out of range");
     if (!(c->lambda >= 0 && c->lambda <= 1))
         return fr__err(err, FR_EINVAL, "diversity.lambda: must be in [0, 1]");
     if (c->reranker == FR_RERANK_MODEL && !p->scorer)
@@ -295,9 +306,16 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
         so.date_to = cfg->date_to_ms / 1000 - (cfg->date_to_ms % 1000 < 0);
     so.source = cfg->filter_source[0] ? cfg->filter_source : NULL;
     so.lang = cfg->filter_lang[0] ? cfg->filter_lang : NULL;
-    hits = malloc(cfg->candidates * sizeof *hits);
+    const fr_retriever_opts *rt = &cfg->retriever;
+    size_t n1 = cfg->candidates, depth = n1;
+    if (rt->kind == FR_RETRIEVER_HYBRID && rt->depth > depth) depth = rt->depth;
+    so.k = depth;
+    // hybrid: BM25 (depth), dense (depth), fused (2 depth)
+    hits = malloc((rt->kind == FR_RETRIEVER_HYBRID ? 4 * depth : depth) * sizeof *hits);
     if (!hits) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
-    if (q.n > 0 && cfg->rm3) {
+    if (rt->kind == FR_RETRIEVER_DENSE) {
+        // no BM25 list
+    } else if (q.n > 0 && cfg->rm3) {
         // RM3 (Lavrenko & Croft 2001, as Anserini; src/rank/rm3.c): a first pass, the
         // expansion from the top fb_docs, and the second pass that gives the candidates.
         fr_rm3_opts ro = fr_rm3_opts_default();
@@ -314,7 +332,24 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     } else if (q.n > 0 && (rc = fr_index_search_terms(p->ix, &q, &so, hits, &nh, err)) < 0) {
         goto fail;
     }
+    if (rt->kind != FR_RETRIEVER_BM25) {
+        fr_retriever_opts d = *rt;
+        d.kind = FR_RETRIEVER_DENSE;
+        fr_hit *dh = rt->kind == FR_RETRIEVER_DENSE ? hits : hits + depth;
+        size_t nd = 0, nf = 0;
+        if ((rc = fr_retrieve(p->ix, query, &d, &so, dh, &nd, err)) < 0) goto fail;
+        if (rt->kind == FR_RETRIEVER_DENSE) {
+            nh = nd;
+        } else {
+            if ((rc = fr_retriever_fuse(rt, hits, nh, dh, nd, hits + 2 * depth, &nf, err)) < 0)
+                goto fail;
+            nh = nf < n1 ? nf : n1;
+            memmove(hits, hits + 2 * depth, nh * sizeof *hits);
+        }
+    }
     res->n_candidates = nh;
+    snprintf(res->retriever, sizeof res->retriever, "%s",
+             rt->kind == FR_RETRIEVER_DENSE ? "dense" : rt->kind == FR_RETRIEVER_HYBRID ? "hybrid" : "bm25");
     t1 = mono_ms();
     res->ms_candidates = t1 - t0;
 
@@ -346,7 +381,9 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
 
     // 2. fine sort
     fr_rerank_kind kind = cfg->reranker;
-    if (kind == FR_RERANK_AUTO) kind = p->scorer ? FR_RERANK_MODEL : FR_RERANK_PROXIMITY;
+    if (kind == FR_RERANK_AUTO)
+        kind = p->scorer ? FR_RERANK_MODEL
+             : cfg->retriever.kind == FR_RETRIEVER_BM25 ? FR_RERANK_PROXIMITY : FR_RERANK_NONE;
     sc = calloc(n2 + 1, sizeof *sc);
     if (!sc) { rc = fr__err(err, FR_ENOMEM, "pipeline: out of memory"); goto fail; }
     if (kind == FR_RERANK_PROXIMITY) {
@@ -533,6 +570,7 @@ char *fr_result_to_json(const fr_result *res, const char *query, int explain) {
     json_t *o = json_object(), *arr = json_array(), *t = json_object();
     json_object_set_new(o, "query", str_or_null(query));
     json_object_set_new(o, "reranker", json_string(res->reranker));
+    json_object_set_new(o, "retriever", json_string(res->retriever));
     json_object_set_new(o, "query_terms", str_or_null(res->query_terms));
     json_object_set_new(o, "candidates", json_integer((json_int_t)res->n_candidates));
     json_object_set_new(o, "reranked", json_integer((json_int_t)res->n_rerank));

@@ -1,7 +1,7 @@
 /* signals.c — per-document business signals for the pipeline's third stage: timeliness (a
  * weight from the document's `date`), authority (a coefficient from its `authority` field or
  * a source → coefficient table), and their combination with the semantic score. Also owns
- * strict ISO 8601 date parsing and duration parsing ("30d", "2y"), which the specs need.
+ * duration parsing ("30d", "2y"), which the specs need (dates: src/base/date.c).
  *
  * Data: every spec parses into a plain, fixed-size struct (finerank.h) so that a pipeline
  * config can be copied by value and overridden per query without ownership questions.
@@ -30,102 +30,10 @@
 
 // ---- dates ----
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-compatible
-// low-level date algorithms", days_from_civil).
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int days_in_month(int y, int m) {
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : dm[m - 1];
-}
-
-// Reads exactly n digits at s[*i]; -1 if they are not all digits or the input ends.
-static int digits(const char *s, size_t len, size_t *i, int n) {
-    int v = 0;
-    for (int k = 0; k < n; k++) {
-        if (*i >= len || !isdigit((unsigned char)s[*i])) return -1;
-        v = v * 10 + (s[(*i)++] - '0');
-    }
-    return v;
-}
-
 int64_t fr_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_error *err) {
-    const char *fmt = "expected YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm]";
-    if (!field) field = "date";
-    char shown[48];
-    size_t sn = len < sizeof shown - 4 ? len : sizeof shown - 4;
-    for (size_t k = 0; k < sn; k++) shown[k] = isprint((unsigned char)s[k]) ? s[k] : '?';
-    strcpy(shown + sn, len > sn ? "..." : "");
-    size_t i = 0;
-    int y = digits(s, len, &i, 4);
-    if (y < 0 || i >= len || s[i++] != '-') goto bad;
-    int mo = digits(s, len, &i, 2);
-    if (mo < 0 || i >= len || s[i++] != '-') goto bad;
-    int d = digits(s, len, &i, 2);
-    if (d < 0) goto bad;
-    if (mo < 1 || mo > 12)
-        return fr__err(err, FR_EFORMAT, "%s: '%s': month %d out of range", field, shown, mo);
-    if (d < 1 || d > days_in_month(y, mo))
-        return fr__err(err, FR_EFORMAT, "%s: '%s': day %d out of range for %04d-%02d", field,
-                       shown, d, y, mo);
-    int64_t t = days_from_civil(y, mo, d) * MS_PER_DAY;
-    if (i == len) { *ms = t; return 0; }
-    if (s[i++] != 'T') goto bad;
-    int hh = digits(s, len, &i, 2);
-    if (hh < 0 || i >= len || s[i++] != ':') goto bad;
-    int mi = digits(s, len, &i, 2);
-    if (mi < 0) goto bad;
-    int ss = 0, frac_ms = 0;
-    if (i < len && s[i] == ':') {
-        i++;
-        if ((ss = digits(s, len, &i, 2)) < 0) goto bad;
-        if (i < len && (s[i] == '.' || s[i] == ',')) {
-            i++;
-            int nd = 0, scale = 100;
-            while (i < len && isdigit((unsigned char)s[i])) {
-                if (nd < 3) frac_ms += (s[i] - '0') * scale, scale /= 10;
-                nd++, i++;
-            }
-            if (nd == 0) goto bad;
-        }
-    }
-    // 24:00 is not accepted; 60 seconds (a leap second) is, as ISO 8601 allows.
-    if (hh > 23 || mi > 59 || ss > 60)
-        return fr__err(err, FR_EFORMAT, "%s: '%s': time %02d:%02d:%02d out of range", field,
-                       shown, hh, mi, ss);
-    t += ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
-    if (i < len && s[i] == 'Z') {
-        i++;
-    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-        int sign = s[i++] == '-' ? -1 : 1;
-        int oh = digits(s, len, &i, 2);
-        if (oh < 0) goto bad;
-        if (i < len && s[i] == ':') i++;
-        int om = digits(s, len, &i, 2);
-        if (om < 0) goto bad;
-        if (oh > 23 || om > 59)
-            return fr__err(err, FR_EFORMAT, "%s: '%s': zone offset out of range", field, shown);
-        t -= sign * ((int64_t)oh * 3600 + om * 60) * 1000;  // local = UTC + offset
-    }
-    if (i != len) goto bad;
-    *ms = t;
-    return 0;
-bad:
-    return fr__err(err, FR_EFORMAT, "%s: '%s': %s", field, shown, fmt);
 }
 
 // ---- durations ----

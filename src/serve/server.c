@@ -4,7 +4,8 @@
  *   POST /v1/rerank            Cohere v1 (or Jina when "model" starts with "jina")
  *   POST /v2/rerank            Cohere v2
  *   POST /rerank               Hugging Face TEI
- *   POST /v1/search            {query, ...any pipeline config field} → the pipeline's result
+ *   POST /v1/search            {query, ...any pipeline config field, "retriever" included} →
+ *                              the pipeline's result
  *                              JSON, each hit with its stored fields (text, date, source, ...)
  *   POST /v1/documents         a JSON array of documents, or NDJSON; 200 once committed
  *   DELETE /v1/documents/{id}  200 once committed, 404 when absent
@@ -522,6 +523,11 @@ static int load(fr_server *s, fr_error *err) {
             if (rc == 0) rc = fr_index_open(s->index_dir, &io, &s->ix, err);
         }
         if (rc < 0) return fr__err_prefix(err, rc, "index");
+        // an index with embeddings: its model is loaded now, so dense and hybrid requests
+        // ("retriever" fields) do not pay for it and a missing model fails the start
+        fr_index_embedding em;
+        if (fr_index_embedding_get(s->ix, &em, NULL) == 0 && (rc = fr_index_load_embedder(s->ix, err)) < 0)
+            return fr__err_prefix(err, rc, "index");
         if ((rc = fr_pipeline_new(s->ix, &s->cfg, &s->pipe, err)) < 0) return fr__err_prefix(err, rc, "pipeline");
         if (s->model) fr_pipeline_set_scorer(s->pipe, batched_scorer, s, "cross-encoder");
     }

@@ -1,0 +1,378 @@
+/* segvec.c — the index's embeddings, stored per segment: the recorded model (COMMIT version
+ * 2, commit.h), one immutable vectors file per segment, the embedder that makes them, and the
+ * backfill that adds them to an index built without a model. Dense search over them is in
+ * search.c (it shares the filters of BM25).
+ *
+ * Files: seg_<n>_<id>.frv holds segment seg_<n>.frs's rows, one per document in segment doc
+ * order (deleted documents keep their row so that row = local doc number), in the format of
+ * src/index/vectors.c (magic "FRVECS01" = version 1, type, dim, n, model, rows, CRC32). <id>
+ * comes from the index's file counter (as segment numbers), so a new file never overwrites
+ * one that a commit, or this writer's snapshot, still names. A file is written as .pending, fsynced,
+ * renamed and the directory fsynced before any COMMIT points at it (the commit protocol of
+ * index.c); names no COMMIT references are garbage for the next writer.
+ *
+ * When vectors are made: the writer embeds a segment right after flushing it (index add,
+ * build), with the recorded model and document prompt, "title text" as the passage. A merge
+ * (optimize) copies the live rows of its sources unchanged (int8 rows keep their scales). A
+ * segment may lack vectors (index built without a model, then fr_index_set_embedding
+ * records one): BM25 ignores that; dense search reports it.
+ *
+ * Readers map each file and search it in place (fr__vecs_view), so opening an index costs no
+ * copy of its vectors; with verify_checksums the CRC is checked on open, as for segments.
+ * The embedder is opened on first use under a mutex; after that it is immutable and shared
+ * by concurrent queries.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "index/index_impl.h"
+#include "index/vectors.h"
+
+#define EMBED_BATCH 256  // documents per fr_embedder_embed call (it packs them by length)
+
+static const char *type_name(uint32_t t) {
+    return t == FR_VEC_I8 ? "int8" : t == FR_VEC_I8_RESCORE ? "int8-rescore" : "f32";
+}
+
+void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]) {
+    size_t n = strlen(seg);
+    if (n > 4 && !strcmp(seg + n - 4, ".frs")) n -= 4;
+    snprintf(out, FR__NAME, "%.*s_%llu.frv", (int)(n > 20 ? 20 : n), seg, (unsigned long long)id);
+}
+
+// ---- files ----
+
+int fr__segvec_open(fr_index *ix, fr__segref *r, const char *name, int verify, fr_error *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    fr__mmap m;
+    int rc = fr__mmap_open(path, &m, err);
+    if (rc < 0) return rc;
+    fr_vecs *v = NULL;
+    if ((rc = fr__vecs_view(m.data, m.len, name, verify, &v, NULL, err)) < 0) {
+        fr__mmap_close(&m);
+        if (rc != FR_EFORMAT) return rc;
+        if (err) err->code = FR_ECORRUPT;  // a damaged index file, as for segments
+        return FR_ECORRUPT;
+    }
+    if (fr_vecs_count(v) != r->seg->n_docs || (uint32_t)fr_vecs_dim(v) != ix->emb.dim ||
+        (uint32_t)fr__vecs_type(v) != ix->emb.type) {
+        rc = fr__err(err, FR_ECORRUPT, "%s: %zu vectors of %d dims (%s), but segment %s has %u "
+                     "documents and the index records %u dims (%s)", name, fr_vecs_count(v),
+                     fr_vecs_dim(v), type_name(fr__vecs_type(v)), r->name, r->seg->n_docs,
+                     ix->emb.dim, type_name(ix->emb.type));
+        fr__vecs_view_free(v);
+        fr__mmap_close(&m);
+        return rc;
+    }
+    fr__segvec_close(r);
+    r->vmap = m;
+    r->vecs = v;
+    snprintf(r->vec, sizeof r->vec, "%s", name);
+    return 0;
+}
+
+void fr__segvec_close(fr__segref *r) {
+    fr__vecs_view_free(r->vecs);
+    if (r->vmap.data) fr__mmap_close(&r->vmap);
+    r->vecs = NULL;
+    memset(&r->vmap, 0, sizeof r->vmap);
+    r->vec[0] = 0;
+}
+
+static void unlink_in(const fr_index *ix, const char *name) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", ix->dir, name);
+    unlink(p);
+}
+
+// Writes v as r's new vectors file (a fresh name) and maps it into r.
+static int save_and_map(fr_index *ix, const fr__embed_conf *conf, fr__segref *r, fr_vecs *v,
+                        fr_error *err) {
+    char name[FR__NAME], path[4200];
+    fr__segvec_name(r->name, ix->next_id++, name);
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    fr_vecs_meta meta = {.generation = ix->generation + 1};
+    snprintf(meta.model, sizeof meta.model, "%s", conf->model);
+    int rc = fr__vecs_write(v, path, &meta, ix->opts.sync, err);
+    if (rc < 0) return rc;
+    fr__embed_conf keep = ix->emb;
+    ix->emb = *conf;  // the checks of fr__segvec_open compare with the conf being written
+    rc = fr__segvec_open(ix, r, name, 0, err);
+    ix->emb = keep;
+    if (rc < 0) unlink(path);
+    return rc;
+}
+
+// ---- embedding ----
+
+// Embeds every document of r with embedder e under conf. OUT: *out (free with fr_vecs_free).
+static int embed_rows(const fr__embed_conf *conf, fr_embedder *e, const fr__segref *r,
+                      fr_vecs **out, fr_error *err) {
+    *out = NULL;
+    fr_vecs *v = NULL;
+    float *emb = NULL;
+    char *texts[EMBED_BATCH] = {0};
+    int rc = fr_vecs_new((int)conf->dim, (fr_vec_type)conf->type, &v, err);
+    if (rc < 0) return rc;
+    emb = malloc((size_t)EMBED_BATCH * conf->dim * sizeof *emb);
+    if (!emb) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", r->name); goto done; }
+    fr_embed_opts eo = fr_embed_opts_default();
+    eo.prompt = conf->doc_prompt;
+    uint32_t n = r->seg->n_docs;
+    for (uint32_t lo = 0; lo < n; lo += EMBED_BATCH) {
+        uint32_t m = n - lo < EMBED_BATCH ? n - lo : EMBED_BATCH;
+        for (uint32_t i = 0; i < m; i++) {
+            fr_doc d;
+            if ((rc = fr__seg_doc(r->seg, lo + i, &d, err)) < 0) goto done;
+            size_t tl = d.title ? d.title_len : 0, xl = d.text ? d.text_len : 0;
+            free(texts[i]);
+            if (!(texts[i] = malloc(tl + xl + 2))) {
+                rc = fr__err(err, FR_ENOMEM, "%s: out of memory", r->name);
+                goto done;
+            }
+            // the passage as `finerank embed` has always built it: title, a space, text
+            size_t o = 0;
+            if (tl) memcpy(texts[i], d.title, tl), o = tl;
+            if (tl && xl) texts[i][o++] = ' ';
+            if (xl) memcpy(texts[i] + o, d.text, xl), o += xl;
+            texts[i][o] = 0;
+        }
+        if ((rc = fr_embedder_embed(e, (const char *const *)texts, m, &eo, emb, err)) < 0 ||
+            (rc = fr_vecs_add(v, emb, m, err)) < 0) {
+            fr__err_prefix(err, rc, "%s: embedding docs %u..%u", r->name, lo, lo + m - 1);
+            goto done;
+        }
+    }
+done:
+    for (int i = 0; i < EMBED_BATCH; i++) free(texts[i]);
+    free(emb);
+    if (rc < 0) fr_vecs_free(v);
+    else *out = v;
+    return rc;
+}
+
+static int embed_seg(fr_index *ix, const fr__embed_conf *conf, fr_embedder *e, fr__segref *r,
+                     fr_error *err) {
+    fr_vecs *v = NULL;
+    int rc = embed_rows(conf, e, r, &v, err);
+    if (rc == 0) rc = save_and_map(ix, conf, r, v, err);
+    fr_vecs_free(v);
+    return rc;
+}
+
+int fr__segvec_embed(fr_index *ix, fr__segref *r, fr_error *err) {
+    if (!ix->emb.model[0]) return 0;
+    fr_embedder *e;
+    int rc = fr__index_embedder(ix, &e, err);
+    if (rc == 0) rc = embed_seg(ix, &ix->emb, e, r, err);
+    return rc;
+}
+
+int fr__segvec_merge(fr_index *ix, const fr__segref *src, uint32_t n_src, fr__segref *r,
+                     fr_error *err) {
+    if (!ix->emb.model[0]) return 0;
+    for (uint32_t s = 0; s < n_src; s++)
+        if (!src[s].vecs) return fr__segvec_embed(ix, r, err);  // nothing to carry: embed
+    uint64_t live = 0;
+    for (uint32_t s = 0; s < n_src; s++) live += src[s].seg->n_docs - src[s].n_deleted;
+    if (live != r->seg->n_docs)
+        return fr__err(err, FR_ECORRUPT, "%s: %llu live rows for %u merged documents", r->name,
+                       (unsigned long long)live, r->seg->n_docs);
+    const fr_vecs **vs = malloc((n_src + 1) * sizeof *vs);
+    const uint8_t **dels = malloc((n_src + 1) * sizeof *dels);
+    char name[FR__NAME], path[4200];
+    int rc = 0;
+    if (!vs || !dels) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", r->name); goto done; }
+    for (uint32_t s = 0; s < n_src; s++) {
+        vs[s] = src[s].vecs;
+        dels[s] = src[s].deleted;
+    }
+    fr__segvec_name(r->name, ix->next_id++, name);
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    fr_vecs_meta meta = {.generation = ix->generation + 1};
+    snprintf(meta.model, sizeof meta.model, "%s", ix->emb.model);
+    if ((rc = fr__vecs_write_rows(vs, dels, n_src, path, &meta, ix->opts.sync, err)) < 0) goto done;
+    if ((rc = fr__segvec_open(ix, r, name, 0, err)) < 0) unlink(path);
+done:
+    free(vs);
+    free(dels);
+    return rc;
+}
+
+// ---- the model ----
+
+static int open_embedder(const char *model, uint32_t want_dim, fr_embedder **out, fr_error *err) {
+    int rc = fr_embedder_open(model, NULL, out, err);
+    if (rc < 0) return fr__err_prefix(err, rc, "embedding model");
+    if (want_dim && (uint32_t)fr_embedder_dim(*out) != want_dim) {
+        rc = fr__err(err, FR_EINVAL, "embedding model %s gives %d dims but the index records %u",
+                     model, fr_embedder_dim(*out), want_dim);
+        fr_embedder_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int fr__index_no_model(const fr_index *ix, fr_error *err) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/vectors.bin", ix->dir);
+    if (access(p, F_OK) == 0)  // the sidecar file of earlier versions, tied to one generation
+        return fr__err(err, FR_EINVAL, "%s: vectors.bin is the old single-file format and is no "
+                       "longer read: run finerank embed --model M --index %s to store vectors "
+                       "with the index's segments, then delete vectors.bin", ix->dir, ix->dir);
+    return fr__err(err, FR_EINVAL, "%s: the index has no embedding model (finerank index build "
+                   "--embed-model M, or finerank embed --model M --index %s)", ix->dir, ix->dir);
+}
+
+int fr__index_embedder(fr_index *ix, fr_embedder **out, fr_error *err) {
+    *out = NULL;
+    if (!ix->emb.model[0]) return fr__index_no_model(ix, err);
+    pthread_mutex_lock(&ix->emb_mu);
+    int rc = 0;
+    if (!ix->embedder) rc = open_embedder(ix->emb.model, ix->emb.dim, &ix->embedder, err);
+    *out = ix->embedder;
+    pthread_mutex_unlock(&ix->emb_mu);
+    return rc;
+}
+
+int fr_index_load_embedder(fr_index *ix, fr_error *err) {
+    fr_embedder *e;
+    return fr__index_embedder(ix, &e, err);
+}
+
+int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err) {
+    fr_embedder *e;
+    int rc = fr__index_embedder(ix, &e, err);
+    if (rc < 0) return rc;
+    fr_embed_opts eo = fr_embed_opts_default();
+    eo.prompt = ix->emb.query_prompt;
+    eo.threads = 1;  // one short text: threads would only add start-up cost
+    return fr_embedder_embed(e, &query, 1, &eo, out, err);
+}
+
+int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!ix->emb.model[0])
+        return fr__err(err, FR_ENOTFOUND, "%s: the index has no embedding model", ix->dir);
+    out->model = ix->emb.model;
+    out->dim = (int)ix->emb.dim;
+    out->type = (fr_vec_type)ix->emb.type;
+    out->query_prompt = ix->emb.query_prompt;
+    out->doc_prompt = ix->emb.doc_prompt;
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
+        if (ix->segs[i].vecs) out->n_vectors += fr_vecs_count(ix->segs[i].vecs);
+        else out->n_missing += ix->segs[i].seg->n_docs;
+    }
+    return 0;
+}
+
+int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_prompt,
+                        const char *doc_prompt, const fr_embedder *e, fr__embed_conf *c,
+                        fr_error *err) {
+    memset(c, 0, sizeof *c);
+    if (type != FR_VEC_F32 && type != FR_VEC_I8 && type != FR_VEC_I8_RESCORE)
+        return fr__err(err, FR_EINVAL, "vector type %d: expected f32, int8 or int8-rescore", (int)type);
+    const char *qp = query_prompt ? query_prompt : fr_embedder_prompt(e, "query");
+    const char *dp = doc_prompt ? doc_prompt : fr_embedder_prompt(e, "passage");
+    if (!qp) qp = "";
+    if (!dp) dp = "";
+    if (!*model || strlen(model) >= sizeof c->model || strlen(qp) >= sizeof c->query_prompt ||
+        strlen(dp) >= sizeof c->doc_prompt)
+        return fr__err(err, FR_EINVAL, "embedding model name or prompt empty or too long");
+    snprintf(c->model, sizeof c->model, "%s", model);
+    snprintf(c->query_prompt, sizeof c->query_prompt, "%s", qp);
+    snprintf(c->doc_prompt, sizeof c->doc_prompt, "%s", dp);
+    c->dim = (uint32_t)fr_embedder_dim(e);
+    c->type = (uint32_t)type;
+    return 0;
+}
+
+// ---- configuration ----
+
+// Opens o->embed_model and makes it the index's model (ix->emb, ix->embedder).
+static int record_model(fr_index *ix, const fr_index_opts *o, fr_error *err) {
+    fr_embedder *e = NULL;
+    int rc = open_embedder(o->embed_model, 0, &e, err);
+    if (rc == 0)
+        rc = fr__embed_conf_make(o->embed_model, o->vec_type, o->query_prompt, o->doc_prompt, e,
+                                 &ix->emb, err);
+    if (rc < 0) {
+        fr_embedder_free(e);
+        return rc;
+    }
+    fr_embedder_free(ix->embedder);
+    ix->embedder = e;
+    return 0;
+}
+
+int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err) {
+    if (is_new || !strcmp(o->embed_model, ix->emb.model)) return is_new ? record_model(ix, o, err) : 0;
+    if (ix->emb.model[0])
+        return fr__err(err, FR_EINVAL, "%s: the index embeds with %s, not %s (finerank embed "
+                       "--model M --index DIR re-embeds it with another model)", ix->dir,
+                       ix->emb.model, o->embed_model);
+    if (ix->N)
+        return fr__err(err, FR_EINVAL, "%s: the index has documents but no embedding model; add "
+                       "their vectors with finerank embed --model %s --index %s", ix->dir,
+                       o->embed_model, ix->dir);
+    return record_model(ix, o, err);  // empty: recorded by the next commit
+}
+
+// ---- backfill ----
+
+int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
+                           const char *query_prompt, const char *doc_prompt, fr_error *err) {
+    if (!ix->writer) return fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
+    if (!model) return fr__err(err, FR_EINVAL, "fr_index_set_embedding: no model");
+    fr_embedder *e = NULL;
+    fr__embed_conf conf;
+    fr__segref *tmp = NULL;
+    int rc = open_embedder(model, 0, &e, err);
+    if (rc == 0) rc = fr__embed_conf_make(model, type, query_prompt, doc_prompt, e, &conf, err);
+    if (rc < 0) goto done;
+    // the same model, type and prompts: only segments without vectors need work
+    int same = !strcmp(conf.model, ix->emb.model) && conf.type == ix->emb.type &&
+               conf.dim == ix->emb.dim && !strcmp(conf.query_prompt, ix->emb.query_prompt) &&
+               !strcmp(conf.doc_prompt, ix->emb.doc_prompt);
+    // New files go into copies of the segment refs; the snapshot changes only once all are
+    // written, so a failure leaves the handle as it was (and the new files as garbage).
+    tmp = calloc(ix->n_segs + 1, sizeof *tmp);
+    if (!tmp) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto done; }
+    uint32_t i = 0;
+    for (; i < ix->n_segs; i++) {
+        if (same && ix->segs[i].vecs) continue;
+        tmp[i].seg = ix->segs[i].seg;
+        snprintf(tmp[i].name, sizeof tmp[i].name, "%s", ix->segs[i].name);
+        if ((rc = embed_seg(ix, &conf, e, &tmp[i], err)) < 0) break;
+    }
+    if (rc < 0) {
+        for (uint32_t j = 0; j <= i && j < ix->n_segs; j++)
+            if (tmp[j].vecs) {
+                unlink_in(ix, tmp[j].vec);
+                fr__segvec_close(&tmp[j]);
+            }
+        goto done;
+    }
+    for (uint32_t j = 0; j < ix->n_segs; j++) {
+        fr__segref *r = &ix->segs[j];
+        if (!tmp[j].vecs) continue;
+        // a committed file stays until the commit that replaces it is durable
+        if (r->vec[0] && r->committed) fr__index_add_obsolete(ix, r->vec);
+        else if (r->vec[0]) unlink_in(ix, r->vec);  // this writer's own, never committed
+        fr__segvec_close(r);
+        r->vmap = tmp[j].vmap;
+        r->vecs = tmp[j].vecs;
+        snprintf(r->vec, sizeof r->vec, "%s", tmp[j].vec);
+    }
+    ix->emb = conf;
+    pthread_mutex_lock(&ix->emb_mu);
+    fr_embedder_free(ix->embedder);
+    ix->embedder = e;
+    e = NULL;
+    pthread_mutex_unlock(&ix->emb_mu);
+done:
+    free(tmp);
+    fr_embedder_free(e);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* retriever.c — the candidate stage of hybrid retrieval: BM25, dense, or both fused.
+ *
+ *   bm25    fr_index_search (the analyzed query; the pipeline adds synonyms and RM3)
+ *   dense   the query embedded with the index's recorded model and query prompt
+ *           (fr_index_embed_query), exact top-k by dot product over every segment's stored
+ *           vectors (fr_index_search_dense); tombstoned documents never appear
+ *   hybrid  max(depth, k) hits from each, fused (src/rank/fusion.c): RRF with rrf_k, or the
+ *           min-max normalised weighted sum with weights (1 - dense_weight, dense_weight);
+ *           the top k of the fused list
+ * Filters (date, source, lang) apply to both lists, so a filtered-out document cannot come
+ * back through the dense side. Scores: BM25, the dot product, or the fused score.
+ * Workload: one query per call, k and depth 10..1000; the embedder (one short text, one
+ * thread) and the dense scan dominate. The index handle holds the embedder, loaded once, and
+ * every call only reads shared state, so concurrent calls are safe.
+ */
+#include <string.h>
+
+#include "base/base.h"
+
+fr_retriever_opts fr_retriever_opts_default(void) {
+    fr_retriever_opts o;
+    memset(&o, 0, sizeof o);
+    o.kind = FR_RETRIEVER_BM25;
+    o.fusion = FR_FUSE_RRF;
+    o.rrf_k = 60;
+    o.dense_weight = 0.5;
+    o.depth = 100;
+    o.threads = 1;
+    return o;
+}
+
+int fr_retriever_fuse(const fr_retriever_opts *ro, const fr_hit *bm25, size_t nb,
+                      const fr_hit *dense, size_t nd, fr_hit *out, size_t *n_out,
+                      fr_error *err) {
+    fr_fuse_opts fo = fr_fuse_opts_default();
+    fo.method = ro->fusion;
+    fo.rrf_k = ro->rrf_k;
+    double w[2] = {1 - ro->dense_weight, ro->dense_weight};
+    if (ro->fusion == FR_FUSE_WEIGHTED) fo.weights = w;
+    const fr_hit *lists[2] = {bm25, dense};
+    size_t lens[2] = {nb, nd};
+    return fr_fuse(lists, lens, 2, &fo, out, n_out, err);
+}
+
+// Dense top so->k for a query text. OUT: hits (so->k), *n.
+static int dense(fr_index *ix, const char *query, const fr_search_opts *so, int threads,
+                 fr_hit *hits, size_t *n, fr_error *err) {
+    fr_index_embedding em;
+    *n = 0;
+    int rc = fr_index_embedding_get(ix, &em, NULL);
+    if (rc < 0) {  // the error that names the backfill
+        float none = 0;
+        return fr_index_search_dense(ix, &none, so, threads, hits, n, err);
+    }
+    float *q = malloc((size_t)em.dim * sizeof *q);
+    if (!q) return fr__err(err, FR_ENOMEM, "retriever: out of memory");
+    rc = fr_index_embed_query(ix, query, q, err);
+    if (rc == 0) rc = fr_index_search_dense(ix, q, so, threads, hits, n, err);
+    free(q);
+    return rc;
+}
+
+int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
+                const fr_search_opts *so, fr_hit *hits, size_t *n_hits, fr_error *err) {
+    fr_retriever_opts def = fr_retriever_opts_default();
+    fr_search_opts sdef = fr_search_opts_default();
+    if (!ro) ro = &def;
+    if (!so) so = &sdef;
+    *n_hits = 0;
+    if (!query) return fr__err(err, FR_EINVAL, "retriever: no query");
+    if (ro->kind == FR_RETRIEVER_BM25) return fr_index_search(ix, query, -1, so, hits, n_hits, err);
+    if (ro->kind == FR_RETRIEVER_DENSE) return dense(ix, query, so, ro->threads, hits, n_hits, err);
+    if (ro->kind != FR_RETRIEVER_HYBRID)
+        return fr__err(err, FR_EINVAL, "retriever: unknown kind %d", (int)ro->kind);
+    size_t k = so->k, depth = ro->depth > k ? ro->depth : k, nb = 0, nd = 0, n = 0;
+    fr_hit *buf = malloc((4 * depth + 1) * sizeof *buf);  // BM25, dense, fused (2 depth)
+    if (!buf) return fr__err(err, FR_ENOMEM, "retriever: out of memory");
+    fr_search_opts o = *so;
+    o.k = depth;
+    int rc = fr_index_search(ix, query, -1, &o, buf, &nb, err);
+    if (rc == 0) rc = dense(ix, query, &o, ro->threads, buf + depth, &nd, err);
+    if (rc == 0) rc = fr_retriever_fuse(ro, buf, nb, buf + depth, nd, buf + 2 * depth, &n, err);
+    if (rc == 0) {
+        *n_hits = n < k ? n : k;
+        memcpy(hits, buf + 2 * depth, *n_hits * sizeof *hits);
+    }
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,304 @@
+/* test_segvec.c — embeddings stored with the index, per segment (src/index/segvec.c):
+ * dense search over several segments equals a brute-force scan of vectors embedded directly
+ * with the same model (so rows line up with documents); deleted and replaced documents never
+ * come back; optimize carries rows over unchanged; an index built without a model keeps
+ * working for BM25 and gets vectors by backfill; a different model is refused; damaged,
+ * truncated or mismatched vector files give clean errors; the COMMIT records the model.
+ * Model: the tiny random-weight bi-encoder tests/data/models/embed-bert-cls (CLS pooling,
+ * normalised, query prompt "Represent this sentence ...", empty passage prompt).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+
+#include "finerank.h"
+#include "index_util.h"
+#include "test.h"
+
+static const char *MODEL = "tests/data/models/embed-bert-cls";
+#define NDOC 12
+
+static const char *texts[NDOC] = {
+    "the cat sat on the mat", "dogs bark loudly at night", "stock markets fell sharply",
+    "a kitten is a young cat", "rain is expected tomorrow", "the bank raised interest rates",
+    "bm25 is a ranking function", "dense retrieval uses embeddings", "cats chase mice",
+    "the recipe needs two eggs", "football season starts soon", "gardens need water"};
+
+static void add(fr_index *ix, int i, const char *text) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"id\":\"d%d\",\"text\":\"%s\",\"source\":\"%s\"}", i, text,
+             i % 2 ? "odd" : "even");
+    CHECK_EQ(fr_index_add(ix, buf, strlen(buf), NULL), 0);
+}
+
+// Brute force: embed every live document and the query directly, score by dot product.
+// OUT: ids (best first) of the top k live docs among those with live[i] set.
+static size_t brute(fr_embedder *e, const char *query, const char *const *txt, const int *live,
+                    size_t k, int *ids, double *scores) {
+    int dim = fr_embedder_dim(e);
+    float q[64], v[64];
+    fr_embed_opts eo = fr_embed_opts_default();
+    eo.prompt_name = "query";
+    if (fr_embedder_embed(e, &query, 1, &eo, q, NULL) < 0) return 0;
+    eo.prompt_name = "passage";
+    double s[NDOC];
+    for (int i = 0; i < NDOC; i++) {
+        s[i] = -1e9;
+        if (!live[i] || fr_embedder_embed(e, &txt[i], 1, &eo, v, NULL) < 0) continue;
+        double d = 0;
+        for (int j = 0; j < dim; j++) d += (double)q[j] * v[j];
+        s[i] = d;
+    }
+    size_t n = 0;
+    for (; n < k; n++) {
+        int best = -1;
+        for (int i = 0; i < NDOC; i++) {
+            int taken = 0;
+            for (size_t j = 0; j < n; j++) taken |= ids[j] == i;
+            if (live[i] && !taken && (best < 0 || s[i] > s[best])) best = i;
+        }
+        if (best < 0) break;
+        ids[n] = best;
+        scores[n] = s[best];
+    }
+    return n;
+}
+
+// Dense search through the index; checks it against brute() (ids in order, scores 1e-5).
+static void check_dense(fr_index *ix, fr_embedder *e, const char *query, const char *const *txt,
+                        const int *live, size_t k) {
+    float q[64];
+    fr_hit hits[NDOC];
+    size_t n = 0;
+    fr_error err;
+    fr_search_opts so = fr_search_opts_default();
+    so.k = k;
+    CHECK_EQ(fr_index_embed_query(ix, query, q, &err), 0);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, hits, &n, &err), 0);
+    int ids[NDOC];
+    double sc[NDOC];
+    size_t nb = brute(e, query, txt, live, k, ids, sc);
+    CHECK_EQ(n, nb);
+    for (size_t i = 0; i < n && i < nb; i++) {
+        fr_doc d;
+        CHECK_EQ(fr_index_doc(ix, hits[i].doc, &d, NULL), 0);
+        CHECK(!d.deleted);
+        char want[16];
+        snprintf(want, sizeof want, "d%d", ids[i]);
+        if (strcmp(d.id, want) || fabs(hits[i].score - sc[i]) > 1e-5)
+            fprintf(stderr, "rank %zu: %s %.6f, want %s %.6f\n", i, d.id, hits[i].score, want, sc[i]);
+        CHECK_STR(d.id, want);
+        CHECK(fabs(hits[i].score - sc[i]) < 1e-5);
+    }
+}
+
+// The name of the first file in dir ending in suffix. OUT: out.
+static int find_file(const char *dir, const char *suffix, char *out, size_t cap) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)))
+        if (strlen(e->d_name) > strlen(suffix) &&
+            !strcmp(e->d_name + strlen(e->d_name) - strlen(suffix), suffix) && !found) {
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+            found = 1;
+        }
+    if (d) closedir(d);
+    return found;
+}
+
+static int count_files(const char *dir, const char *suffix) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += strlen(e->d_name) > strlen(suffix) &&
+             !strcmp(e->d_name + strlen(e->d_name) - strlen(suffix), suffix);
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_segments(fr_embedder *e) {
+    char dir[256];
+    if (!tmp_dir(dir, sizeof dir, "segvec")) { CHECK(0); return; }
+    fr_index_opts o = fr_index_opts_default();
+    o.embed_model = MODEL;
+    o.threads = 1;
+    fr_index *ix = NULL;
+    fr_error err;
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+    const char *txt[NDOC];
+    int live[NDOC];
+    for (int i = 0; i < NDOC; i++) { txt[i] = texts[i]; live[i] = 1; }
+    for (int i = 0; i < 6; i++) add(ix, i, texts[i]);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    for (int i = 6; i < NDOC; i++) add(ix, i, texts[i]);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    CHECK_EQ(count_files(dir, ".frv"), 2);
+    // deletions and an update (the old row must not come back; the new text is searched)
+    CHECK_EQ(fr_index_delete(ix, "d3", &err), 0);
+    live[3] = 0;
+    add(ix, 8, "a kitten is a young cat");  // d8 now holds d3's old text
+    txt[8] = "a kitten is a young cat";
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    fr_index_close(ix);
+
+    fr_index *rd = NULL;
+    CHECK_EQ(fr_index_open(dir, NULL, &rd, &err), 0);
+    fr_index_embedding em;
+    CHECK_EQ(fr_index_embedding_get(rd, &em, &err), 0);
+    CHECK_STR(em.model, MODEL);
+    CHECK_EQ(em.dim, 32);
+    CHECK_EQ(em.type, FR_VEC_F32);
+    CHECK_STR(em.query_prompt, "Represent this sentence for searching relevant passages: ");
+    CHECK_STR(em.doc_prompt, "");
+    CHECK_EQ(em.n_vectors, 13);  // 12 + the update's new row; deleted rows stay
+    CHECK_EQ(em.n_missing, 0);
+    check_dense(rd, e, "young cat", txt, live, 10);
+    check_dense(rd, e, "money and banks", txt, live, NDOC);
+    // filters apply to dense search too
+    {
+        float q[64];
+        fr_hit h[NDOC];
+        size_t n = 0;
+        fr_search_opts so = fr_search_opts_default();
+        so.k = NDOC;
+        so.source = "odd";
+        CHECK_EQ(fr_index_embed_query(rd, "young cat", q, &err), 0);
+        CHECK_EQ(fr_index_search_dense(rd, q, &so, 1, h, &n, &err), 0);
+        CHECK_EQ(n, 5);  // d1 d5 d7 d9 d11 (d3 deleted)
+        for (size_t i = 0; i < n; i++) {
+            fr_doc d;
+            fr_index_doc(rd, h[i].doc, &d, NULL);
+            CHECK(d.source && !strcmp(d.source, "odd") && !d.deleted);
+        }
+    }
+    fr_index_close(rd);
+
+    // optimize carries the live rows over without re-embedding: identical scores
+    float q[64];
+    fr_hit before[NDOC], after[NDOC];
+    size_t nb = 0, na = 0;
+    fr_search_opts so = fr_search_opts_default();
+    so.k = NDOC;
+    CHECK_EQ(fr_index_build(dir, NULL, &ix, &err), 0);
+    CHECK_EQ(fr_index_embed_query(ix, "dense retrieval", q, &err), 0);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, before, &nb, &err), 0);
+    CHECK_EQ(fr_index_optimize(ix, &err), 0);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, after, &na, &err), 0);
+    CHECK_EQ(na, nb);
+    CHECK_EQ(na, NDOC - 1);
+    for (size_t i = 0; i < na && i < nb; i++) {
+        fr_doc x;
+        fr_index_doc(ix, after[i].doc, &x, NULL);
+        CHECK(after[i].score == before[i].score);
+        CHECK(x.id && !x.deleted);
+    }
+    CHECK_EQ(count_files(dir, ".frv"), 1);
+    // a different model is refused on an index that has one
+    fr_index_close(ix);
+    o.embed_model = "tests/data/models/embed-xlmr-mean";
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), FR_EINVAL);
+    CHECK(strstr(err.msg, "embed-bert-cls") != NULL);
+
+    // damage: a flipped byte (CRC), a truncated file, a file of the wrong segment size
+    char vf[4400];
+    CHECK(find_file(dir, ".frv", vf, sizeof vf));
+    FILE *f = fopen(vf, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        fseek(f, 100, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, 100, SEEK_SET);
+        fputc(c ^ 0x40, f);
+        fclose(f);
+    }
+    CHECK_EQ(fr_index_open(dir, NULL, &rd, &err), FR_ECORRUPT);
+    CHECK(strstr(err.msg, ".frv") != NULL);
+    fr_index_opts nv = fr_index_opts_default();
+    nv.verify_checksums = 0;  // unchecked: opens and searches in bounds
+    CHECK_EQ(fr_index_open(dir, &nv, &rd, &err), 0);
+    if (rd) {
+        CHECK_EQ(fr_index_search_dense(rd, q, &so, 1, after, &na, &err), 0);
+        CHECK_EQ(na, NDOC - 1);
+        fr_index_close(rd);
+    }
+    CHECK_EQ(truncate(vf, 300), 0);
+    CHECK_EQ(fr_index_open(dir, &nv, &rd, &err), FR_ECORRUPT);
+    CHECK(strstr(err.msg, "do not fit") != NULL);
+    CHECK_EQ(truncate(vf, 10), 0);
+    CHECK_EQ(fr_index_open(dir, &nv, &rd, &err), FR_ECORRUPT);
+    CHECK_EQ(unlink(vf), 0);
+    CHECK_EQ(fr_index_open(dir, NULL, &rd, &err), FR_ENOTFOUND);
+    CHECK(strstr(err.msg, ".frv") != NULL);
+    rm_rf(dir);
+}
+
+// An index without a model: BM25 works, dense is a clear error; backfill adds vectors (and a
+// vec type change re-embeds every segment); add after backfill embeds the new documents.
+static void test_backfill(fr_embedder *e) {
+    char dir[256];
+    if (!tmp_dir(dir, sizeof dir, "segvec_bf")) { CHECK(0); return; }
+    fr_index *ix = NULL;
+    fr_error err;
+    CHECK_EQ(fr_index_build(dir, NULL, &ix, &err), 0);
+    for (int i = 0; i < 6; i++) add(ix, i, texts[i]);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    fr_hit h[NDOC];
+    size_t n = 0;
+    fr_search_opts so = fr_search_opts_default();
+    CHECK_EQ(fr_index_search(ix, "cat", -1, &so, h, &n, &err), 0);
+    CHECK_EQ(n, 2);
+    float q[64] = {0};
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, h, &n, &err), FR_EINVAL);
+    CHECK(strstr(err.msg, "finerank embed") != NULL);
+    CHECK_EQ(fr_index_embed_query(ix, "cat", q, &err), FR_EINVAL);
+    fr_index_embedding em;
+    CHECK_EQ(fr_index_embedding_get(ix, &em, &err), FR_ENOTFOUND);
+    // a model on an index with documents: refused with the backfill's name
+    fr_index_close(ix);
+    fr_index_opts o = fr_index_opts_default();
+    o.embed_model = MODEL;
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), FR_EINVAL);
+    CHECK(strstr(err.msg, "finerank embed") != NULL);
+    CHECK_EQ(fr_index_build(dir, NULL, &ix, &err), 0);
+    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_F32, NULL, NULL, &err), 0);
+    for (int i = 6; i < NDOC; i++) add(ix, i, texts[i]);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    fr_index_close(ix);
+    CHECK_EQ(count_files(dir, ".frv"), 2);
+    fr_index *rd = NULL;
+    CHECK_EQ(fr_index_open(dir, NULL, &rd, &err), 0);
+    const char *txt[NDOC];
+    int live[NDOC];
+    for (int i = 0; i < NDOC; i++) { txt[i] = texts[i]; live[i] = 1; }
+    check_dense(rd, e, "young cat", txt, live, 5);
+    fr_index_close(rd);
+    // int8 rows: every segment re-embedded, the old files removed after the commit
+    CHECK_EQ(fr_index_build(dir, NULL, &ix, &err), 0);
+    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8, NULL, NULL, &err), 0);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    CHECK_EQ(fr_index_embedding_get(ix, &em, &err), 0);
+    CHECK_EQ(em.type, FR_VEC_I8);
+    CHECK_EQ(em.n_vectors, NDOC);
+    so.k = 3;
+    CHECK_EQ(fr_index_embed_query(ix, "young cat", q, &err), 0);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, h, &n, &err), 0);
+    CHECK_EQ(n, 3);
+    fr_index_close(ix);
+    CHECK_EQ(count_files(dir, ".frv"), 2);
+    rm_rf(dir);
+}
+
+int main(void) {
+    fr_embedder *e = NULL;
+    fr_error err;
+    if (fr_embedder_open(MODEL, NULL, &e, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        CHECK(0);
+        return TEST_REPORT();
+    }
+    test_segments(e);
+    test_backfill(e);
+    fr_embedder_free(e);
+    return TEST_REPORT();
+}
