@@ -7,7 +7,8 @@
  *   embed   with MODEL (a bi-encoder directory, e.g. make_minilm_embed.py's MiniLM-L6 shape):
  *           fr_embedder_embed of the query text, 2 threads
  *   hybrid  bm25 + [embed +] dense + fr_fuse (RRF, k = 60) of the two top-K lists, in sequence
- *           (the order cli_retriever_search runs them)
+ *           (the order fr_retrieve runs them, src/rank/retriever.c; its defaults are depth 100
+ *           and a 1-thread scan, this measures top-1000 lists and a 2-thread scan)
  * p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines) after one
  * warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank to compare
  * them in one run (bench/embed/run.sh does). Prints a markdown table row per stage.
