@@ -3,7 +3,7 @@
  *   bm25    fr_index_search top-K
  *   dense   fr_vecs_search top-K over one int8 row per document (random unit vectors of 384
  *           dims stand in for the embeddings: the scan costs the same), 2 threads, plus the
- *           fr_index_doc lookup of each hit (the CLI's deleted-document check)
+ *           fr_index_doc lookup of each hit (a deleted-document check)
  *   embed   with MODEL (a bi-encoder directory, e.g. make_minilm_embed.py's MiniLM-L6 shape):
  *           fr_embedder_embed of the query text, 2 threads
  *   hybrid  bm25 + [embed +] dense + fr_fuse (RRF, k = 60) of the two top-K lists, in sequence
