@@ -978,7 +978,8 @@ typedef struct fr_retriever_opts {
     double rrf_k;               // 60
     double dense_weight;        // weighted fusion: dense weight, BM25 gets 1 - it (0.5)
     size_t depth;               // hybrid: hits taken from each list (100; at least k)
-    int threads;                // threads of the dense scan (1)
+    int threads;                // threads of the dense scan (1); hybrid with >= 2 also runs
+                                // BM25 on a second thread beside the query embedding
 } fr_retriever_opts;
 fr_retriever_opts fr_retriever_opts_default(void);
 // The top so->k for query; so's filters apply to both lists. A dense or hybrid retriever on

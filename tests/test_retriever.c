@@ -5,7 +5,9 @@
  * made independently (the embedder called directly, dot products in double); the pipeline
  * with "retriever": "hybrid" yields the same candidates; filters hold on both lists; the
  * config fields parse from JSON and key=value and print back; concurrent pipeline runs on
- * one handle (the embedder loaded lazily, once) agree.
+ * one handle (the embedder loaded lazily, once) agree; hybrid with threads >= 2 (BM25 beside
+ * the query embedding) returns exactly the sequential results, and the same error on an
+ * index without embeddings.
  */
 #include <pthread.h>
 
@@ -172,6 +174,69 @@ static void test_fusion(fr_embedder *e) {
     fr_result_free(&res);
 }
 
+// threads 1 runs BM25, embedding, scan in sequence; 2 and 3 run BM25 on a second thread
+// beside the embedding. Same hits, same scores (==), for both fusions, with and without filters.
+static void test_overlap(void) {
+    static const char *queries[] = {"young cat", "interest rates and markets", "zebra", "the"};
+    fr_error err;
+    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++)
+        for (int fusion = 0; fusion < 2; fusion++)
+            for (int filt = 0; filt < 2; filt++) {
+                fr_hit want[NDOC], got[NDOC];
+                size_t nw = 0, ng = 0;
+                fr_retriever_opts ro = fr_retriever_opts_default();
+                ro.kind = FR_RETRIEVER_HYBRID;
+                ro.fusion = fusion ? FR_FUSE_WEIGHTED : FR_FUSE_RRF;
+                ro.depth = 4;
+                fr_search_opts so = fr_search_opts_default();
+                so.k = 6;
+                if (filt) so.source = "even";
+                ro.threads = 1;
+                CHECK_EQ(fr_retrieve(ix, queries[qi], &ro, &so, want, &nw, &err), 0);
+                CHECK(nw >= 1);
+                for (int t = 2; t <= 3; t++) {
+                    ro.threads = t;
+                    CHECK_EQ(fr_retrieve(ix, queries[qi], &ro, &so, got, &ng, &err), 0);
+                    CHECK_EQ(ng, nw);
+                    for (size_t i = 0; i < ng && i < nw; i++) {
+                        CHECK_EQ(got[i].doc, want[i].doc);
+                        CHECK(got[i].score == want[i].score);
+                    }
+                }
+            }
+}
+
+// An index without embeddings: the same error whichever order hybrid runs in.
+static void test_overlap_error(void) {
+    char dir[256];
+    if (!tmp_dir(dir, sizeof dir, "retriever_noemb")) { CHECK(0); return; }
+    fr_index_opts o = fr_index_opts_default();
+    o.threads = 1;
+    fr_index *w = NULL, *r = NULL;
+    fr_error err;
+    CHECK_EQ(fr_index_build(dir, &o, &w, &err), 0);
+    const char *doc = "{\"id\":\"a\",\"text\":\"young cat\"}";
+    CHECK_EQ(fr_index_add(w, doc, strlen(doc), &err), 0);
+    CHECK_EQ(fr_index_commit(w, &err), 0);
+    fr_index_close(w);
+    CHECK_EQ(fr_index_open(dir, NULL, &r, &err), 0);
+    fr_retriever_opts ro = fr_retriever_opts_default();
+    ro.kind = FR_RETRIEVER_HYBRID;
+    fr_hit hits[4];
+    size_t n = 99;
+    char msg1[sizeof err.msg];
+    CHECK_EQ(fr_retrieve(r, "young cat", &ro, NULL, hits, &n, &err), FR_EINVAL);
+    CHECK_EQ(n, 0);
+    snprintf(msg1, sizeof msg1, "%s", err.msg);
+    ro.threads = 2;
+    n = 99;
+    CHECK_EQ(fr_retrieve(r, "young cat", &ro, NULL, hits, &n, &err), FR_EINVAL);
+    CHECK_EQ(n, 0);
+    CHECK_STR(err.msg, msg1);
+    fr_index_close(r);
+    rm_rf(dir);
+}
+
 static void test_config(void) {
     fr_error err;
     fr_pipeline_config c = fr_pipeline_config_default();
@@ -263,6 +328,8 @@ int main(void) {
     CHECK_EQ(fr_pipeline_new(ix, NULL, &pipe_, &err), 0);
     test_fusion(e);
     test_config();
+    test_overlap();
+    test_overlap_error();
     test_threads(dir);
     fr_pipeline_free(pipe_);
     fr_index_close(ix);

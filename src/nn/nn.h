@@ -1,4 +1,5 @@
-/* nn.h — float32 kernels for transformer encoders: dense layers (OpenBLAS sgemm), fused
+/* nn.h — float32 kernels for transformer encoders: dense layers (OpenBLAS sgemm; nn/skinny.c
+ * for a few rows), fused
  * bias + activation, residual + LayerNorm, row softmax, single-head attention.
  * All matrices are row-major; weights use PyTorch's nn.Linear layout (out_features, in_features).
  * Kernels are single-threaded: callers parallelise over sequences (see model/encoder.c).
@@ -13,6 +14,12 @@ typedef enum { FR__NN_NONE, FR__NN_GELU, FR__NN_GELU_TANH, FR__NN_RELU, FR__NN_T
 // y (m, n) with row stride ldy = act(x (m, k) · W^T + b); W (n, k), b (n) or NULL.
 void fr__nn_linear(const float *x, size_t m, size_t k, const float *w, const float *b, size_t n,
                    float *y, size_t ldy, fr__nn_act act);
+
+// The same for m <= FR__NN_SKINNY_M rows without OpenBLAS (nn/skinny.c: W read in place, no
+// packing); fr__nn_linear calls it for such m. Results agree with sgemm to float rounding.
+#define FR__NN_SKINNY_M 16
+void fr__nn_linear_skinny(const float *x, size_t m, size_t k, const float *w, const float *b,
+                          size_t n, float *y, size_t ldy, fr__nn_act act);
 
 // x (m, n) = LayerNorm(x + r) with gamma g, beta b, eps (r may be NULL).
 void fr__nn_layernorm(float *x, const float *r, size_t m, size_t n, const float *g, const float *b,

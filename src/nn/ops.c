@@ -109,6 +109,10 @@ void fr__nn_act_apply(float *x, size_t n, fr__nn_act act) {
 void fr__nn_linear(const float *x, size_t m, size_t k, const float *w, const float *b, size_t n,
                    float *y, size_t ldy, fr__nn_act act) {
     if (!m) return;
+    if (m <= FR__NN_SKINNY_M) {  // a query's few tokens: sgemm would spend most time packing W
+        fr__nn_linear_skinny(x, m, k, w, b, n, y, ldy, act);
+        return;
+    }
     // y = b (broadcast), then y += x · W^T in sgemm (beta = 1): one pass over y fewer than
     // zeroing in sgemm and adding the bias afterwards. W is (n, k) row-major, i.e. (k, n)
     // column-major — sgemm's "transpose B".

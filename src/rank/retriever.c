@@ -12,7 +12,15 @@
  * Workload: one query per call, k and depth 10..1000; the embedder (one short text, one
  * thread) and the dense scan dominate. The index handle holds the embedder, loaded once, and
  * every call only reads shared state, so concurrent calls are safe.
+ *
+ * Hybrid with threads >= 2: BM25 runs on a second thread while this one embeds the query
+ * (the two share nothing but the read-only index), then the dense scan takes `threads`
+ * threads, then fusion. The lists, and so the fused result, are the ones the sequential
+ * order computes (tests/test_retriever.c compares them); on failure the error is the one
+ * the sequential order would report (BM25's first). threads = 1 stays sequential: a server
+ * running one request per core gains nothing from splitting one.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -42,22 +50,53 @@ int fr_retriever_fuse(const fr_retriever_opts *ro, const fr_hit *bm25, size_t nb
     return fr_fuse(lists, lens, 2, &fo, out, n_out, err);
 }
 
-// Dense top so->k for a query text. OUT: hits (so->k), *n.
+// The query's embedding. OUT: *q (the index's dim floats; caller frees; NULL when the index
+// has no embeddings, which the scan reports).
+static int embed(fr_index *ix, const char *query, float **q, fr_error *err) {
+    fr_index_embedding em;
+    *q = NULL;
+    if (fr_index_embedding_get(ix, &em, NULL) < 0) return 0;  // the scan names the backfill
+    if (!(*q = malloc((size_t)em.dim * sizeof **q))) return fr__err(err, FR_ENOMEM, "retriever: out of memory");
+    int rc = fr_index_embed_query(ix, query, *q, err);
+    if (rc < 0) {
+        free(*q);
+        *q = NULL;
+    }
+    return rc;
+}
+
+// Dense top so->k for an embedded query (q NULL: the index has no embeddings, and the scan
+// returns the error that names the backfill). OUT: hits (so->k), *n.
+static int scan(fr_index *ix, const float *q, const fr_search_opts *so, int threads, fr_hit *hits,
+                size_t *n, fr_error *err) {
+    float none = 0;
+    *n = 0;
+    return fr_index_search_dense(ix, q ? q : &none, so, threads, hits, n, err);
+}
+
 static int dense(fr_index *ix, const char *query, const fr_search_opts *so, int threads,
                  fr_hit *hits, size_t *n, fr_error *err) {
-    fr_index_embedding em;
-    *n = 0;
-    int rc = fr_index_embedding_get(ix, &em, NULL);
-    if (rc < 0) {  // the error that names the backfill
-        float none = 0;
-        return fr_index_search_dense(ix, &none, so, threads, hits, n, err);
-    }
-    float *q = malloc((size_t)em.dim * sizeof *q);
-    if (!q) return fr__err(err, FR_ENOMEM, "retriever: out of memory");
-    rc = fr_index_embed_query(ix, query, q, err);
-    if (rc == 0) rc = fr_index_search_dense(ix, q, so, threads, hits, n, err);
+    float *q;
+    int rc = embed(ix, query, &q, err);
+    if (rc == 0) rc = scan(ix, q, so, threads, hits, n, err);
     free(q);
     return rc;
+}
+
+typedef struct bm25_job {
+    fr_index *ix;
+    const char *query;
+    const fr_search_opts *so;
+    fr_hit *hits;  // so->k
+    size_t n;
+    int rc;
+    fr_error err;
+} bm25_job;
+
+static void *bm25_run(void *arg) {
+    bm25_job *j = arg;
+    j->rc = fr_index_search(j->ix, j->query, -1, j->so, j->hits, &j->n, &j->err);
+    return NULL;
 }
 
 int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
@@ -72,18 +111,30 @@ int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
     if (ro->kind == FR_RETRIEVER_DENSE) return dense(ix, query, so, ro->threads, hits, n_hits, err);
     if (ro->kind != FR_RETRIEVER_HYBRID)
         return fr__err(err, FR_EINVAL, "retriever: unknown kind %d", (int)ro->kind);
-    size_t k = so->k, depth = ro->depth > k ? ro->depth : k, nb = 0, nd = 0, n = 0;
+    size_t k = so->k, depth = ro->depth > k ? ro->depth : k, nd = 0, n = 0;
     fr_hit *buf = malloc((4 * depth + 1) * sizeof *buf);  // BM25, dense, fused (2 depth)
     if (!buf) return fr__err(err, FR_ENOMEM, "retriever: out of memory");
     fr_search_opts o = *so;
     o.k = depth;
-    int rc = fr_index_search(ix, query, -1, &o, buf, &nb, err);
-    if (rc == 0) rc = dense(ix, query, &o, ro->threads, buf + depth, &nd, err);
-    if (rc == 0) rc = fr_retriever_fuse(ro, buf, nb, buf + depth, nd, buf + 2 * depth, &n, err);
+    bm25_job bj = {.ix = ix, .query = query, .so = &o, .hits = buf};
+    pthread_t tid;
+    int overlap = ro->threads > 1 && pthread_create(&tid, NULL, bm25_run, &bj) == 0;
+    if (!overlap) bm25_run(&bj);
+    float *q = NULL;
+    int rc = bj.rc;  // sequential: no embedding after a failed BM25
+    if (overlap || rc == 0) rc = embed(ix, query, &q, err);
+    if (overlap) pthread_join(tid, NULL);
+    if (bj.rc < 0) {
+        rc = bj.rc;
+        if (err) *err = bj.err;
+    }
+    if (rc == 0) rc = scan(ix, q, &o, ro->threads, buf + depth, &nd, err);
+    if (rc == 0) rc = fr_retriever_fuse(ro, buf, bj.n, buf + depth, nd, buf + 2 * depth, &n, err);
     if (rc == 0) {
         *n_hits = n < k ? n : k;
         memcpy(hits, buf + 2 * depth, *n_hits * sizeof *hits);
     }
+    free(q);
     free(buf);
     return rc;
 }
