@@ -7,13 +7,20 @@
  *   embed   with MODEL (a bi-encoder directory, e.g. make_minilm_embed.py's MiniLM-L6 shape):
  *           fr_embedder_embed of the query text, 2 threads
  *   hybrid  bm25 + [embed +] dense + fr_fuse (RRF, k = 60) of the two top-K lists, in sequence
- *           (the order fr_retrieve runs them, src/rank/retriever.c; its defaults are depth 100
- *           and a 1-thread scan, this measures top-1000 lists and a 2-thread scan)
- * p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines) after one
- * warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank to compare
- * them in one run (bench/embed/run.sh does). Prints a markdown table row per stage.
+ *           (the order fr_retrieve runs them with threads = 1, and main's fr_retrieve always)
+ *   hybrid, overlapped  bm25 on a second thread while this one embeds the query, then dense
+ *           (2 threads) and fusion: the order fr_retrieve (src/rank/retriever.c) runs them with
+ *           threads >= 2 since the hybrid-lat branch. Its fused list is checked against the
+ *           sequential one.
+ *   dense, no embedding before it  the same scans in a pass without query embeddings: does
+ *           the embedder slow the scan that follows it?
+ * fr_retrieve's defaults are depth 100 and a 1-thread scan; this measures top-K lists and a
+ * 2-thread scan. p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines)
+ * after one warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank
+ * to compare them in one run (bench/embed/run.sh does). Prints a markdown table row per stage.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +56,29 @@ static void die(const char *what, fr_error *err) {
     exit(1);
 }
 
-enum { BM25, EMBED, DENSE, FUSE, HYBRID, NSTAGE };
+enum { BM25, EMBED, DENSE, FUSE, HYBRID, OVERLAP, DENSE_ALONE, NSTAGE };
+
+typedef struct { fr_index *ix; const char *q; const fr_search_opts *so; fr_hit *hits; size_t n; } bm25_job;
+static void *bm25_run(void *arg) {
+    bm25_job *j = arg;
+    fr_error err;
+    if (fr_index_search(j->ix, j->q, -1, j->so, j->hits, &j->n, &err) < 0) die("search", &err);
+    return NULL;
+}
+
+// dense top-K of query vector qv over v, without deleted documents. OUT: dn, *nd.
+static void dense_run(fr_index *ix, const fr_vecs *v, const float *qv, size_t K, fr_vec_hit *vh,
+                      fr_hit *dn, size_t *nd) {
+    fr_error err;
+    size_t nv;
+    *nd = 0;
+    if (fr_vecs_search(v, qv, K, 2, vh, &nv, &err) < 0) die("vecs search", &err);
+    for (size_t i = 0; i < nv; i++) {
+        fr_doc d;
+        if (fr_index_doc(ix, vh[i].id, &d, &err) < 0) die("doc", &err);
+        if (!d.deleted) dn[(*nd)++] = (fr_hit){vh[i].id, vh[i].score};
+    }
+}
 
 int main(int argc, char **argv) {
     if (argc < 3) {
@@ -102,21 +131,17 @@ int main(int argc, char **argv) {
     fr_search_opts so = fr_search_opts_default();
     so.k = K;
     fr_fuse_opts fo = fr_fuse_opts_default();
+    fr_hit *bm2 = malloc(K * sizeof *bm2), *dn2 = malloc(K * sizeof *dn2), *fused2 = malloc(2 * K * sizeof *fused2);
     for (int pass = 0; pass < 2; pass++)  // pass 0 warms the page cache and the allocator
         for (size_t j = 0; j < nq; j++) {
-            size_t nb, nv, nf, nd = 0;
+            size_t nb, nf, nd = 0;
             double t0 = now();
             if (fr_index_search(ix, qs[j], -1, &so, bm, &nb, &err) < 0) die("search", &err);
             double t1 = now();
             fr_embed_opts eo = fr_embed_opts_default();
             if (emb && fr_embedder_embed(emb, (const char *const *)&qs[j], 1, &eo, qe, &err) < 0) die("embed", &err);
             double t2 = now();
-            if (fr_vecs_search(v, qv + j * D, K, 2, vh, &nv, &err) < 0) die("vecs search", &err);
-            for (size_t i = 0; i < nv; i++) {
-                fr_doc d;
-                if (fr_index_doc(ix, vh[i].id, &d, &err) < 0) die("doc", &err);
-                if (!d.deleted) dn[nd++] = (fr_hit){vh[i].id, vh[i].score};
-            }
+            dense_run(ix, v, qv + j * D, K, vh, dn, &nd);
             double t3 = now();
             const fr_hit *lists[2] = {bm, dn};
             size_t lens[2] = {nb, nd};
@@ -127,8 +152,37 @@ int main(int argc, char **argv) {
             lat[DENSE][j] = (t3 - t2) * 1e3;
             lat[FUSE][j] = (t4 - t3) * 1e3;
             lat[HYBRID][j] = (t4 - t0) * 1e3;
+            // overlapped: BM25 on a second thread beside the embedding
+            size_t nd2 = 0, nf2;
+            t0 = now();
+            bm25_job bj = {ix, qs[j], &so, bm2, 0};
+            pthread_t tid;
+            if (pthread_create(&tid, NULL, bm25_run, &bj) != 0) { fprintf(stderr, "pthread_create\n"); return 1; }
+            if (emb && fr_embedder_embed(emb, (const char *const *)&qs[j], 1, &eo, qe, &err) < 0) die("embed", &err);
+            pthread_join(tid, NULL);
+            dense_run(ix, v, qv + j * D, K, vh, dn2, &nd2);
+            const fr_hit *lists2[2] = {bm2, dn2};
+            size_t lens2[2] = {bj.n, nd2};
+            if (fr_fuse(lists2, lens2, 2, &fo, fused2, &nf2, &err) < 0) die("fuse", &err);
+            lat[OVERLAP][j] = (now() - t0) * 1e3;
+            int same = nf2 == nf;
+            for (size_t i = 0; same && i < nf; i++)
+                same = fused[i].doc == fused2[i].doc && fused[i].score == fused2[i].score;
+            if (!same) {
+                fprintf(stderr, "bench_hybrid: query %zu: overlapped fusion differs\n", j);
+                return 1;
+            }
         }
-    static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion", "hybrid"};
+    for (size_t j = 0; j < nq; j++) {  // the scans alone, after BM25 as above but no embedding
+        size_t nb, nd;
+        if (fr_index_search(ix, qs[j], -1, &so, bm, &nb, &err) < 0) die("search", &err);
+        double t0 = now();
+        dense_run(ix, v, qv + j * D, K, vh, dn, &nd);
+        lat[DENSE_ALONE][j] = (now() - t0) * 1e3;
+    }
+    static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion",
+                                  "hybrid, in sequence", "hybrid, bm25 beside the embedding",
+                                  "dense int8 (2 threads), no embedding before it"};
     double p50[NSTAGE];
     for (int s = 0; s < NSTAGE; s++) {
         qsort(lat[s], nq, sizeof(double), cmpd);
@@ -136,7 +190,8 @@ int main(int argc, char **argv) {
         if (s == EMBED && !emb) continue;
         printf("| %zu | top-%zu | %s | %.2f | %.2f |\n", N, K, names[s], p50[s], lat[s][(size_t)(0.99 * (double)(nq - 1))]);
     }
-    printf("| %zu | top-%zu | hybrid p50 / bm25 p50 | %.2fx | |\n", N, K, p50[HYBRID] / p50[BM25]);
+    printf("| %zu | top-%zu | hybrid p50 / bm25 p50: in sequence, overlapped | %.2fx, %.2fx | |\n", N, K,
+           p50[HYBRID] / p50[BM25], p50[OVERLAP] / p50[BM25]);
     fr_embedder_free(emb);
     fr_vecs_free(v);
     fr_index_close(ix);

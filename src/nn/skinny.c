@@ -13,9 +13,13 @@
  * independent chains to cover the FMA latency on two pipes), reduced with one hadd tree per
  * 2×4 tile. f32 accumulation, like sgemm; the sum order differs from OpenBLAS's, so results
  * agree with it to float rounding, not bit for bit (tests/test_nn.c).
+ * Weights are cold: a query's dense layers read 42 MB (MiniLM-L6, f32), and the vector scan
+ * between two queries evicts them. So while the first rows run on block j, block j + 2 is
+ * prefetched into L2 (_MM_HINT_T1: into L1 it evicted the x rows and the current block and
+ * was no faster than no prefetch; with L2 the FFN layers ran 1.5x faster cold).
  * Workload: m <= FR__NN_SKINNY_M (nn.h), k and n in the hundreds to thousands. Measured with
- * cold weights (MiniLM shapes, one thread, 2026-11-28): 15-35% faster than sgemm for m <= 12,
- * even at m = 16, slower above (sgemm's packing pays off once W is reused by more rows).
+ * cold weights (MiniLM shapes, one thread, 2026-11-28): 1.2-2x faster than sgemm at m = 10,
+ * about even at m = 16, slower above (sgemm's packing pays off once W is reused by more rows).
  */
 #include "nn/nn.h"
 
@@ -35,7 +39,7 @@ static inline __m128 hsum4x8(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 }
 
 // y[i][j..j+4) for rows x0 (and x1 unless NULL) and W rows w0 (four rows of k).
-// pf: the next block's first row (prefetched during this pass, see the header) or NULL.
+// pf: the first row of the block PF_AHEAD blocks on (prefetched during this pass) or NULL.
 static void tile(const float *x0, const float *x1, const float *w0, size_t k, float *y0,
                  float *y1, const float *pf) {
     const float *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
@@ -45,10 +49,10 @@ static void tile(const float *x0, const float *x1, const float *w0, size_t k, fl
     if (x1) {
         for (; p + 8 <= k; p += 8) {
             if (pf) {
-                _mm_prefetch((const char *)(pf + p), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pf + k + p), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pf + 2 * k + p), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pf + 3 * k + p), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + p), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + k + p), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + 2 * k + p), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + 3 * k + p), _MM_HINT_T1);
             }
             __m256 v0 = _mm256_loadu_ps(x0 + p), v1 = _mm256_loadu_ps(x1 + p), c;
             c = _mm256_loadu_ps(w0 + p); a00 = _mm256_fmadd_ps(v0, c, a00); a10 = _mm256_fmadd_ps(v1, c, a10);
@@ -59,10 +63,10 @@ static void tile(const float *x0, const float *x1, const float *w0, size_t k, fl
     } else {
         for (; p + 8 <= k; p += 8) {
             if (pf) {
-                _mm_prefetch((const char *)(pf + p), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pf + k + p), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pf + 2 * k + p), _MM_HINT_T0);
-                _mm_prefetch((const char *)(pf + 3 * k + p), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + p), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + k + p), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + 2 * k + p), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf + 3 * k + p), _MM_HINT_T1);
             }
             __m256 v0 = _mm256_loadu_ps(x0 + p);
             a00 = _mm256_fmadd_ps(v0, _mm256_loadu_ps(w0 + p), a00);
@@ -99,7 +103,6 @@ void fr__nn_linear_skinny(const float *x, size_t m, size_t k, const float *w, co
     size_t j = 0;
 #if defined(__AVX2__) && defined(__FMA__)
     for (; j + 4 <= n; j += 4) {
-        // While the first rows run on block j, block j + PF_AHEAD is fetched.
         const float *pf = j + (PF_AHEAD + 1) * 4 <= n ? w + (j + PF_AHEAD * 4) * k : NULL;
         size_t i = 0;
         for (; i + 2 <= m; i += 2, pf = NULL)
