@@ -13,6 +13,8 @@
 #     tree's library and $BASE's (a git ref, default main: built from `git archive` into
 #     $D/base) in the same run; then, for this tree, int8's top-10 overlap with F32 on random
 #     and on clustered (anisotropic) vectors.
+#     With APPROX=F1,F2,... (oversampling factors), a prototype 1-bit first pass + int8 rescoring
+#     (not in the library): latency and recall@10 / @K against F32, random and clustered.
 #  4. with HYBRID_INDEX=DIR (a BM25 index of VECTORS documents, e.g. bench/bm25/speed.sh's) and
 #     HYBRID_QUERIES=FILE: BM25 top-1000 vs hybrid (BM25 + query embedding + dense int8 + RRF)
 #     latency per query (bench_hybrid.c), this tree and $BASE.
@@ -71,7 +73,7 @@ VT=${VTYPES:-f32,int8,int8+rescore}
 echo; echo "== vector search, $BASE ($(git rev-parse --short "$BASE"))"
 "$D/bench_vectors_base" "$V" 384 100 1000 "$VT" 0
 echo; echo "== vector search, this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo +))"
-"$D/bench_vectors_branch" "$V" 384 100 1000 "$VT" 1
+"$D/bench_vectors_branch" "$V" 384 100 1000 "$VT" 1 "${APPROX:-}"
 if [ -n "${HYBRID_INDEX:-}" ]; then
     M=-; [ -f "$D/model/config.json" ] && M="$D/model"
     echo; echo "| docs | k | stage | p50 ms | p99 ms |"; echo "|---|---|---|---|---|"
