@@ -58,7 +58,7 @@ int main(void) {
                     CHECK(e < 1e-5);
                 }
     // fr__nn_linear below and above the switch: a MiniLM-shaped FFN layer
-    double below = check(FR__NN_SKINNY_M, 384, 1536, 1, FR__NN_GELU, 0);
+    double below = check(FR__NN_SKINNY_M ? FR__NN_SKINNY_M : 1, 384, 1536, 1, FR__NN_GELU, 0);
     double above = check(FR__NN_SKINNY_M + 1, 384, 1536, 1, FR__NN_GELU, 0);
     CHECK(below < 1e-5);
     CHECK(above < 1e-5);

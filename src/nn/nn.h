@@ -17,7 +17,12 @@ void fr__nn_linear(const float *x, size_t m, size_t k, const float *w, const flo
 
 // The same for m <= FR__NN_SKINNY_M rows without OpenBLAS (nn/skinny.c: W read in place, no
 // packing); fr__nn_linear calls it for such m. Results agree with sgemm to float rounding.
+// Only AVX2 + FMA builds take it (its portable path is a plain loop, slower than sgemm).
+#if defined(__AVX2__) && defined(__FMA__)
 #define FR__NN_SKINNY_M 16
+#else
+#define FR__NN_SKINNY_M 0
+#endif
 void fr__nn_linear_skinny(const float *x, size_t m, size_t k, const float *w, const float *b,
                           size_t n, float *y, size_t ldy, fr__nn_act act);
 
