@@ -19,7 +19,7 @@ void fr__nn_linear(const float *x, size_t m, size_t k, const float *w, const flo
 // packing); fr__nn_linear calls it for such m. Results agree with sgemm to float rounding.
 // Only AVX2 + FMA builds take it (its portable path is a plain loop, slower than sgemm).
 #if defined(__AVX2__) && defined(__FMA__)
-#define FR__NN_SKINNY_M 16
+#define FR__NN_SKINNY_M 20
 #else
 #define FR__NN_SKINNY_M 0
 #endif
