@@ -96,6 +96,8 @@ typedef struct fr_encode_opts {
     int max_length;             // > 0: truncate to this many tokens, specials included;
                                 // 0: use the file's own truncation block (none if absent)
     fr_trunc_strategy strategy; // used when max_length > 0
+    int truncate_left;          // used when max_length > 0: 1 drops tokens from the start of
+                                // each sequence (HF TruncationDirection::Left), 0 from the end
     int want_tokens;            // 1: fill fr_encoding.tokens as well as ids
 } fr_encode_opts;
 
@@ -194,6 +196,10 @@ typedef struct fr_model_info {
     const char *kernel_isa;     // reduced-precision kernels in use: "avx2", "ref"; "sgemm" at f32
 } fr_model_info;
 void fr_model_get_info(const fr_model *m, fr_model_info *out);
+// The model directory's tokenizer.json, opened by fr_model_open (opts.load_tokenizer), or NULL
+// when it was not loaded or the directory has none. Owned by the model: valid until
+// fr_model_free(m); never free it. Immutable, so any number of threads may encode with it.
+const fr_tokenizer *fr_model_tokenizer(const fr_model *m);
 
 // One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
 // models ignore them, as transformers does (their tokenizers return no token_type_ids).
@@ -215,6 +221,7 @@ typedef struct fr_score_opts {
     int batch_tokens;       // token budget per forward batch and thread; 0: 2048
     int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
     fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
+    int truncate_left;      // FR_LONG_TRUNCATE: 1 cuts from the left (HF direction Left)
     fr_long_docs long_docs;
     int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
                             // the passage window

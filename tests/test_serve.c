@@ -340,6 +340,58 @@ static void test_tei(void) {
     json_decref(o);
 }
 
+// The logit of one (query, doc) pair scored directly, truncated to the model's max_length
+// longest-first from the given side (as TEI does for truncation_direction), as a lone
+// one-document request is scored: one single-threaded forward call.
+static double direct_logit(const char *query, const char *doc, int left) {
+    fr_model *m = NULL;
+    fr_error err;
+    fr_model_opts mo = fr_model_opts_default();
+    if (fr_model_open(MODEL, &mo, &m, &err) < 0) return NAN;
+    fr_model_info info;
+    fr_model_get_info(m, &info);
+    fr_encode_opts o = fr_encode_opts_default();
+    o.max_length = info.max_length;
+    o.truncate_left = left;
+    fr_encoding enc = {0};
+    float lg = NAN;
+    if (fr_tokenizer_encode(fr_model_tokenizer(m), query, -1, doc, -1, &o, &enc, &err) == 0) {
+        fr_seq sq = {enc.ids, enc.type_ids, enc.n};
+        fr_score_opts so = fr_score_opts_default();
+        so.threads = 1;
+        so.batch_tokens = (int)enc.n + 1;
+        if (fr_model_score_ids(m, &sq, 1, &so, &lg, &err) < 0) lg = NAN;
+    }
+    fr_encoding_free(&enc);
+    fr_model_free(m);
+    return lg;
+}
+
+static void test_tei_left(void) {
+    // A document whose start and end differ, longer than the model's 64 positions: Left keeps
+    // its end, Right its start; each equals the direct score of that truncation.
+    char doc[2048] = "";
+    for (int w = 0; w < 40; w++) strcat(doc, "insulin glucose ");
+    for (int w = 0; w < 40; w++) strcat(doc, "weather wind ");
+    double want[2] = {direct_logit("diabetes diet sugar", doc, 0),
+                      direct_logit("diabetes diet sugar", doc, 1)};
+    CHECK(want[0] != want[1]);
+    static const char *const dirs[] = {"Right", "Left"};
+    for (int left = 0; left < 2; left++) {
+        json_t *o = json_pack("{ss s[s] sb sb ss}", "query", "diabetes diet sugar", "texts", doc,
+                              "raw_scores", 1, "truncate", 1, "truncation_direction", dirs[left]);
+        char *b = json_dumps(o, JSON_COMPACT);
+        resp r;
+        CHECK(http(g_port, "POST", "/rerank", b, (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 200);
+        double got = json_real_value(json_object_get(json_array_get(r.json, 0), "score"));
+        CHECK(got == (double)(float)want[left]);
+        resp_free(&r);
+        free(b);
+        json_decref(o);
+    }
+}
+
 static void test_extensions(void) {
     const char *b = "{\"query\":\"diabetes guideline\",\"explain\":true,\"now\":\"2024-01-01\","
                     "\"freshness\":\"exp:scale=365d\",\"authority_table\":{\"guideline\":1.0,"
@@ -949,6 +1001,7 @@ int main(void) {
     test_cohere_v1();
     test_cohere_v2_jina();
     test_tei();
+    test_tei_left();
     test_extensions();
     test_parallel();
     test_slow_client();

@@ -88,6 +88,8 @@ void fr_model_free(fr_model *m) {
     free(m);
 }
 
+const fr_tokenizer *fr_model_tokenizer(const fr_model *m) { return m ? m->tok : NULL; }
+
 void fr_model_get_info(const fr_model *m, fr_model_info *out) {
     const fr__model_config *c = &m->enc.cfg;
     memset(out, 0, sizeof *out);

@@ -216,6 +216,7 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
     if (o.long_docs == FR_LONG_TRUNCATE) {
         eo.max_length = (int)max_len;
         eo.strategy = o.truncation;
+        eo.truncate_left = o.truncate_left;
     } else {
         eo.max_length = INT_MAX / 2;
         if ((rc = fr_tokenizer_encode(m->tok, query, -1, NULL, 0, &raw, &q, err)) < 0) {

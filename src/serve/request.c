@@ -352,12 +352,9 @@ int fr__rr_parse(fr__dialect d, const char *body, size_t len, const fr__limits *
                 fr__http_fail(e, 422, "truncation_direction", "expected Left or Right");
                 goto fail;
             }
-            if (s[0] == 'L' || s[0] == 'l') {
-                fr__http_fail(e, 422, "truncation_direction", "Left is not supported (pairs "
-                              "are truncated longest-first from the right, as sentence-"
-                              "transformers does)");
-                goto fail;
-            }
+            // As TEI: LongestFirst with this direction on both sequences (tokenizers'
+            // TruncationParams.direction), so Left keeps each one's end.
+            r->truncate_left = s[0] == 'L' || s[0] == 'l';
         }
     } else {
         if (get_bool(o, "return_documents", &r->return_documents, e) < 0) goto fail;

@@ -32,6 +32,7 @@ static int encode_pair(fr__serve_ctx *c, const fr__rr_req *r, size_t i, fr_encod
     fr_encode_opts o = fr_encode_opts_default();
     o.max_length = c->info.max_length;
     o.strategy = FR_TRUNC_LONGEST_FIRST;
+    o.truncate_left = r->truncate_left;
     fr_error fe;
     if (!r->truncate || r->max_tokens_per_doc > 0) {
         fr_encode_opts full = o;

@@ -488,14 +488,13 @@ static int load(fr_server *s, fr_error *err) {
         return fr__err(err, FR_ENOMEM, "out of memory");
     s->cfg.model[0] = 0;  // the server's model is shared through the batcher, not reopened
     if (s->model_dir) {
-        fr_model_opts mo = fr_model_opts_default();  // its tokenizer serves long_docs windows
+        fr_model_opts mo = fr_model_opts_default();  // its tokenizer serves every route
         mo.dtype = s->o.dtype;
         if ((rc = fr_model_open(s->model_dir, &mo, &s->model, err)) < 0)
             return fr__err_prefix(err, rc, "model");
         fr_model_get_info(s->model, &s->ctx.info);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/tokenizer.json", s->model_dir);
-        if ((rc = fr_tokenizer_open(path, &s->ctx.tok, err)) < 0) return fr__err_prefix(err, rc, "model");
+        if (!(s->ctx.tok = fr_model_tokenizer(s->model)))
+            return fr__err(err, FR_ENOTFOUND, "model: %s has no tokenizer.json", s->model_dir);
         int threads = s->o.scorer_threads > 0 ? s->o.scorer_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (threads < 1) threads = 1;
         s->o.scorer_threads = threads;
@@ -604,7 +603,6 @@ void fr_server_free(fr_server *s) {
     if (s->d) MHD_stop_daemon(s->d);
     fr_pipeline_free(s->pipe);
     fr__batcher_free(s->ctx.batcher);
-    fr_tokenizer_free(s->ctx.tok);
     fr_model_free(s->model);
     fr_index_close(s->wix);
     fr_index_close(s->ix);
