@@ -225,6 +225,8 @@ typedef struct fr_score_opts {
     fr_long_docs long_docs;
     int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
                             // the passage window
+    int max_windows;        // windows: at most this many per passage, from its start (the
+                            // rest is not scored, as Cohere's max_chunks_per_doc); 0: all
 } fr_score_opts;
 fr_score_opts fr_score_opts_default(void);
 

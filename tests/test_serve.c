@@ -392,6 +392,71 @@ static void test_tei_left(void) {
     }
 }
 
+// Cohere v1 max_chunks_per_doc: a long document scores as its best chunk (window), at most
+// max_chunks_per_doc chunks from its start. The document: filler for chunks 1-2, then a tail
+// (in chunk 3) that scores above the filler; 2 chunks miss it, 10 reach it.
+static void test_max_chunks(void) {
+    fr_model *m = NULL;
+    fr_error err;
+    fr_model_opts mo = fr_model_opts_default();
+    CHECK(fr_model_open(MODEL, &mo, &m, &err) == 0);
+    if (!m) return;
+    const char *q = "diabetes diet sugar";
+    char doc[4096];
+    float want[2] = {0, 0};
+    int found = 0;
+    for (size_t t = 0; t < NDOCS && !found; t++) {
+        doc[0] = 0;
+        for (int w = 0; w < 120; w++) strcat(doc, "weather ");
+        strcat(doc, DOCS[t]);
+        strcat(doc, " ");
+        strcat(doc, DOCS[t]);
+        fr_rerank_score rs[2];
+        const char *d[1] = {doc};
+        for (int k = 0; k < 2; k++) {
+            fr_score_opts so = fr_score_opts_default();
+            so.threads = 1;  // as the server's long-document path
+            so.long_docs = FR_LONG_MAX;
+            so.max_windows = k ? 10 : 2;
+            CHECK(fr_model_rerank(m, q, d, NULL, 1, &so, &rs[k], &err) == 0);
+        }
+        CHECK_EQ(rs[0].windows, 2);
+        CHECK(rs[1].windows > 2 && rs[1].windows <= 10);
+        if (rs[1].relevance > rs[0].relevance) {
+            found = 1;
+            want[0] = rs[0].relevance;
+            want[1] = rs[1].relevance;
+        }
+    }
+    fr_model_free(m);
+    CHECK(found);
+    if (!found) return;
+    for (int k = 0; k < 2; k++) {
+        json_t *o = json_pack("{ss s[s] si}", "query", q, "documents", doc, "max_chunks_per_doc",
+                              k ? 10 : 2);
+        char *b = json_dumps(o, JSON_COMPACT);
+        resp r;
+        CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 200);
+        json_t *it = json_array_get(json_object_get(r.json, "results"), 0);
+        CHECK(json_real_value(json_object_get(it, "relevance_score")) == (double)want[k]);
+        resp_free(&r);
+        free(b);
+        json_decref(o);
+    }
+    // without max_chunks_per_doc the document is truncated: the filler alone
+    json_t *o = json_pack("{ss s[s]}", "query", q, "documents", doc);
+    char *b = json_dumps(o, JSON_COMPACT);
+    resp r;
+    CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    json_t *it = json_array_get(json_object_get(r.json, "results"), 0);
+    CHECK(json_real_value(json_object_get(it, "relevance_score")) < (double)want[1]);
+    resp_free(&r);
+    free(b);
+    json_decref(o);
+}
+
 static void test_extensions(void) {
     const char *b = "{\"query\":\"diabetes guideline\",\"explain\":true,\"now\":\"2024-01-01\","
                     "\"freshness\":\"exp:scale=365d\",\"authority_table\":{\"guideline\":1.0,"
@@ -1002,6 +1067,7 @@ int main(void) {
     test_cohere_v2_jina();
     test_tei();
     test_tei_left();
+    test_max_chunks();
     test_extensions();
     test_parallel();
     test_slow_client();

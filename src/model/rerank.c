@@ -9,7 +9,8 @@
  * where prefix / suffix are the special tokens and query ids the post-processor puts around
  * the passage (found by locating the passage's own ids, encoded alone, in the untruncated pair
  * encoding — HF tokenizers encode the two sequences independently, so they match), W fills
- * max_length, and neighbours share `window_stride` tokens (default W/4). The query is cut to
+ * max_length, and neighbours share `window_stride` tokens (default W/4); `max_windows` keeps
+ * only the first windows (the rest of the passage is not scored). The query is cut to
  * leave at least half of max_length to the passage. Scores aggregate by max or mean of the
  * raw logit and of the relevance, or take the first window (which equals only_second
  * truncation).
@@ -118,7 +119,7 @@ static void sl_free(seqlist *s) {
 // Appends the windows of one (query, passage) pair. full: the untruncated pair encoding with
 // specials; p: the passage alone without specials; q: the query alone without specials.
 static int add_windows(seqlist *s, size_t doc, const fr_encoding *full, const fr_encoding *p,
-                       const fr_encoding *q, size_t max_len, size_t stride, int first_only,
+                       const fr_encoding *q, size_t max_len, size_t stride, size_t max_windows,
                        fr_error *err) {
     size_t P = p->n, N = full->n;
     if (N <= max_len || P == 0)  // fits (or nothing to split): the plain pair
@@ -168,7 +169,7 @@ static int add_windows(seqlist *s, size_t doc, const fr_encoding *full, const fr
     size_t overlap = stride ? stride : W / 4;
     if (overlap >= W) overlap = W - 1;
     size_t step = W - overlap;
-    for (size_t st = 0;; st += step) {
+    for (size_t st = 0, k = 1;; st += step, k++) {
         size_t w = P - st < W ? P - st : W;
         int rc = sl_add(s, doc, prefix, prefix_ty, pre, pid + st, pty + st, w, full->ids + off + P,
                         full->type_ids + off + P, suf);
@@ -177,7 +178,7 @@ static int add_windows(seqlist *s, size_t doc, const fr_encoding *full, const fr
             free(qty);
             return fr__err(err, rc, "out of memory");
         }
-        if (first_only || st + W >= P) break;
+        if ((max_windows && k >= max_windows) || st + W >= P) break;
     }
     free(qids);
     free(qty);
@@ -195,8 +196,8 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
                        "ids with fr_model_score_ids");
     if (!query || !*query) return fr__err(err, FR_EINVAL, "empty query");
     if (n && (!docs || !scores)) return fr__err(err, FR_EINVAL, "fr_model_rerank: NULL documents");
-    if (o.max_length < 0 || o.window_stride < 0)
-        return fr__err(err, FR_EINVAL, "negative max_length or window_stride");
+    if (o.max_length < 0 || o.window_stride < 0 || o.max_windows < 0)
+        return fr__err(err, FR_EINVAL, "negative max_length, window_stride or max_windows");
     int maxpos = fr__model_max_positions(m);
     if (o.max_length > maxpos)
         return fr__err(err, FR_ERANGE, "max_length %d exceeds the model's %d positions", o.max_length, maxpos);
@@ -245,8 +246,9 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
                 fr__err_prefix(err, rc, "document %zu", i);
                 goto out;
             }
-            if ((rc = add_windows(&sl, i, &full, &p, &q, max_len, (size_t)o.window_stride,
-                                  o.long_docs == FR_LONG_FIRST, err)) < 0)
+            size_t mw = o.long_docs == FR_LONG_FIRST ? 1 : (size_t)o.max_windows;
+            if ((rc = add_windows(&sl, i, &full, &p, &q, max_len, (size_t)o.window_stride, mw,
+                                  err)) < 0)
                 goto out;
             fr_encoding_free(&p);
         }

@@ -231,6 +231,7 @@ int fr__rerank_run(fr__serve_ctx *c, fr__rr_req *r, char **json, const char **sc
         fr_score_opts so = fr_score_opts_default();
         so.threads = 1;
         so.long_docs = r->long_docs;
+        so.max_windows = r->max_chunks;
         fr_error fe;
         char *q = strndup(r->query, r->query_len);
         int mrc = q ? fr_model_rerank(c->model, q, texts, lens, n, &so, rs, &fe) : FR_ENOMEM;

@@ -67,6 +67,7 @@ typedef struct fr__rr_req {
     int truncate_left;          // TEI truncation_direction Left: cut each sequence's start
     int max_tokens_per_doc;     // 0: none (cut the passage to this many tokens)
     fr_long_docs long_docs;
+    int max_chunks;             // max_chunks_per_doc: windows per document (0: all)
     int has_ext;                // any signal/diversity extension asked for
     fr_pipeline_config ext;     // freshness, authority, combine, lambda, cap, explain,
                                 // deadline_ms, now_ms (on top of the server's config)
