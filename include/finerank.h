@@ -1061,13 +1061,16 @@ typedef struct fr_server_opts {
     size_t max_query_bytes;     // (65536)
     int scorer_threads;         // forward-pass workers (0: online CPUs)
     int max_batch_tokens;       // tokens per forward batch across requests (8192)
-    int max_queue;              // rerank requests waiting or running before 429 (64)
+    int max_queue;              // requests waiting for a worker, and rerank jobs queued or
+                                // running in the scorer pool, before 429 (64)
     int fuse_batches;           // 0 (default): a request's scores never depend on other
                                 // requests (bitwise); 1: one GEMM across requests (within 1e-5)
     int max_connections;        // open connections (256)
     int per_ip_connections;     // open connections per client address (0: no limit)
     int timeout_s;              // idle connection timeout in seconds (60)
     int drain_timeout_s;        // fr_server_drain waits at most this long (30)
+    int workers;                // request threads for rerank/search/documents; other clients
+                                // wait in a queue of max_queue (0: 2 × scorer threads, >= 4)
     fr_dtype dtype;             // the model's compute type (FR_DTYPE_F32)
 } fr_server_opts;
 

@@ -1,16 +1,19 @@
 /* test_serve.c — the HTTP server end to end, in-process on 127.0.0.1 and ephemeral ports,
  * with the tiny random-weight BERT from tests/data/models/bert-gelu and an index of
  * data/sample: every route, the response shapes of Cohere v1/v2, Jina and TEI field by field,
- * scores equal to a direct forward pass, 32 parallel clients equal to a lone one, overload →
+ * scores equal to a direct forward pass, 32 parallel clients equal to a lone one, 64 mixed
+ * rerank/search clients equal to lone ones without a server thread per client, overload →
  * 429 (never a crash or hang), a slow client does not block others, a bad-input corpus → the
  * right status, and `finerank serve` draining on SIGTERM with exit status 0.
  * Every socket has a receive timeout, every loop a bound. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -560,6 +563,92 @@ static void test_parallel(void) {
     free(body);
 }
 
+// ---- 64 clients ----
+// 32 rerank and 32 search clients at once, released together: every one gets exactly a lone
+// client's results, and the server serves them without a thread per connection (the
+// process never holds more than its threads before the clients plus the 64 client threads).
+typedef struct mixed_arg {
+    const char *path, *body;
+    char *results;
+    int status;
+    pthread_barrier_t *go;
+} mixed_arg;
+
+static void *mixed_client(void *p) {
+    mixed_arg *a = p;
+    if (a->go) pthread_barrier_wait(a->go);
+    resp r;
+    if (http(g_port, "POST", a->path, a->body, (size_t)-1, &r) == 0) {
+        a->status = r.status;
+        a->results = json_dumps(json_object_get(r.json, "results"), JSON_COMPACT);
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+static int count_threads(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static atomic_int g_sampling, g_max_threads;
+static void *thread_sampler(void *p) {
+    (void)p;
+    while (atomic_load(&g_sampling)) {
+        int n = count_threads();
+        if (n > atomic_load(&g_max_threads)) atomic_store(&g_max_threads, n);
+        usleep(500);
+    }
+    return NULL;
+}
+
+static void test_parallel64(void) {
+    char *rr = rerank_body(NULL);
+    const char *sb = "{\"query\":\"diabetes diet sugar\",\"k\":10}";
+    mixed_arg lone_r = {.path = "/v1/rerank", .body = rr}, lone_s = {.path = "/v1/search", .body = sb};
+    mixed_client(&lone_r);
+    mixed_client(&lone_s);
+    CHECK_EQ(lone_r.status, 200);
+    CHECK_EQ(lone_s.status, 200);
+    CHECK(lone_s.results && strlen(lone_s.results) > 2);
+    enum { N = 64 };
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    atomic_store(&g_sampling, 1);
+    atomic_store(&g_max_threads, 0);
+    pthread_t sampler;
+    pthread_create(&sampler, NULL, thread_sampler, NULL);
+    usleep(5000);
+    int base = count_threads();
+    mixed_arg args[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = i % 2 ? (mixed_arg){.path = "/v1/search", .body = sb, .go = &go}
+                        : (mixed_arg){.path = "/v1/rerank", .body = rr, .go = &go};
+        pthread_create(&t[i], NULL, mixed_client, &args[i]);
+    }
+    int same = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        const char *want = i % 2 ? lone_s.results : lone_r.results;
+        same += args[i].status == 200 && want && args[i].results && !strcmp(want, args[i].results);
+        free(args[i].results);
+    }
+    atomic_store(&g_sampling, 0);
+    pthread_join(sampler, NULL);
+    pthread_barrier_destroy(&go);
+    CHECK_EQ(same, N);
+    CHECK(base > 0);
+    CHECK(atomic_load(&g_max_threads) <= base + N);
+    free(lone_r.results);
+    free(lone_s.results);
+    free(rr);
+}
+
 static void test_overload(void) {
     fr_server_opts so = fr_server_opts_default();
     so.port = 0;
@@ -1070,6 +1159,7 @@ int main(void) {
     test_max_chunks();
     test_extensions();
     test_parallel();
+    test_parallel64();
     test_slow_client();
     test_bad_input();
     test_search_documents();
