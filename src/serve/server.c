@@ -711,7 +711,9 @@ int fr_server_start(const fr_server_opts *opts, fr_server **out, fr_error *err) 
     if ((rc = start_workers(s, err)) < 0) goto fail;
     s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
                             0, NULL, NULL, on_request, s,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)IO_THREADS,
+                            // libmicrohttpd splits the connection limit across the pool
+                            MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)(s->o.max_connections >= 2 * IO_THREADS ? IO_THREADS : 1),
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->o.max_connections,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(s->o.per_ip_connections > 0 ? s->o.per_ip_connections : 0),
