@@ -405,30 +405,36 @@ static void test_max_chunks(void) {
     CHECK(fr_model_open(MODEL, &mo, &m, &err) == 0);
     if (!m) return;
     const char *q = "diabetes diet sugar";
-    char doc[4096];
+    char doc[8192];
     float want[2] = {0, 0};
     int found = 0;
-    for (size_t t = 0; t < NDOCS && !found; t++) {
-        doc[0] = 0;
-        for (int w = 0; w < 120; w++) strcat(doc, "weather ");
-        strcat(doc, DOCS[t]);
-        strcat(doc, " ");
-        strcat(doc, DOCS[t]);
-        fr_rerank_score rs[2];
-        const char *d[1] = {doc};
-        for (int k = 0; k < 2; k++) {
-            fr_score_opts so = fr_score_opts_default();
-            so.threads = 1;  // as the server's long-document path
-            so.long_docs = FR_LONG_MAX;
-            so.max_windows = k ? 10 : 2;
-            CHECK(fr_model_rerank(m, q, d, NULL, 1, &so, &rs[k], &err) == 0);
-        }
-        CHECK_EQ(rs[0].windows, 2);
-        CHECK(rs[1].windows > 2 && rs[1].windows <= 10);
-        if (rs[1].relevance > rs[0].relevance) {
-            found = 1;
-            want[0] = rs[0].relevance;
-            want[1] = rs[1].relevance;
+    // The random model's taste decides which filler scores low and which tail scores high:
+    // take the first (filler, tail) whose chunk 3 beats the filler clearly.
+    static const char *const fillers[] = {"weather", "quantum", "wind", "the", "sunny",
+                                          "particles", "distance", "light", "today", "links"};
+    for (size_t f = 0; f < sizeof fillers / sizeof *fillers && !found; f++) {
+        for (size_t t = 0; t < NDOCS && !found; t++) {
+            doc[0] = 0;
+            for (int w = 0; w < 120; w++) strcat(doc, fillers[f]), strcat(doc, " ");
+            strcat(doc, DOCS[t]);
+            strcat(doc, " ");
+            strcat(doc, DOCS[t]);
+            fr_rerank_score rs[2];
+            const char *d[1] = {doc};
+            for (int k = 0; k < 2; k++) {
+                fr_score_opts so = fr_score_opts_default();
+                so.threads = 1;
+                so.long_docs = FR_LONG_MAX;
+                so.max_windows = k ? 10 : 2;
+                CHECK(fr_model_rerank(m, q, d, NULL, 1, &so, &rs[k], &err) == 0);
+            }
+            CHECK_EQ(rs[0].windows, 2);
+            CHECK(rs[1].windows > 2 && rs[1].windows <= 10);
+            if (rs[1].relevance > rs[0].relevance + 1e-3) {
+                found = 1;
+                want[0] = rs[0].relevance;
+                want[1] = rs[1].relevance;
+            }
         }
     }
     fr_model_free(m);
@@ -442,7 +448,9 @@ static void test_max_chunks(void) {
         CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
         CHECK_EQ(r.status, 200);
         json_t *it = json_array_get(json_object_get(r.json, "results"), 0);
-        CHECK(json_real_value(json_object_get(it, "relevance_score")) == (double)want[k]);
+        // the server scores the windows in the batcher's chunks: equal within nn's
+        // batch-composition bound
+        CHECK_NEAR(json_real_value(json_object_get(it, "relevance_score")), want[k], 1e-5);
         resp_free(&r);
         free(b);
         json_decref(o);

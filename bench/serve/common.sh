@@ -28,9 +28,9 @@ PY
 }
 
 # Starts the server (extra flags in "$@") with OpenBLAS's environment overrides removed;
-# waits for its port.
+# waits for its port. FINERANK: the binary (default $BUILD/finerank).
 serve_start() {
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BUILD/finerank" serve --model "$MODEL" \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${FINERANK:-$BUILD/finerank}" serve --model "$MODEL" \
         --index "$tmp/ix" --port 0 "$@" >"$tmp/out" 2>"$tmp/err" &
     srv=$!
     port=
@@ -44,3 +44,6 @@ serve_start() {
 
 # The server's resident set in kB.
 serve_rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$srv/status"; }
+
+# CPU milliseconds (user + system) the process $1 has used so far.
+serve_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
