@@ -22,8 +22,8 @@
  * I/O thread then sends it. The FIFO holds at most max_queue requests: beyond, 429 with
  * Retry-After at once (as a full scorer queue, batcher.c). So 64 concurrent clients cost
  * 64 sockets, and at most `workers` requests tokenise, run the pipeline or wait on the
- * scorer pool at a time. Bodies are accumulated by hand (no PostProcessor: bodies are JSON) up to
- * max_body_bytes — a larger Content-Length is answered 413 before the body is read. The
+ * scorer pool at a time. Bodies are accumulated by hand (no PostProcessor: bodies are JSON)
+ * up to max_body_bytes — a larger Content-Length is answered 413 before the body is read. The
  * scorer pool (batcher.c) is shared by every rerank request and by the search pipeline's
  * cross-encoder. The index: one reader handle, reopened under a write lock after each
  * commit; one writer handle, opened at the first write, serialised by a mutex.
