@@ -985,6 +985,7 @@ static void test_search_documents(void) {
     CHECK_EQ(r.status, 200);
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(r.json, "index"), "documents")), 202);
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(r.json, "model"), "max_length")), 64);
+    CHECK(json_is_null(json_object_get(json_object_get(r.json, "index"), "embedding")));
     resp_free(&r);
 }
 
@@ -1154,6 +1155,15 @@ static void test_dense_hybrid(const char *plain_ixdir) {
     CHECK_EQ(fr_server_start(&so, &s, &err), 0);
     if (!s) return;
     int port = fr_server_port(s);
+    // /info names the index's embedding model
+    resp ri;
+    CHECK(http(port, "GET", "/info", NULL, 0, &ri) == 0);
+    json_t *ie = json_object_get(json_object_get(ri.json, "index"), "embedding");
+    CHECK_STR(json_string_value(json_object_get(ie, "model")), EMB);
+    CHECK_EQ(json_integer_value(json_object_get(ie, "dim")), 32);
+    CHECK_STR(json_string_value(json_object_get(ie, "vec")), "f32");
+    CHECK_EQ(json_integer_value(json_object_get(ie, "vectors")), 6);
+    resp_free(&ri);
     // the expected lists, from the library on its own handle
     fr_index *ix = NULL;
     CHECK_EQ(fr_index_open(dir, NULL, &ix, &err), 0);

@@ -371,10 +371,19 @@ static char *info_json(fr_server *s) {
         fr_index_stats st;
         pthread_rwlock_rdlock(&s->ix_lock);
         int ok = fr_index_stats_get(s->ix, &st, NULL) == 0;
+        fr_index_embedding em;
+        json_t *emb = json_null();
+        if (fr_index_embedding_get(s->ix, &em, NULL) == 0) {
+            static const char *const vt[] = {"f32", "int8", "int8-rescore"};  // by fr_vec_type
+            emb = json_pack("{ss si ss sI sI}", "model", em.model, "dim", em.dim, "vec", vt[em.type],
+                            "vectors", (json_int_t)em.n_vectors, "missing", (json_int_t)em.n_missing);
+        }
         pthread_rwlock_unlock(&s->ix_lock);
-        json_object_set_new(o, "index", ok ? json_pack("{ss sI sI}", "dir", s->index_dir,
-                            "documents", (json_int_t)st.n_live, "generation", (json_int_t)st.generation)
-                            : json_null());
+        json_t *ij = ok ? json_pack("{ss sI sI}", "dir", s->index_dir, "documents", (json_int_t)st.n_live,
+                                    "generation", (json_int_t)st.generation) : NULL;
+        if (ij) json_object_set_new(ij, "embedding", emb);
+        else json_decref(emb);
+        json_object_set_new(o, "index", ij ? ij : json_null());
     } else {
         json_object_set_new(o, "index", json_null());
     }
