@@ -289,11 +289,10 @@ static inline const char *ent_key(const fr_analyzer *a, const cache_ent *e) {
     return a->arena.data + off;
 }
 
-// Looks up / computes the term for a folded word. OUT: *term, *tlen (NULL: drop the word),
+// Looks up / computes the term for a folded word (h = hash_word(w, n)). OUT: *term, *tlen (NULL: drop the word),
 // *memo (the entry's memo slot, valid until the next call).
-static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term, size_t *tlen,
-                     uint64_t **memo) {
-    uint32_t h = hash_word(w, n);
+static int stem_word(fr_analyzer *a, const char *w, size_t n, uint32_t h, const char **term,
+                     size_t *tlen, uint64_t **memo) {
     uint32_t j = h & (a->cap - 1);
     for (;;) {
         cache_ent *e = &a->slots[j];
@@ -401,12 +400,26 @@ static inline size_t dec(const uint8_t *s, size_t i, size_t len, int32_t *cp) {
 
 // ---- analysis ----
 
+// Words wait in a short queue before their stem-cache lookup: each is hashed and its slot
+// prefetched when it is found, so that the lookups of PEND words overlap their cache misses
+// instead of paying them one after another. The queue is emptied in order before anything
+// else is emitted (CJK bigrams) and at the end of each segmented buffer (the words point
+// into it), so terms, positions and callback order are exactly those of one-by-one lookups.
+#define PEND 16
+
+typedef struct pend_word {
+    const char *w;
+    uint32_t n, h;
+} pend_word;
+
 typedef struct run_ctx {
     fr_analyzer *a;
     fr_term_fn fn;
     fr__term_memo_fn mfn;   // used instead of fn when set
     void *ud;
     uint32_t pos;
+    uint32_t n_pend;
+    pend_word pend[PEND];
 } run_ctx;
 
 static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
@@ -417,6 +430,22 @@ static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
 
 static int emit(run_ctx *r, const char *t, size_t n) { return emit_memo(r, t, n, NULL); }
 
+static int flush_words(run_ctx *r) {
+    uint32_t n = r->n_pend;
+    r->n_pend = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const pend_word *p = &r->pend[i];
+        const char *t;
+        size_t tn;
+        uint64_t *memo = NULL;
+        if (stem_word(r->a, p->w, p->n, p->h, &t, &tn, &memo) < 0) return FR_ENOMEM;
+        if (!t || tn == 0) continue;
+        int rc = emit_memo(r, t, tn, memo);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int emit_word(run_ctx *r, const char *w, size_t n) {
     fr_analyzer *a = r->a;
     if (a->english && n >= 2 && w[n - 1] == 's') {  // possessive: "'s" / "’s"
@@ -425,23 +454,23 @@ static int emit_word(run_ctx *r, const char *w, size_t n) {
                  (uint8_t)w[n - 2] == 0x99) n -= 4;
     }
     if (n == 0 || n > (size_t)a->opts.max_term_bytes) return 0;
-    const char *t;
-    size_t tn;
-    uint64_t *memo = NULL;
-    if (!a->stemmer && !a->stop) { t = w; tn = n; }
-    else if (stem_word(a, w, n, &t, &tn, &memo) < 0) return FR_ENOMEM;
-    if (!t || tn == 0) return 0;
-    return emit_memo(r, t, tn, memo);
+    if (!a->stemmer && !a->stop) return emit(r, w, n);  // no cache, nothing queued
+    uint32_t h = hash_word(w, n);
+    __builtin_prefetch(&a->slots[h & (a->cap - 1)]);
+    r->pend[r->n_pend++] = (pend_word){w, (uint32_t)n, h};
+    return r->n_pend == PEND ? flush_words(r) : 0;
 }
 
 static int emit_cjk(run_ctx *r, const uint32_t *cp, size_t n) {
+    int rc = flush_words(r);
+    if (rc) return rc;
     char buf[8];
     for (size_t i = 0; i < n; i++) {
         if (n > 1 && i + 1 == n) break;
         size_t k = (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i], (utf8proc_uint8_t *)buf);
         if (n > 1) k += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i + 1],
                                                      (utf8proc_uint8_t *)buf + k);
-        int rc = emit(r, buf, k);
+        rc = emit(r, buf, k);
         if (rc) return rc;
     }
     return 0;
@@ -505,7 +534,7 @@ static int segment(run_ctx *r, const uint8_t *s, size_t len) {
         }
         i += k;
     }
-    return 0;
+    return flush_words(r);
 }
 
 // segment() for lower-cased ASCII without NUL: the same rules on bytes, with the class
@@ -535,7 +564,7 @@ static int segment_ascii(run_ctx *r, const uint8_t *s, size_t len) {
             if (rc) return rc;
         }
     }
-    return 0;
+    return flush_words(r);
 }
 
 // The Unicode path over text[0..n): sanitize, NFKC + case folding (+ mark stripping), segment.
@@ -604,13 +633,13 @@ static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
 
 int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                fr_term_fn fn, void *ud) {
-    run_ctx r = {a, fn, NULL, ud, pos_base};
+    run_ctx r = {a, fn, NULL, ud, pos_base, 0, {{0}}};
     return analyze(a, text, len, r);
 }
 
 int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                      fr__term_memo_fn fn, void *ud) {
-    run_ctx r = {a, NULL, fn, ud, pos_base};
+    run_ctx r = {a, NULL, fn, ud, pos_base, 0, {{0}}};
     return analyze(a, text, len, r);
 }
 
