@@ -160,7 +160,8 @@ typedef struct fr__newdoc {
     double authority;
 } fr__newdoc;
 
-int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw **out,
+// sync: the file will be fsynced at finish (its writeback starts early, see io.h).
+int fr__segw_new(const char *path, const char *name, int title_weight, int sync, fr__segw **out,
                  fr_error *err);
 // Adds one document. terms: (n) term ids from fr__segw_term; title_n of them from the title.
 // Returns the new local doc number via *doc.
@@ -202,7 +203,8 @@ int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, 
 // Merges the live documents of segs (in order) into one new segment file at path: stored
 // records copied, postings merged term by term and re-blocked (no re-analysis). del: per
 // segment deletion bitmaps (NULL entries: none). OUT: *n_docs of the new segment.
+// threads >= 2: the documents and the postings are written on two threads (same bytes).
 int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_t n_segs,
-                  const char *path, int sync, uint32_t *n_docs, fr_error *err);
+                  const char *path, int sync, int threads, uint32_t *n_docs, fr_error *err);
 
 #endif

@@ -63,7 +63,7 @@ static uint32_t hash32(const char *s, size_t n) {
 uint32_t fr__segw_n_docs(const fr__segw *w) { return w->n; }
 size_t fr__segw_mem(const fr__segw *w) { return w->mem; }
 
-int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw **out,
+int fr__segw_new(const char *path, const char *name, int title_weight, int sync, fr__segw **out,
                  fr_error *err) {
     *out = NULL;
     fr__segw *w = calloc(1, sizeof *w);
@@ -82,6 +82,7 @@ int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw 
         fr__segw_abort(w);
         return rc;
     }
+    w->f.writeback = sync;
     uint8_t hdr[FR__SEG_HEADER] = {0};
     memcpy(hdr, FR__SEG_MAGIC, 8);
     uint32_t v = FR__SEG_VERSION;
