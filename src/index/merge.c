@@ -42,6 +42,7 @@ typedef struct mctx {
     uint32_t n_segs, N;         // sources, live documents
     uint32_t **maps;            // (n_segs) source doc → merged doc (UINT32_MAX: deleted)
     fr__docinfo *dinfo;         // (N) merged columns (source / lang already remapped)
+    uint32_t *dl;               // (N) dinfo[].dl, for fr__postings_write
     const fr__strtab *strs;
     fr__section *sec;           // each half fills its own sections
     fr__wfile *f;               // the documents half's writer (owns the file)
@@ -181,7 +182,7 @@ static int write_terms(mctx *m, fr_error *err) {
         }
         uint64_t post_off = f->off - m->sec[SEC_POSTINGS].off;
         uint32_t nb;
-        if ((rc = fr__postings_write(f, docs, tfs, n, m->dinfo, &skips, &body, &nb, err)) < 0) goto fail;
+        if ((rc = fr__postings_write(f, docs, tfs, n, m->dl, &skips, &body, &nb, err)) < 0) goto fail;
         if (termstr.len + best_n > UINT32_MAX) { rc = fr__err(err, FR_ERANGE, "merge: dictionary too large"); goto fail; }
         tinfo[nt++] = (fr__terminfo){(uint32_t)termstr.len, (uint32_t)best_n, n, nb, post_off,
                                      f->off - m->sec[SEC_POSTINGS].off - post_off};
@@ -224,6 +225,7 @@ int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_
     uint32_t **maps = calloc(n_segs + 1, sizeof *maps);
     uint32_t **smap = calloc(n_segs + 1, sizeof *smap);   // source STRS index → merged
     fr__docinfo *dinfo = NULL;
+    uint32_t *dl = NULL;
     fr__strtab strs = {0};
     fr__wfile f = {.fd = -1};
     fr__section sec[FR__N_SECTIONS];
@@ -258,7 +260,8 @@ int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_
     if (total >= UINT32_MAX - 1) { rc = fr__err(err, FR_ERANGE, "merge: too many documents"); goto fail; }
     uint32_t N = (uint32_t)total;
     dinfo = malloc(((size_t)N + 1) * sizeof *dinfo);
-    if (!dinfo) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
+    dl = malloc(((size_t)N + 1) * sizeof *dl);
+    if (!dinfo || !dl) { rc = fr__err(err, FR_ENOMEM, "merge: out of memory"); goto fail; }
     for (uint32_t s = 0; s < n_segs; s++) {  // DOCS was validated at open (source, lang)
         const fr__seg *g = segs[s];
         for (uint32_t d = 0; d < g->n_docs; d++) {
@@ -267,6 +270,7 @@ int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_
             dinfo[nd] = g->docs[d];
             dinfo[nd].source = smap[s][g->docs[d].source];
             dinfo[nd].lang = smap[s][g->docs[d].lang];
+            dl[nd] = dinfo[nd].dl;
         }
     }
     if ((rc = fr__wfile_open(&f, path, err)) < 0) goto fail;
@@ -277,7 +281,7 @@ int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_
     uint32_t v = FR__SEG_VERSION;
     memcpy(hdr + 8, &v, 4);
     if ((rc = fr__wfile_write(&f, hdr, sizeof hdr, err)) < 0) goto fail;
-    mctx m = {.segs = segs, .n_segs = n_segs, .N = N, .maps = maps, .dinfo = dinfo,
+    mctx m = {.segs = segs, .n_segs = n_segs, .N = N, .maps = maps, .dinfo = dinfo, .dl = dl,
               .strs = &strs, .sec = sec, .f = &f};
     m.post_off = merge_layout(store_len, N, &strs);
     if ((rc = fr__wfile_open_at(&m.tf, &f, m.post_off, err)) < 0) goto fail;
@@ -303,7 +307,7 @@ fail:
     if (opened) fr__wfile_abort(&f);
     for (uint32_t s = 0; maps && s < n_segs; s++) free(maps[s]);
     for (uint32_t s = 0; smap && s < n_segs; s++) free(smap[s]);
-    free(maps); free(smap); free(dinfo);
+    free(maps); free(smap); free(dinfo); free(dl);
     fr__strtab_free(&strs);
     return rc;
 }

@@ -413,7 +413,7 @@ static void pack(uint8_t *out, const uint32_t *v, uint32_t n, uint32_t b, uint64
 }
 
 int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
-                       const fr__docinfo *dinfo, fr__skip **skips, fr__buf *body,
+                       const uint32_t *dl, fr__skip **skips, fr__buf *body,
                        uint32_t *n_blocks, fr_error *err) {
     uint32_t nb = (n + FR__BLOCK - 1) / FR__BLOCK;
     fr__skip *ns = realloc(*skips, ((size_t)nb + 1) * sizeof *ns);
@@ -431,7 +431,7 @@ int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, 
             mg |= gaps[i];
             mt |= tv[i];
             if (tfs[s0 + i] > max_tf) max_tf = tfs[s0 + i];
-            if (dinfo[docs[s0 + i]].dl < min_dl) min_dl = dinfo[docs[s0 + i]].dl;
+            if (dl[docs[s0 + i]] < min_dl) min_dl = dl[docs[s0 + i]];
         }
         uint32_t db = bits_of(mg), tb = bits_of(mt);
         size_t bytes = ((size_t)cnt * (db + tb) + 7) / 8;
@@ -539,7 +539,7 @@ void fr__strtab_free(fr__strtab *t) {
 
 int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     int rc = 0;
-    uint32_t *order = NULL, *docs = NULL, *tfs = NULL;
+    uint32_t *order = NULL, *docs = NULL, *tfs = NULL, *dl = NULL;
     fr__terminfo *tinfo = NULL;
     fr__ident *ids = NULL;
     uint8_t *blk = NULL;
@@ -575,7 +575,9 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     tinfo = calloc((size_t)w->n_ents + 1, sizeof *tinfo);
     docs = malloc(((size_t)w->n + 1) * sizeof *docs);
     tfs = malloc(((size_t)w->n + 1) * sizeof *tfs);
-    if (!order || !tinfo || !docs || !tfs) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name); goto fail; }
+    dl = malloc(((size_t)w->n + 1) * sizeof *dl);
+    if (!order || !tinfo || !docs || !tfs || !dl) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name); goto fail; }
+    for (uint32_t d = 0; d < w->n; d++) dl[d] = w->docs[d].dl;
     uint32_t nt = 0;
     for (uint32_t i = 0; i < w->n_ents; i++)
         if (w->ents[i].df) order[nt++] = i;
@@ -604,7 +606,7 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
         FR_ASSERT(n == te->df);
         uint64_t post_off = w->f.off - sec[SEC_POSTINGS].off;
         uint32_t nb;
-        if ((rc = fr__postings_write(&w->f, docs, tfs, n, w->docs, &skips, &body, &nb, err)) < 0)
+        if ((rc = fr__postings_write(&w->f, docs, tfs, n, dl, &skips, &body, &nb, err)) < 0)
             goto fail;
         tinfo[k] = (fr__terminfo){str_off, te->len, te->df, nb, post_off,
                                   w->f.off - sec[SEC_POSTINGS].off - post_off};
@@ -626,12 +628,12 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     rc = fr__wfile_finish(&w->f, sync, err);
     if (rc < 0) goto fail;
     w->finished = 1;
-    free(order); free(docs); free(tfs); free(tinfo); free(ids); free(blk); free(skips);
+    free(order); free(docs); free(tfs); free(dl); free(tinfo); free(ids); free(blk); free(skips);
     fr__buf_free(&body);
     fr__segw_abort(w);  // frees memory; the file is complete and closed (fd = -1, buf NULL)
     return 0;
 fail:
-    free(order); free(docs); free(tfs); free(tinfo); free(ids); free(blk); free(skips);
+    free(order); free(docs); free(tfs); free(dl); free(tinfo); free(ids); free(blk); free(skips);
     fr__buf_free(&body);
     fr__segw_abort(w);
     return rc;

@@ -400,12 +400,13 @@ static inline size_t dec(const uint8_t *s, size_t i, size_t len, int32_t *cp) {
 
 // ---- analysis ----
 
-// Words wait in a short queue before their stem-cache lookup: each is hashed and its slot
-// prefetched when it is found, so that the lookups of PEND words overlap their cache misses
-// instead of paying them one after another. The queue is emptied in order before anything
-// else is emitted (CJK bigrams) and at the end of each segmented buffer (the words point
-// into it), so terms, positions and callback order are exactly those of one-by-one lookups.
-#define PEND 16
+// Words wait in a short FIFO before their stem-cache lookup: each is hashed and its slot
+// prefetched when it is found, and looked up only when PEND more words have been found
+// (or at a flush), so that the lookups overlap their cache misses instead of paying them
+// one after another. The FIFO is emptied in order before anything else is emitted (CJK
+// bigrams) and at the end of each segmented buffer (the words point into it), so terms,
+// positions and callback order are exactly those of one-by-one lookups.
+#define PEND 16  // a power of two
 
 typedef struct pend_word {
     const char *w;
@@ -418,7 +419,7 @@ typedef struct run_ctx {
     fr__term_memo_fn mfn;   // used instead of fn when set
     void *ud;
     uint32_t pos;
-    uint32_t n_pend;
+    uint32_t head, n_pend;  // FIFO: pend[(head + i) % PEND], i < n_pend
     pend_word pend[PEND];
 } run_ctx;
 
@@ -430,18 +431,26 @@ static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
 
 static int emit(run_ctx *r, const char *t, size_t n) { return emit_memo(r, t, n, NULL); }
 
+// Looks up and emits the oldest queued word.
+static int pop_word(run_ctx *r) {
+    const pend_word *p = &r->pend[r->head];
+    r->head = (r->head + 1) & (PEND - 1);
+    r->n_pend--;
+    const char *t;
+    size_t tn;
+    uint64_t *memo = NULL;
+    if (stem_word(r->a, p->w, p->n, p->h, &t, &tn, &memo) < 0) return FR_ENOMEM;
+    if (!t || tn == 0) return 0;
+    return emit_memo(r, t, tn, memo);
+}
+
 static int flush_words(run_ctx *r) {
-    uint32_t n = r->n_pend;
-    r->n_pend = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const pend_word *p = &r->pend[i];
-        const char *t;
-        size_t tn;
-        uint64_t *memo = NULL;
-        if (stem_word(r->a, p->w, p->n, p->h, &t, &tn, &memo) < 0) return FR_ENOMEM;
-        if (!t || tn == 0) continue;
-        int rc = emit_memo(r, t, tn, memo);
-        if (rc) return rc;
+    while (r->n_pend) {
+        int rc = pop_word(r);
+        if (rc) {
+            r->n_pend = 0;
+            return rc;
+        }
     }
     return 0;
 }
@@ -455,10 +464,14 @@ static int emit_word(run_ctx *r, const char *w, size_t n) {
     }
     if (n == 0 || n > (size_t)a->opts.max_term_bytes) return 0;
     if (!a->stemmer && !a->stop) return emit(r, w, n);  // no cache, nothing queued
+    if (r->n_pend == PEND) {
+        int rc = pop_word(r);
+        if (rc) return rc;
+    }
     uint32_t h = hash_word(w, n);
     __builtin_prefetch(&a->slots[h & (a->cap - 1)]);
-    r->pend[r->n_pend++] = (pend_word){w, (uint32_t)n, h};
-    return r->n_pend == PEND ? flush_words(r) : 0;
+    r->pend[(r->head + r->n_pend++) & (PEND - 1)] = (pend_word){w, (uint32_t)n, h};
+    return 0;
 }
 
 static int emit_cjk(run_ctx *r, const uint32_t *cp, size_t n) {
@@ -633,13 +646,13 @@ static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
 
 int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                fr_term_fn fn, void *ud) {
-    run_ctx r = {a, fn, NULL, ud, pos_base, 0, {{0}}};
+    run_ctx r = {a, fn, NULL, ud, pos_base, 0, 0, {{0}}};
     return analyze(a, text, len, r);
 }
 
 int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                      fr__term_memo_fn fn, void *ud) {
-    run_ctx r = {a, NULL, fn, ud, pos_base, 0, {{0}}};
+    run_ctx r = {a, NULL, fn, ud, pos_base, 0, 0, {{0}}};
     return analyze(a, text, len, r);
 }
 
