@@ -15,10 +15,13 @@ static void usage(FILE *f) {
             "                            [--optimize] [--no-sync] [--threads N]\n"
             "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
-            "       finerank index optimize --index DIR\n"
+            "       finerank index optimize --index DIR [--threads N]\n"
             "       finerank index stats --index DIR [--json]\n"
             "Documents are JSON lines: id (or _id), text, optional title, date (ISO 8601),\n"
-            "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n");
+            "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n"
+            "--threads (default: online CPUs): build/add parse and index byte ranges of the corpus\n"
+            "in parallel; optimize writes documents and postings on two threads. The index bytes\n"
+            "do not depend on it.\n");
 }
 
 static double now(void) {
