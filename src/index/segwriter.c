@@ -42,6 +42,8 @@ struct fr__segw {
     // per-document scratch
     uint32_t *touched; uint32_t n_touched, touched_cap;
     uint32_t *toks; uint32_t n_toks, toks_cap;  // entry of each token of the current field
+    // (touched and toks are per-document scratch, left out of mem: flush points, and so
+    // segment boundaries, stay those of earlier versions)
     uint32_t cur_doc, title_n, text_n;
     int oom, finished;
     uint32_t serial;                // this builder's tag in analyzer memos
@@ -189,7 +191,6 @@ static int on_term(void *ud, const char *t, size_t len, uint32_t pos, uint64_t *
         uint32_t nc = w->toks_cap ? w->toks_cap * 2 : 1024;
         uint32_t *p = realloc(w->toks, nc * sizeof *p);
         if (!p) { w->oom = 1; return FR_ENOMEM; }
-        w->mem += (size_t)(nc - w->toks_cap) * sizeof *p;
         w->toks = p;
         w->toks_cap = nc;
     }
@@ -204,13 +205,13 @@ static int count_field(fr__segw *w, int title) {
     uint32_t n = w->n_toks;
     w->n_toks = 0;
     if (w->touched_cap - w->n_touched < n) {
-        uint32_t nc = w->touched_cap ? w->touched_cap : 1024;
+        size_t nc = w->touched_cap ? w->touched_cap : 1024;
         while (nc - w->n_touched < n) nc *= 2;
-        uint32_t *p = realloc(w->touched, (size_t)nc * sizeof *p);
+        if (nc > UINT32_MAX) { w->oom = 1; return FR_ENOMEM; }
+        uint32_t *p = realloc(w->touched, nc * sizeof *p);
         if (!p) { w->oom = 1; return FR_ENOMEM; }
-        w->mem += (size_t)(nc - w->touched_cap) * sizeof *p;
         w->touched = p;
-        w->touched_cap = nc;
+        w->touched_cap = (uint32_t)nc;
     }
     uint32_t inc = title ? w->tw : 1, doc1 = w->cur_doc + 1;
     for (uint32_t i = 0; i < n; i++) {
