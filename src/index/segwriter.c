@@ -403,14 +403,28 @@ static int cmp_ids(const void *a, const void *b) {
 
 static uint32_t bits_of(uint32_t v) { return v ? 32 - (uint32_t)__builtin_clz(v) : 0; }
 
-// Packs n values of b bits LSB-first into out (zeroed, >= ceil(n*b/8) + 8 bytes).
+// Packs n values of b bits LSB-first into out at bit *bp (out zeroed from bit *bp on, with
+// >= 8 bytes to spare after the last value). Values gather in a 64-bit accumulator stored 4
+// bytes at a time: a read-modify-write of 8 unaligned bytes per value made every value wait
+// for the previous one's store (overlapping store-to-load forwarding).
 static void pack(uint8_t *out, const uint32_t *v, uint32_t n, uint32_t b, uint64_t *bp) {
-    for (uint32_t i = 0; i < n; i++, *bp += b) {
-        uint64_t w;
-        memcpy(&w, out + (*bp >> 3), 8);
-        w |= (uint64_t)v[i] << (*bp & 7);
-        memcpy(out + (*bp >> 3), &w, 8);
+    if (b == 0 || n == 0) return;
+    uint8_t *o = out + (*bp >> 3);
+    unsigned nb = (unsigned)(*bp & 7);  // bits held in acc, < 32 between values
+    uint64_t acc;
+    memcpy(&acc, o, 8);                 // the partial first byte; zeros above it
+    for (uint32_t i = 0; i < n; i++) {
+        acc |= (uint64_t)v[i] << nb;    // nb < 32, b <= 32: fits in 64 bits
+        nb += b;
+        if (nb >= 32) {
+            memcpy(o, &acc, 4);
+            o += 4;
+            acc >>= 32;
+            nb -= 32;
+        }
     }
+    memcpy(o, &acc, 8);
+    *bp += (uint64_t)n * b;
 }
 
 int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
