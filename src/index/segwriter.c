@@ -601,6 +601,9 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     sec[SEC_POSTINGS].off = w->f.off;
     uint32_t str_off = 0;
     for (uint32_t k = 0; k < nt; k++) {
+        // terms in sorted order visit entries and lists at random: fetch a few ahead
+        if (k + 8 < nt) __builtin_prefetch(&w->ents[order[k + 8]]);
+        if (k + 4 < nt) __builtin_prefetch(w->ents[order[k + 4]].post);
         tentry *te = &w->ents[order[k]];
         // decode the varint list
         uint32_t p = 0, prev = 0, n = 0;
@@ -634,6 +637,8 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     if ((rc = fr__wfile_pad8(&w->f, err)) < 0) goto fail;
     sec[SEC_TERMSTR].off = w->f.off;
     for (uint32_t k = 0; k < nt; k++) {
+        if (k + 8 < nt) __builtin_prefetch(&w->ents[order[k + 8]]);
+        if (k + 4 < nt) __builtin_prefetch(w->arena.data + w->ents[order[k + 4]].str_off);
         tentry *te = &w->ents[order[k]];
         if ((rc = fr__wfile_write(&w->f, w->arena.data + te->str_off, te->len, err)) < 0) goto fail;
     }
