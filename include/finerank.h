@@ -506,8 +506,10 @@ typedef struct fr_index_opts {
                             // (default 256 MiB)
     int verify_checksums;   // 1 (default): CRC-check every segment on open
     int sync;               // 1 (default): fsync on commit (0 only for benchmarks/tests)
-    int threads;            // builder threads for fr_index_add_jsonl on a regular file
-                            // (default 1; 0: online CPUs). Same index content at any count.
+    int threads;            // builder threads for fr_index_add_jsonl on a regular file, and
+                            // 2 or more: fr_index_optimize writes its documents and its
+                            // postings on two threads (default 1; 0: online CPUs). Same
+                            // index bytes at any count.
     // Embeddings for dense / hybrid retrieval (fr_index_build only). A new index, or one with
     // no documents and no model yet, records the model; every segment then stores its
     // documents' vectors (computed at add, carried over by merges). An existing index keeps
