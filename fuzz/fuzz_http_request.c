@@ -24,6 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (!r.query || !r.query_len || !r.n_docs || r.n_docs > lim.max_documents) abort();
     if (r.top_n < 1 || r.top_n > r.n_docs) abort();
+    if (r.max_chunks < 0 || (r.max_chunks && r.long_docs == FR_LONG_TRUNCATE &&
+                             !json_object_get(r.root, "long_docs")))
+        abort();  // max_chunks_per_doc implies windows unless long_docs says otherwise
+    if (r.truncate_left && r.dialect != FR__DIALECT_TEI) abort();
     size_t total = 0;
     for (size_t i = 0; i < r.n_docs; i++) {
         if (!r.docs[i].text) abort();

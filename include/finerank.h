@@ -100,6 +100,8 @@ typedef struct fr_encode_opts {
     int max_length;             // > 0: truncate to this many tokens, specials included;
                                 // 0: use the file's own truncation block (none if absent)
     fr_trunc_strategy strategy; // used when max_length > 0
+    int truncate_left;          // used when max_length > 0: 1 drops tokens from the start of
+                                // each sequence (HF TruncationDirection::Left), 0 from the end
     int want_tokens;            // 1: fill fr_encoding.tokens as well as ids
 } fr_encode_opts;
 
@@ -198,6 +200,10 @@ typedef struct fr_model_info {
     const char *kernel_isa;     // reduced-precision kernels in use: "avx2", "ref"; "sgemm" at f32
 } fr_model_info;
 void fr_model_get_info(const fr_model *m, fr_model_info *out);
+// The model directory's tokenizer.json, opened by fr_model_open (opts.load_tokenizer), or NULL
+// when it was not loaded or the directory has none. Owned by the model: valid until
+// fr_model_free(m); never free it. Immutable, so any number of threads may encode with it.
+const fr_tokenizer *fr_model_tokenizer(const fr_model *m);
 
 // One tokenised sequence (specials included). type_ids may be NULL (all 0); RoBERTa-family
 // models ignore them, as transformers does (their tokenizers return no token_type_ids).
@@ -219,9 +225,12 @@ typedef struct fr_score_opts {
     int batch_tokens;       // token budget per forward batch and thread; 0: 2048
     int max_length;         // 0: the model's max_length; larger than it is FR_ERANGE
     fr_trunc_strategy truncation;  // FR_LONG_TRUNCATE's strategy (default longest_first)
+    int truncate_left;      // FR_LONG_TRUNCATE: 1 cuts from the left (HF direction Left)
     fr_long_docs long_docs;
     int window_stride;      // windows: passage tokens shared by neighbours; 0: a quarter of
                             // the passage window
+    int max_windows;        // windows: at most this many per passage, from its start (the
+                            // rest is not scored, as Cohere's max_chunks_per_doc); 0: all
 } fr_score_opts;
 fr_score_opts fr_score_opts_default(void);
 
@@ -497,8 +506,10 @@ typedef struct fr_index_opts {
                             // (default 256 MiB)
     int verify_checksums;   // 1 (default): CRC-check every segment on open
     int sync;               // 1 (default): fsync on commit (0 only for benchmarks/tests)
-    int threads;            // builder threads for fr_index_add_jsonl on a regular file
-                            // (default 1; 0: online CPUs). Same index content at any count.
+    int threads;            // builder threads for fr_index_add_jsonl on a regular file, and
+                            // 2 or more: fr_index_optimize writes its documents and its
+                            // postings on two threads (default 1; 0: online CPUs). Same
+                            // index bytes at any count.
     // Embeddings for dense / hybrid retrieval (fr_index_build only). A new index, or one with
     // no documents and no model yet, records the model; every segment then stores its
     // documents' vectors (computed at add, carried over by merges). An existing index keeps
@@ -1130,13 +1141,16 @@ typedef struct fr_server_opts {
     size_t max_query_bytes;     // (65536)
     int scorer_threads;         // forward-pass workers (0: online CPUs)
     int max_batch_tokens;       // tokens per forward batch across requests (8192)
-    int max_queue;              // rerank requests waiting or running before 429 (64)
+    int max_queue;              // requests waiting for a worker, and rerank jobs queued or
+                                // running in the scorer pool, before 429 (64)
     int fuse_batches;           // 0 (default): a request's scores never depend on other
                                 // requests (bitwise); 1: one GEMM across requests (within 1e-5)
     int max_connections;        // open connections (256)
     int per_ip_connections;     // open connections per client address (0: no limit)
     int timeout_s;              // idle connection timeout in seconds (60)
     int drain_timeout_s;        // fr_server_drain waits at most this long (30)
+    int workers;                // request threads for rerank/search/documents; other clients
+                                // wait in a queue of max_queue (0: 2 × scorer threads, >= 4)
     fr_dtype dtype;             // the model's compute type (FR_DTYPE_F32)
 } fr_server_opts;
 

@@ -1,6 +1,7 @@
 /* test_analyzer.c — the index analyzer: folding, segmentation, stopwords, stemming, CJK. */
 #include "finerank.h"
 #include "test.h"
+#include "text/analyzer.h"
 
 // Joins the terms of text with spaces ("term@pos" when with_pos).
 static const char *run(fr_analyzer *a, const char *text, int with_pos) {
@@ -20,6 +21,105 @@ static const char *run(fr_analyzer *a, const char *text, int with_pos) {
 static int stop_after_two(void *ud, const char *t, size_t n, uint32_t pos) {
     int *c = ud;
     return ++*c == 2 ? 7 : 0;
+}
+
+// ---- ASCII fast path vs Unicode path ----
+// Random texts glued from fragments (ASCII words in any case, digits, numbers with . , ;,
+// apostrophes, possessives, punctuation, accented and decomposed letters, U+2019, ligatures,
+// fullwidth and superscript forms, Greek, Cyrillic, Arabic digits, CJK, Hangul, invalid and
+// truncated UTF-8, NULs) with ASCII whitespace, other separators or nothing between them;
+// the analyzer with its fast path must give exactly the terms and positions of the analyzer
+// without it (which sends everything through utf8proc).
+
+static uint64_t rng(uint64_t *s) {
+    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
+    return *s;
+}
+
+static const char *const frags[] = {
+    "the", "The", "QUICK", "brown", "Foxes", "jumped", "over", "lazy", "dogs'", "running",
+    "aerodynamics", "flows", "boundary-layer", "x", "A", "i", "3", "42", "007", "3.14",
+    "1,000", "1;2", "2.5e10", "U.S.A", "e.g.", "end.", "don't", "John's", "JOHN'S", "'quoted'",
+    "rock'n'roll", "a'1", "1'a", "a.1", "1.a", "a,b", "...", ".5", "5.", ",", ";", "'", ".",
+    "!", "?", "(x)", "[y]", "{z}", "-", "_", "/", "@home", "#tag", "$9.99", "50%", "a&b",
+    "\"q\"", "~", "^", "`", "|", "\\", "<b>", "=", "+", "*",
+    "supercalifragilisticexpialidocious", "antidisestablishmentarianism", "abcdefghijklm",
+    "abcdefghijkl", "abcdefghijk",
+    "Caf\xC3\xA9", "CAF\xC3\x89", "cafe\xCC\x81", "na\xC3\xAFve", "stra\xC3\x9F" "e",
+    "\xC3\xA9", "\xCC\x81", "\xCC\x81x", "John\xE2\x80\x99s", "\xE2\x80\x99",
+    "\xEF\xAC\x81nance", "\xEF\xBC\xA1\xEF\xBC\xA2", "x\xC2\xB2", "\xC2\xBD",
+    "\xCE\xA3\xCE\xAF\xCF\x83\xCF\x85\xCF\x86\xCE\xBF\xCF\x82",  // Σίσυφος
+    "\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0",          // Москва
+    "\xD9\xA3\xD9\xA4",                                                 // ٣٤
+    "\xE7\xB3\x96\xE5\xB0\xBF\xE7\x97\x85",                                 // 糖尿病
+    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "\xED\x95\x9C\xEA\xB5\xAD",
+    "\xE3\x80\x80", "\xC2\xA0", "\xE2\x80\x94", "\xE2\x80\x9C", "\xE2\x80\xA6",
+    "\xFF", "\xC3", "\xE2\x80", "\xF0\x9F\x98\x80", "\xED\xA0\x80", "\xC0\xAF",
+};
+static const char *const seps[] = {" ", " ", " ", " ", "  ", "\t", "\n", "\r\n", "", "", "-",
+                                   ".", ",", "'", "/"};
+
+typedef struct tbuf { char s[1 << 16]; size_t n; } tbuf;
+
+static int dump_term(void *ud, const char *t, size_t n, uint32_t pos) {
+    tbuf *b = ud;
+    if (b->n + n + 16 < sizeof b->s) b->n += (size_t)snprintf(b->s + b->n, sizeof b->s - b->n, "%.*s@%u|", (int)n, t, pos);
+    return 0;
+}
+
+static void test_fast_path_matches_unicode(void) {
+    const char *langs[] = {"english", "none", "french", "german"};
+    static tbuf fast, slow;
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    int mismatches = 0, n_ascii = 0, n_mixed = 0;
+    for (int l = 0; l < 4; l++) {
+        fr_analyzer_opts o = fr_analyzer_opts_default();
+        if (l == 1) o.stem = 0;
+        if (l == 3) o.fold_accents = 0;
+        fr_analyzer *af = NULL, *as = NULL;
+        CHECK_EQ(fr_analyzer_new(langs[l], &o, &af, NULL), 0);
+        CHECK_EQ(fr_analyzer_new(langs[l], &o, &as, NULL), 0);
+        if (!af || !as) return;
+        fr__analyzer_set_ascii_fast(as, 0);
+        for (int it = 0; it < 3000; it++) {
+            char text[4096];
+            size_t n = 0;
+            int ascii_only = (int)(rng(&seed) % 3) == 0, nul = 0;
+            int k = 1 + (int)(rng(&seed) % 40);
+            for (int f = 0; f < k; f++) {
+                const char *fr;
+                do fr = frags[rng(&seed) % (sizeof frags / sizeof frags[0])];
+                while (ascii_only && (uint8_t)fr[strspn(fr, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;'!?()[]{}-_/@#$%&\"~^`|\\<>=+*")] != 0);
+                const char *sp = seps[rng(&seed) % (sizeof seps / sizeof seps[0])];
+                size_t a = strlen(fr), b = strlen(sp);
+                if (n + a + b + 1 >= sizeof text) break;
+                memcpy(text + n, fr, a);
+                n += a;
+                if (!ascii_only && rng(&seed) % 50 == 0) { text[n++] = 0; nul = 1; }
+                memcpy(text + n, sp, b);
+                n += b;
+            }
+            text[n] = 0;
+            int is_ascii = !nul;
+            for (size_t i = 0; i < n; i++) is_ascii &= (uint8_t)text[i] < 0x80;
+            n_ascii += is_ascii;
+            n_mixed += !is_ascii;
+            uint32_t base = (uint32_t)(rng(&seed) % 5);
+            fast.n = slow.n = 0;
+            int rf = fr_analyze(af, text, (ptrdiff_t)n, base, dump_term, &fast);
+            int rs = fr_analyze(as, text, (ptrdiff_t)n, base, dump_term, &slow);
+            if (rf != rs || fast.n != slow.n || memcmp(fast.s, slow.s, fast.n)) {
+                if (mismatches++ < 3)
+                    fprintf(stderr, "%s: fast/unicode differ on [%.*s]:\n  fast    %.*s\n  unicode %.*s\n",
+                            langs[l], (int)n, text, (int)fast.n, fast.s, (int)slow.n, slow.s);
+            }
+        }
+        fr_analyzer_free(af);
+        fr_analyzer_free(as);
+    }
+    CHECK_EQ(mismatches, 0);
+    CHECK(n_ascii > 2000);  // both kinds were exercised
+    CHECK(n_mixed > 2000);
 }
 
 int main(void) {
@@ -93,5 +193,6 @@ int main(void) {
     fr_analyzer_free(raw);
     fr_analyzer_free(fr);
     fr_analyzer_free(NULL);
+    test_fast_path_matches_unicode();
     return TEST_REPORT();
 }

@@ -180,7 +180,9 @@ static void test_segments(fr_embedder *e) {
     size_t nb = 0, na = 0;
     fr_search_opts so = fr_search_opts_default();
     so.k = NDOC;
-    CHECK_EQ(fr_index_build(dir, NULL, &ix, &err), 0);
+    fr_index_opts o2 = fr_index_opts_default();
+    o2.threads = 2;  // optimize writes documents and postings on two threads
+    CHECK_EQ(fr_index_build(dir, &o2, &ix, &err), 0);
     CHECK_EQ(fr_index_embed_query(ix, "dense retrieval", q, &err), 0);
     CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, before, &nb, &err), 0);
     CHECK_EQ(fr_index_optimize(ix, &err), 0);

@@ -1,16 +1,19 @@
 /* test_serve.c — the HTTP server end to end, in-process on 127.0.0.1 and ephemeral ports,
  * with the tiny random-weight BERT from tests/data/models/bert-gelu and an index of
  * data/sample: every route, the response shapes of Cohere v1/v2, Jina and TEI field by field,
- * scores equal to a direct forward pass, 32 parallel clients equal to a lone one, overload →
+ * scores equal to a direct forward pass, 32 parallel clients equal to a lone one, 64 mixed
+ * rerank/search clients equal to lone ones without a server thread per client, overload →
  * 429 (never a crash or hang), a slow client does not block others, a bad-input corpus → the
  * right status, and `finerank serve` draining on SIGTERM with exit status 0.
  * Every socket has a receive timeout, every loop a bound. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -340,6 +343,131 @@ static void test_tei(void) {
     json_decref(o);
 }
 
+// The logit of one (query, doc) pair scored directly, truncated to the model's max_length
+// longest-first from the given side (as TEI does for truncation_direction), as a lone
+// one-document request is scored: one single-threaded forward call.
+static double direct_logit(const char *query, const char *doc, int left) {
+    fr_model *m = NULL;
+    fr_error err;
+    fr_model_opts mo = fr_model_opts_default();
+    if (fr_model_open(MODEL, &mo, &m, &err) < 0) return NAN;
+    fr_model_info info;
+    fr_model_get_info(m, &info);
+    fr_encode_opts o = fr_encode_opts_default();
+    o.max_length = info.max_length;
+    o.truncate_left = left;
+    fr_encoding enc = {0};
+    float lg = NAN;
+    if (fr_tokenizer_encode(fr_model_tokenizer(m), query, -1, doc, -1, &o, &enc, &err) == 0) {
+        fr_seq sq = {enc.ids, enc.type_ids, enc.n};
+        fr_score_opts so = fr_score_opts_default();
+        so.threads = 1;
+        so.batch_tokens = (int)enc.n + 1;
+        if (fr_model_score_ids(m, &sq, 1, &so, &lg, &err) < 0) lg = NAN;
+    }
+    fr_encoding_free(&enc);
+    fr_model_free(m);
+    return lg;
+}
+
+static void test_tei_left(void) {
+    // A document whose start and end differ, longer than the model's 64 positions: Left keeps
+    // its end, Right its start; each equals the direct score of that truncation.
+    char doc[2048] = "";
+    for (int w = 0; w < 40; w++) strcat(doc, "insulin glucose ");
+    for (int w = 0; w < 40; w++) strcat(doc, "weather wind ");
+    double want[2] = {direct_logit("diabetes diet sugar", doc, 0),
+                      direct_logit("diabetes diet sugar", doc, 1)};
+    CHECK(want[0] != want[1]);
+    static const char *const dirs[] = {"Right", "Left"};
+    for (int left = 0; left < 2; left++) {
+        json_t *o = json_pack("{ss s[s] sb sb ss}", "query", "diabetes diet sugar", "texts", doc,
+                              "raw_scores", 1, "truncate", 1, "truncation_direction", dirs[left]);
+        char *b = json_dumps(o, JSON_COMPACT);
+        resp r;
+        CHECK(http(g_port, "POST", "/rerank", b, (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 200);
+        double got = json_real_value(json_object_get(json_array_get(r.json, 0), "score"));
+        CHECK(got == (double)(float)want[left]);
+        resp_free(&r);
+        free(b);
+        json_decref(o);
+    }
+}
+
+// Cohere v1 max_chunks_per_doc: a long document scores as its best chunk (window), at most
+// max_chunks_per_doc chunks from its start. The document: filler for chunks 1-2, then a tail
+// (in chunk 3) that scores above the filler; 2 chunks miss it, 10 reach it.
+static void test_max_chunks(void) {
+    fr_model *m = NULL;
+    fr_error err;
+    fr_model_opts mo = fr_model_opts_default();
+    CHECK(fr_model_open(MODEL, &mo, &m, &err) == 0);
+    if (!m) return;
+    const char *q = "diabetes diet sugar";
+    char doc[8192];
+    float want[2] = {0, 0};
+    int found = 0;
+    // The random model's taste decides which filler scores low and which tail scores high:
+    // take the first (filler, tail) whose chunk 3 beats the filler clearly.
+    static const char *const fillers[] = {"weather", "quantum", "wind", "the", "sunny",
+                                          "particles", "distance", "light", "today", "links"};
+    for (size_t f = 0; f < sizeof fillers / sizeof *fillers && !found; f++) {
+        for (size_t t = 0; t < NDOCS && !found; t++) {
+            doc[0] = 0;
+            for (int w = 0; w < 120; w++) strcat(doc, fillers[f]), strcat(doc, " ");
+            strcat(doc, DOCS[t]);
+            strcat(doc, " ");
+            strcat(doc, DOCS[t]);
+            fr_rerank_score rs[2];
+            const char *d[1] = {doc};
+            for (int k = 0; k < 2; k++) {
+                fr_score_opts so = fr_score_opts_default();
+                so.threads = 1;
+                so.long_docs = FR_LONG_MAX;
+                so.max_windows = k ? 10 : 2;
+                CHECK(fr_model_rerank(m, q, d, NULL, 1, &so, &rs[k], &err) == 0);
+            }
+            CHECK_EQ(rs[0].windows, 2);
+            CHECK(rs[1].windows > 2 && rs[1].windows <= 10);
+            if (rs[1].relevance > rs[0].relevance + 1e-3) {
+                found = 1;
+                want[0] = rs[0].relevance;
+                want[1] = rs[1].relevance;
+            }
+        }
+    }
+    fr_model_free(m);
+    CHECK(found);
+    if (!found) return;
+    for (int k = 0; k < 2; k++) {
+        json_t *o = json_pack("{ss s[s] si}", "query", q, "documents", doc, "max_chunks_per_doc",
+                              k ? 10 : 2);
+        char *b = json_dumps(o, JSON_COMPACT);
+        resp r;
+        CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
+        CHECK_EQ(r.status, 200);
+        json_t *it = json_array_get(json_object_get(r.json, "results"), 0);
+        // the server scores the windows in the batcher's chunks: equal within nn's
+        // batch-composition bound
+        CHECK_NEAR(json_real_value(json_object_get(it, "relevance_score")), want[k], 1e-5);
+        resp_free(&r);
+        free(b);
+        json_decref(o);
+    }
+    // without max_chunks_per_doc the document is truncated: the filler alone
+    json_t *o = json_pack("{ss s[s]}", "query", q, "documents", doc);
+    char *b = json_dumps(o, JSON_COMPACT);
+    resp r;
+    CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    json_t *it = json_array_get(json_object_get(r.json, "results"), 0);
+    CHECK(json_real_value(json_object_get(it, "relevance_score")) < (double)want[1]);
+    resp_free(&r);
+    free(b);
+    json_decref(o);
+}
+
 static void test_extensions(void) {
     const char *b = "{\"query\":\"diabetes guideline\",\"explain\":true,\"now\":\"2024-01-01\","
                     "\"freshness\":\"exp:scale=365d\",\"authority_table\":{\"guideline\":1.0,"
@@ -441,6 +569,92 @@ static void test_parallel(void) {
     CHECK_EQ(same, N);
     free(lone.results);
     free(body);
+}
+
+// ---- 64 clients ----
+// 32 rerank and 32 search clients at once, released together: every one gets exactly a lone
+// client's results, and the server serves them without a thread per connection (the
+// process never holds more than its threads before the clients plus the 64 client threads).
+typedef struct mixed_arg {
+    const char *path, *body;
+    char *results;
+    int status;
+    pthread_barrier_t *go;
+} mixed_arg;
+
+static void *mixed_client(void *p) {
+    mixed_arg *a = p;
+    if (a->go) pthread_barrier_wait(a->go);
+    resp r;
+    if (http(g_port, "POST", a->path, a->body, (size_t)-1, &r) == 0) {
+        a->status = r.status;
+        a->results = json_dumps(json_object_get(r.json, "results"), JSON_COMPACT);
+        resp_free(&r);
+    }
+    return NULL;
+}
+
+static int count_threads(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static atomic_int g_sampling, g_max_threads;
+static void *thread_sampler(void *p) {
+    (void)p;
+    while (atomic_load(&g_sampling)) {
+        int n = count_threads();
+        if (n > atomic_load(&g_max_threads)) atomic_store(&g_max_threads, n);
+        usleep(500);
+    }
+    return NULL;
+}
+
+static void test_parallel64(void) {
+    char *rr = rerank_body(NULL);
+    const char *sb = "{\"query\":\"diabetes diet sugar\",\"k\":10}";
+    mixed_arg lone_r = {.path = "/v1/rerank", .body = rr}, lone_s = {.path = "/v1/search", .body = sb};
+    mixed_client(&lone_r);
+    mixed_client(&lone_s);
+    CHECK_EQ(lone_r.status, 200);
+    CHECK_EQ(lone_s.status, 200);
+    CHECK(lone_s.results && strlen(lone_s.results) > 2);
+    enum { N = 64 };
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, N);
+    atomic_store(&g_sampling, 1);
+    atomic_store(&g_max_threads, 0);
+    pthread_t sampler;
+    pthread_create(&sampler, NULL, thread_sampler, NULL);
+    usleep(5000);
+    int base = count_threads();
+    mixed_arg args[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = i % 2 ? (mixed_arg){.path = "/v1/search", .body = sb, .go = &go}
+                        : (mixed_arg){.path = "/v1/rerank", .body = rr, .go = &go};
+        pthread_create(&t[i], NULL, mixed_client, &args[i]);
+    }
+    int same = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        const char *want = i % 2 ? lone_s.results : lone_r.results;
+        same += args[i].status == 200 && want && args[i].results && !strcmp(want, args[i].results);
+        free(args[i].results);
+    }
+    atomic_store(&g_sampling, 0);
+    pthread_join(sampler, NULL);
+    pthread_barrier_destroy(&go);
+    CHECK_EQ(same, N);
+    CHECK(base > 0);
+    CHECK(atomic_load(&g_max_threads) <= base + N);
+    free(lone_r.results);
+    free(lone_s.results);
+    free(rr);
 }
 
 static void test_overload(void) {
@@ -771,6 +985,7 @@ static void test_search_documents(void) {
     CHECK_EQ(r.status, 200);
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(r.json, "index"), "documents")), 202);
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(r.json, "model"), "max_length")), 64);
+    CHECK(json_is_null(json_object_get(json_object_get(r.json, "index"), "embedding")));
     resp_free(&r);
 }
 
@@ -940,6 +1155,15 @@ static void test_dense_hybrid(const char *plain_ixdir) {
     CHECK_EQ(fr_server_start(&so, &s, &err), 0);
     if (!s) return;
     int port = fr_server_port(s);
+    // /info names the index's embedding model
+    resp ri;
+    CHECK(http(port, "GET", "/info", NULL, 0, &ri) == 0);
+    json_t *ie = json_object_get(json_object_get(ri.json, "index"), "embedding");
+    CHECK_STR(json_string_value(json_object_get(ie, "model")), EMB);
+    CHECK_EQ(json_integer_value(json_object_get(ie, "dim")), 32);
+    CHECK_STR(json_string_value(json_object_get(ie, "vec")), "f32");
+    CHECK_EQ(json_integer_value(json_object_get(ie, "vectors")), 6);
+    resp_free(&ri);
     // the expected lists, from the library on its own handle
     fr_index *ix = NULL;
     CHECK_EQ(fr_index_open(dir, NULL, &ix, &err), 0);
@@ -1039,8 +1263,11 @@ int main(void) {
     test_cohere_v1();
     test_cohere_v2_jina();
     test_tei();
+    test_tei_left();
+    test_max_chunks();
     test_extensions();
     test_parallel();
+    test_parallel64();
     test_slow_client();
     test_bad_input();
     test_search_documents();

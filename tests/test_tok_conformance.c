@@ -132,6 +132,8 @@ int main(void) {
                 o.strategy = !s || strcmp(s, "longest_first") == 0 ? FR_TRUNC_LONGEST_FIRST
                              : strcmp(s, "only_first") == 0        ? FR_TRUNC_ONLY_FIRST
                                                                     : FR_TRUNC_ONLY_SECOND;
+                const char *dir = json_string_value(json_object_get(tr, "direction"));
+                o.truncate_left = dir && strcmp(dir, "left") == 0;
             }
             fr_encoding enc = {0};
             rc = fr_tokenizer_encode(tok, c->text, (ptrdiff_t)c->tl, c->has_pair ? c->pair : NULL,

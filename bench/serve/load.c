@@ -149,13 +149,10 @@ static int run_direct(int argc, char **argv) {
     if (argc < 6) return 2;
     fr_error err;
     fr_model *m = NULL;
-    fr_tokenizer *tok = NULL;
     fr_model_opts mo = fr_model_opts_default();
-    mo.load_tokenizer = 0;
     if (fr_model_open(argv[2], &mo, &m, &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tokenizer.json", argv[2]);
-    if (fr_tokenizer_open(path, &tok, &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
+    const fr_tokenizer *tok = fr_model_tokenizer(m);  // the model's own (as the server)
+    if (!tok) { fprintf(stderr, "%s: no tokenizer.json\n", argv[2]); return 1; }
     fr_model_info info;
     fr_model_get_info(m, &info);
     json_t *b = json_load_file(argv[3], 0, NULL);

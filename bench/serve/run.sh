@@ -18,35 +18,14 @@ CLIENTS=${*:-1 8 64}
 WORDS=${DOC_WORDS:-90}     # words per document (~1.3 tokens each with BERT-uncased)
 REPS=${DIRECT_REPS:-8}
 BUILD=${FR_BUILD:-build}
-make -s "$BUILD/finerank" "$BUILD/libfinerank.a"
 tmp=$(mktemp -d)
-trap 'kill $srv 2>/dev/null || true; rm -rf "$tmp"' EXIT
-cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude bench/serve/load.c "$BUILD/libfinerank.a" \
-    $(pkg-config --cflags --libs jansson libutf8proc libpcre2-8 openblas libcurl libmicrohttpd libcrypto) \
-    -lstemmer -lz -lm -lpthread -o "$tmp/load"
-/usr/bin/python3 - "$tmp" "$WORDS" <<'PY'
-import json, random, sys
-out = sys.argv[1]
-words = " ".join(json.loads(l)["text"] for l in open("data/sample/corpus.jsonl")).split()
-rng = random.Random(5)
-n_words = int(sys.argv[2])
-docs = [" ".join(rng.choice(words) for _ in range(n_words)) for _ in range(100)]
-json.dump({"query": "how should people with diabetes control blood sugar", "documents": docs},
-          open(out + "/rerank.json", "w"))
-json.dump({"query": "diabetes blood sugar diet exercise", "k": 10}, open(out + "/search.json", "w"))
-PY
-"$BUILD/finerank" index build --corpus data/sample/corpus.jsonl --index "$tmp/ix" >/dev/null
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BUILD/finerank" serve --model "$MODEL" --index "$tmp/ix" \
-    --port 0 --max-queue 256 >"$tmp/out" 2>"$tmp/err" &
-srv=$!
-port=
-for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out" | head -n 1)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-[ -n "$port" ] || { cat "$tmp/err"; exit 1; }
-rss() { awk '/VmRSS/ {print $2 " kB"}' /proc/$srv/status; }
+srv=
+trap 'if [ -n "$srv" ]; then kill $srv 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
+. bench/serve/common.sh
+serve_build_load
+serve_make_inputs "$WORDS"
+serve_start --max-queue 256
+rss() { echo "$(serve_rss_kb) kB"; }
 echo "server RSS at start: $(rss)"
 nproc_=$(nproc)
 echo "== in-process baseline (tokenise + fr_model_score_ids, $nproc_ threads)"

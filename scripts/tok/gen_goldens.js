@@ -15,12 +15,14 @@
 // Outputs: tests/data/tok/tokenizers.json and tests/data/tok/<name>.golden.gz in
 //          the format of TOK_GOLDEN_FORMAT.md (see tests/data/tok/README.md):
 //          line 1 a header, then one case per line:
-//          {"i": corpus line, "trunc": null | {"max_length", "strategy"}, "ids", "type_ids"}
+//          {"i": corpus line, "trunc": null | {"max_length", "strategy", "direction"?},
+//          "ids", "type_ids"} ("direction": "left" only on the Left cases)
 //          or {"i", "trunc", "error": "<oracle message>"} when the oracle throws.
 // Cases:   every corpus line with trunc null (no setTruncation call: the file's own
 //          "truncation" block applies); every pair also with longest_first 64,
-//          only_first 64, only_second 64 and longest_first 512; every single whose
-//          corpus line is a multiple of 10 also with longest_first 16. Padding is
+//          only_first 64, only_second 64 and longest_first 512, and with direction Left
+//          longest_first 64 and only_second 64; every single whose corpus line is a
+//          multiple of 10 also with longest_first 16 (Right and Left). Padding is
 //          always disabled, add_special_tokens = true.
 'use strict';
 const fs = require('fs');
@@ -39,8 +41,9 @@ const SHARED_TOKENIZERS = ['bert-base-uncased', 'bert-base-chinese', 'roberta-ba
   't5-v1_1-xxl', 't5-v1_1-xxl-sd3', 'pegasus-legacy-metaspace'];
 
 const STRATEGY = { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' };
-const PAIR_TRUNCS = [['longest_first', 64], ['only_first', 64], ['only_second', 64], ['longest_first', 512]];
-const SINGLE_TRUNCS = [['longest_first', 16]];
+const PAIR_TRUNCS = [['longest_first', 64], ['only_first', 64], ['only_second', 64], ['longest_first', 512],
+  ['longest_first', 64, 'left'], ['only_second', 64, 'left']];
+const SINGLE_TRUNCS = [['longest_first', 16], ['longest_first', 16, 'left']];
 
 function oracleVersion() {
   const pkgDir = path.dirname(require.resolve('@anush008/tokenizers/package.json'));
@@ -76,7 +79,11 @@ function loadCorpus() {
 function makeInstance(file, trunc) {
   const tk = Tokenizer.fromFile(file);
   tk.disablePadding();
-  if (trunc) tk.setTruncation(trunc.max_length, { strategy: STRATEGY[trunc.strategy] });
+  if (trunc) {
+    const opts = { strategy: STRATEGY[trunc.strategy] };
+    if (trunc.direction) opts.direction = trunc.direction;  // the binding's 'left' | 'right'
+    tk.setTruncation(trunc.max_length, opts);
+  }
   return tk;
 }
 
@@ -98,11 +105,13 @@ async function genOne(entry, corpus, oracle) {
   corpus.rows.forEach((row, i) => {
     cases.push({ i, trunc: null, row });
     const extra = row.pair !== undefined ? PAIR_TRUNCS : (i % 10 === 0 ? SINGLE_TRUNCS : []);
-    for (const [strategy, max_length] of extra) cases.push({ i, trunc: { max_length, strategy }, row });
+    for (const [strategy, max_length, direction] of extra) {
+      cases.push({ i, trunc: direction ? { max_length, strategy, direction } : { max_length, strategy }, row });
+    }
   });
   const instances = new Map();
   const inst = (trunc) => {
-    const key = trunc ? `${trunc.strategy}/${trunc.max_length}` : 'null';
+    const key = trunc ? `${trunc.strategy}/${trunc.max_length}/${trunc.direction || 'right'}` : 'null';
     if (!instances.has(key)) instances.set(key, makeInstance(file, trunc));
     return instances.get(key);
   };

@@ -19,14 +19,17 @@ static void usage(FILE *f) {
             "                             [--query-prompt TEXT] [--doc-prompt TEXT]]\n"
             "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
-            "       finerank index optimize --index DIR\n"
+            "       finerank index optimize --index DIR [--threads N]\n"
             "       finerank index stats --index DIR [--json]\n"
             "Documents are JSON lines: id (or _id), text, optional title, date (ISO 8601),\n"
             "source, authority, lang, meta (or metadata). A document whose id exists replaces it.\n"
             "--embed-model records a bi-encoder (directory, repo id or alias) in a new index: every\n"
             "segment then stores its documents' embeddings (title + \" \" + text, with the model's\n"
             "passage prompt), computed at build/add, for search --retriever dense|hybrid.\n"
-            "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32.\n");
+            "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32.\n"
+            "--threads (default: online CPUs): build/add parse and index byte ranges of the corpus\n"
+            "in parallel; optimize writes documents and postings on two threads. The index bytes\n"
+            "do not depend on it.\n");
 }
 
 static double now(void) {

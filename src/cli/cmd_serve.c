@@ -27,10 +27,13 @@ static void usage(FILE *f) {
             "  --max-documents N      documents per rerank request (%zu)\n"
             "  --max-json-depth N     nesting depth of request bodies (%d)\n"
             "  --max-batch-tokens N   tokens per forward batch across requests (%d)\n"
-            "  --max-queue N          rerank requests queued or running before 429 (%d)\n"
+            "  --max-queue N          requests waiting for a worker, and rerank jobs queued or\n"
+            "                         running in the scorer pool, before 429 (%d)\n"
             "  --fuse-batches         one GEMM across requests (faster for tiny requests; scores\n"
             "                         then depend on batch neighbours within 1e-5)\n"
             "  --threads N            scorer threads (0: online CPUs)\n"
+            "  --workers N            request threads for rerank/search/documents; more clients\n"
+            "                         wait in the queue (0: 2 x scorer threads, at least 4)\n"
             "  --dtype T              dense-layer compute type: f32 (default), bf16, int8\n"
             "  --max-connections N    open connections (%d)\n"
             "  --per-ip N             open connections per client address (0: unlimited)\n"
@@ -60,6 +63,7 @@ int cmd_serve(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--dtype"))) {
             if (fr_dtype_parse(v, &o.dtype) < 0) cli_usage_error("--dtype: expected f32, bf16 or int8");
         } else if ((v = cli_opt(argc, argv, &i, "--threads"))) o.scorer_threads = (int)cli_parse_long("--threads", v, 0, 1024);
+        else if ((v = cli_opt(argc, argv, &i, "--workers"))) o.workers = (int)cli_parse_long("--workers", v, 0, 4096);
         else if ((v = cli_opt(argc, argv, &i, "--max-connections"))) o.max_connections = (int)cli_parse_long("--max-connections", v, 1, 1 << 20);
         else if ((v = cli_opt(argc, argv, &i, "--per-ip"))) o.per_ip_connections = (int)cli_parse_long("--per-ip", v, 0, 1 << 20);
         else if ((v = cli_opt(argc, argv, &i, "--timeout"))) o.timeout_s = (int)cli_parse_long("--timeout", v, 1, 86400);

@@ -799,7 +799,7 @@ static int add_parsed(fr_index *ix, parsed *p, fr_error *err) {
         snprintf(ix->cur_name, sizeof ix->cur_name, "seg_%llu.frs", (unsigned long long)ix->next_id++);
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", ix->dir, ix->cur_name);
-        if ((rc = fr__segw_new(path, ix->cur_name, (int)ix->tw, &ix->cur, err)) < 0) return rc;
+        if ((rc = fr__segw_new(path, ix->cur_name, (int)ix->tw, ix->opts.sync, &ix->cur, err)) < 0) return rc;
     }
     fr_analyzer *an = analyzer_for(ix, p->nd.fields[FLD_LANG], p->nd.lens[FLD_LANG]);
     uint32_t d;
@@ -952,7 +952,7 @@ static void build_range(pctx *c, uint32_t k, FILE *f, fr_analyzer *def, fr__lang
             pthread_mutex_unlock(&c->mu);
             char path[4200];
             snprintf(path, sizeof path, "%s/%s", ix->dir, name);
-            rc = fr__segw_new(path, name, (int)ix->tw, &w, &r->e);
+            rc = fr__segw_new(path, name, (int)ix->tw, ix->opts.sync, &w, &r->e);
         }
         if (rc == 0) {
             fr_analyzer *an = pick_analyzer(ix, def, slots, n_slots, p.nd.fields[FLD_LANG],
@@ -1173,6 +1173,13 @@ static int add_jsonl_par(fr_index *ix, const char *path, uint64_t size, unsigned
     return rc;
 }
 
+// fr_index_opts.threads resolved: 0 → online CPUs; 1..64.
+static unsigned index_threads(const fr_index *ix) {
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = ix->opts.threads > 0 ? (unsigned)ix->opts.threads : nc > 0 ? (unsigned)nc : 1;
+    return threads > 64 ? 64 : threads;
+}
+
 int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
                        size_t *n_added, size_t *n_skipped, fr_error *err) {
     size_t added = 0, skipped = 0;
@@ -1182,9 +1189,7 @@ int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
     if (rc < 0) return rc;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) return fr__err(err, fr__io_errno_code(errno), "%s: %s", path, strerror(errno));
-    long nc = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = ix->opts.threads > 0 ? (unsigned)ix->opts.threads : nc > 0 ? (unsigned)nc : 1;
-    if (threads > 64) threads = 64;
+    unsigned threads = index_threads(ix);
     struct stat st;
     if (threads > 1 && f != stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
         fclose(f);
@@ -1343,7 +1348,8 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
     snprintf(name, sizeof name, "seg_%llu.frs", (unsigned long long)ix->next_id++);
     snprintf(path, sizeof path, "%s/%s", ix->dir, name);
     uint32_t n_docs = 0;
-    rc = fr__seg_merge(segs, dels, n_old, path, ix->opts.sync, &n_docs, err);
+    rc = fr__seg_merge(segs, dels, n_old, path, ix->opts.sync, (int)index_threads(ix), &n_docs,
+                       err);
     free(segs);
     free(dels);
     if (rc < 0) return fr__err_prefix(err, rc, "%s: optimize", ix->dir);

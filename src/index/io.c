@@ -56,6 +56,22 @@ int fr__io_write(int fd, const char *path, const void *p, size_t n, fr_error *er
     return 0;
 }
 
+int fr__io_pwrite(int fd, const char *path, const void *p, size_t n, uint64_t off, fr_error *err) {
+    const char *c = p;
+    while (n > 0) {
+        if (fault(FR__IO_WRITE, path)) return sys_err(err, "write", path);
+        ssize_t w = pwrite(fd, c, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return sys_err(err, "write", path);
+        }
+        c += w;
+        off += (uint64_t)w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int fr__io_fsync(int fd, const char *path, fr_error *err) {
     if (fault(FR__IO_FSYNC, path) || fsync(fd) < 0) return sys_err(err, "fsync", path);
     return 0;
@@ -92,9 +108,25 @@ int fr__wfile_open(fr__wfile *w, const char *path, fr_error *err) {
     return rc;
 }
 
+// Writes p[0..n) at w->flushed and starts writeback of whole chunks (w->writeback).
+static int put(fr__wfile *w, const void *p, size_t n, fr_error *err) {
+    int rc = fr__io_pwrite(w->fd, w->path, p, n, w->flushed, err);
+    if (rc < 0) return rc;
+    w->flushed += n;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (w->writeback && w->flushed - w->wb_from >= FR__WRITEBACK_CHUNK) {
+        // advice-like: an error here would show again at the fsync, which reports it
+        (void)sync_file_range(w->fd, (off_t)w->wb_from, (off_t)(w->flushed - w->wb_from),
+                              SYNC_FILE_RANGE_WRITE);
+        w->wb_from = w->flushed;
+    }
+#endif
+    return 0;
+}
+
 int fr__wfile_flush(fr__wfile *w, fr_error *err) {
     if (!w->len) return 0;
-    int rc = fr__io_write(w->fd, w->path, w->buf, w->len, err);
+    int rc = put(w, w->buf, w->len, err);
     w->len = 0;
     return rc;
 }
@@ -111,7 +143,7 @@ int fr__wfile_write(fr__wfile *w, const void *p, size_t n, fr_error *err) {
     if (w->len + n > w->cap) {
         int rc = fr__wfile_flush(w, err);
         if (rc < 0) return rc;
-        if (n >= w->cap) return fr__io_write(w->fd, w->path, c, n, err);
+        if (n >= w->cap) return put(w, c, n, err);
     }
     memcpy(w->buf + w->len, c, n);
     w->len += n;
@@ -134,7 +166,39 @@ int fr__wfile_finish(fr__wfile *w, int sync, fr_error *err) {
     return rc;
 }
 
+int fr__wfile_open_at(fr__wfile *w, const fr__wfile *owner, uint64_t off, fr_error *err) {
+    memset(w, 0, sizeof *w);
+    w->fd = owner->fd;
+    w->borrowed = 1;
+    snprintf(w->path, sizeof w->path, "%s", owner->path);
+    w->cap = 1 << 20;
+    w->buf = malloc(w->cap);
+    if (!w->buf) return fr__err(err, FR_ENOMEM, "%s: out of memory", w->path);
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->start = w->off = w->flushed = w->wb_from = off;
+    w->writeback = owner->writeback;
+    return 0;
+}
+
+void fr__wfile_release(fr__wfile *w) {
+    free(w->buf);
+    w->buf = NULL;
+    w->fd = -1;
+}
+
+void fr__wfile_append(fr__wfile *w, const fr__wfile *part) {
+    FR_ASSERT(w->len == 0 && w->off == part->start && w->flushed == part->start);
+    w->crc = (uint32_t)crc32_combine(w->crc, part->crc, (z_off_t)(part->off - part->start));
+    w->off = part->off;
+    w->flushed = part->flushed;
+    w->wb_from = part->wb_from;
+}
+
 void fr__wfile_abort(fr__wfile *w) {
+    if (w->borrowed) {
+        fr__wfile_release(w);
+        return;
+    }
     if (w->fd >= 0) close(w->fd);
     w->fd = -1;
     free(w->buf);

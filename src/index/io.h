@@ -20,6 +20,7 @@ extern int (*fr__io_fault)(fr__io_op op, const char *path);
 // ---- wrappers: return 0 or an FR_E* code with err naming path and call ----
 int fr__io_open_write(const char *path, int *fd, fr_error *err);       // O_CREAT|O_TRUNC
 int fr__io_write(int fd, const char *path, const void *p, size_t n, fr_error *err);
+int fr__io_pwrite(int fd, const char *path, const void *p, size_t n, uint64_t off, fr_error *err);
 int fr__io_fsync(int fd, const char *path, fr_error *err);
 int fr__io_fsync_dir(const char *dir, fr_error *err);
 int fr__io_rename(const char *from, const char *to, fr_error *err);
@@ -33,14 +34,33 @@ typedef struct fr__wfile {
     size_t len, cap;
     uint64_t off;       // bytes written so far (flushed + buffered)
     uint32_t crc;       // CRC32 of every byte written so far
+    int writeback;      // set by the caller when it will fsync: start writeback early
+    uint64_t start;     // offset of the first byte (0, or fr__wfile_open_at's)
+    uint64_t flushed;   // offset of the next byte to hand to the kernel (pwrite)
+    uint64_t wb_from;   // writeback started up to here
+    int borrowed;       // fd belongs to another writer (fr__wfile_open_at)
 } fr__wfile;
 
 int fr__wfile_open(fr__wfile *w, const char *path, fr_error *err);
+// With w->writeback set, every FR__WRITEBACK_CHUNK bytes flushed are handed to the disk at
+// once (sync_file_range, Linux) instead of waiting in the page cache for the final fsync:
+// writing a segment then overlaps the disk with the CPU work that produces the next bytes,
+// and the fsync at the end has little left to do. Durability is still the fsync's job.
+#define FR__WRITEBACK_CHUNK ((uint64_t)32 << 20)
 int fr__wfile_write(fr__wfile *w, const void *p, size_t n, fr_error *err);
 int fr__wfile_pad8(fr__wfile *w, fr_error *err);                 // zero bytes up to 8-alignment
 int fr__wfile_flush(fr__wfile *w, fr_error *err);
 // Flushes, fsyncs (when sync) and closes; on failure the file is closed too.
 int fr__wfile_finish(fr__wfile *w, int sync, fr_error *err);
 void fr__wfile_abort(fr__wfile *w);                               // close and unlink
+
+// A second writer into owner's file from offset off on, with its own buffer and its own CRC
+// (of its bytes only), so that two threads can write disjoint parts of one file (merge.c).
+// It never closes the file: fr__wfile_release frees its buffer (after a final flush).
+int fr__wfile_open_at(fr__wfile *w, const fr__wfile *owner, uint64_t off, fr_error *err);
+void fr__wfile_release(fr__wfile *w);
+// Continues w after the bytes part wrote (w flushed up to part->start): offsets and the
+// running CRC then cover both, as if w had written part's bytes itself.
+void fr__wfile_append(fr__wfile *w, const fr__wfile *part);
 
 #endif

@@ -160,7 +160,8 @@ typedef struct fr__newdoc {
     double authority;
 } fr__newdoc;
 
-int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw **out,
+// sync: the file will be fsynced at finish (its writeback starts early, see io.h).
+int fr__segw_new(const char *path, const char *name, int title_weight, int sync, fr__segw **out,
                  fr_error *err);
 // Adds one document. terms: (n) term ids from fr__segw_term; title_n of them from the title.
 // Returns the new local doc number via *doc.
@@ -193,16 +194,19 @@ int fr__strtab_write(fr__wfile *f, const fr__strtab *t, fr_error *err);
 void fr__strtab_free(fr__strtab *t);
 
 // Writes one term's postings (skip table, blocks, padding to 4) at f's current offset.
-// docs: (n) strictly increasing, tfs: (n) >= 1, dinfo: the new segment's docs (for min dl).
+// docs: (n) strictly increasing, tfs: (n) >= 1, dl: (n_docs) the new segment's
+// fr__docinfo.dl column (for min dl; 4 B a doc rather than the 40 B docinfo, so that it
+// stays in cache while rare terms' postings jump over it).
 // *skips and *body are scratch buffers the caller frees. OUT: *n_blocks.
 int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
-                       const fr__docinfo *dinfo, fr__skip **skips, fr__buf *body,
+                       const uint32_t *dl, fr__skip **skips, fr__buf *body,
                        uint32_t *n_blocks, fr_error *err);
 
 // Merges the live documents of segs (in order) into one new segment file at path: stored
 // records copied, postings merged term by term and re-blocked (no re-analysis). del: per
 // segment deletion bitmaps (NULL entries: none). OUT: *n_docs of the new segment.
+// threads >= 2: the documents and the postings are written on two threads (same bytes).
 int fr__seg_merge(const fr__seg *const *segs, const uint8_t *const *del, uint32_t n_segs,
-                  const char *path, int sync, uint32_t *n_docs, fr_error *err);
+                  const char *path, int sync, int threads, uint32_t *n_docs, fr_error *err);
 
 #endif

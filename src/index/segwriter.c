@@ -41,7 +41,9 @@ struct fr__segw {
     fr__strtab strs;                // source and lang values
     // per-document scratch
     uint32_t *touched; uint32_t n_touched, touched_cap;
-    int in_title;
+    uint32_t *toks; uint32_t n_toks, toks_cap;  // entry of each token of the current field
+    // (touched and toks are per-document scratch, left out of mem: flush points, and so
+    // segment boundaries, stay those of earlier versions)
     uint32_t cur_doc, title_n, text_n;
     int oom, finished;
     uint32_t serial;                // this builder's tag in analyzer memos
@@ -63,7 +65,7 @@ static uint32_t hash32(const char *s, size_t n) {
 uint32_t fr__segw_n_docs(const fr__segw *w) { return w->n; }
 size_t fr__segw_mem(const fr__segw *w) { return w->mem; }
 
-int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw **out,
+int fr__segw_new(const char *path, const char *name, int title_weight, int sync, fr__segw **out,
                  fr_error *err) {
     *out = NULL;
     fr__segw *w = calloc(1, sizeof *w);
@@ -82,6 +84,7 @@ int fr__segw_new(const char *path, const char *name, int title_weight, fr__segw 
         fr__segw_abort(w);
         return rc;
     }
+    w->f.writeback = sync;
     uint8_t hdr[FR__SEG_HEADER] = {0};
     memcpy(hdr, FR__SEG_MAGIC, 8);
     uint32_t v = FR__SEG_VERSION;
@@ -113,6 +116,7 @@ void fr__segw_abort(fr__segw *w) {
     free(w->id_slots);
     fr__strtab_free(&w->strs);
     free(w->touched);
+    free(w->toks);
     free(w);
 }
 
@@ -166,30 +170,63 @@ static tentry *term_get(fr__segw *w, const char *t, size_t len) {
     return &w->ents[w->n_ents - 1];
 }
 
+// The analyzer's callback: resolves the term to its entry (through the analyzer's memo when
+// it has one, else the term table) and queues the entry; count_field() then counts the
+// field's tokens. Queuing lets the entry's cache line be prefetched here and used a few
+// dozen tokens later: at a million documents most rare terms' entries are cache misses,
+// and counting token by token paid each one in turn.
 static int on_term(void *ud, const char *t, size_t len, uint32_t pos, uint64_t *memo) {
     fr__segw *w = ud;
-    tentry *te;
+    uint32_t e;
     if (memo && (uint32_t)(*memo >> 32) == w->serial) {
-        te = &w->ents[(uint32_t)*memo];
+        e = (uint32_t)*memo;
     } else {
-        te = term_get(w, t, len);
+        tentry *te = term_get(w, t, len);
         if (!te) { w->oom = 1; return FR_ENOMEM; }
-        if (memo) *memo = ((uint64_t)w->serial << 32) | (uint64_t)(te - w->ents);
+        e = (uint32_t)(te - w->ents);
+        if (memo) *memo = ((uint64_t)w->serial << 32) | (uint64_t)e;
     }
-    if (te->last_doc != w->cur_doc + 1) {
-        te->last_doc = w->cur_doc + 1;
-        te->cur_tf = 0;
-        if (w->n_touched == w->touched_cap) {
-            uint32_t nc = w->touched_cap ? w->touched_cap * 2 : 1024;
-            uint32_t *p = realloc(w->touched, nc * sizeof *p);
-            if (!p) { w->oom = 1; return FR_ENOMEM; }
-            w->touched = p;
-            w->touched_cap = nc;
+    __builtin_prefetch(&w->ents[e], 1);
+    if (w->n_toks == w->toks_cap) {
+        uint32_t nc = w->toks_cap ? w->toks_cap * 2 : 1024;
+        uint32_t *p = realloc(w->toks, nc * sizeof *p);
+        if (!p) { w->oom = 1; return FR_ENOMEM; }
+        w->toks = p;
+        w->toks_cap = nc;
+    }
+    w->toks[w->n_toks++] = e;
+    return 0;
+}
+
+// Term frequencies of the queued tokens of one field (title: weight tw): per document, each
+// entry's count lives in the entry (last_doc / cur_tf) and its first occurrence appends it to
+// touched. Returns FR_ENOMEM if touched cannot grow.
+static int count_field(fr__segw *w, int title) {
+    uint32_t n = w->n_toks;
+    w->n_toks = 0;
+    if (w->touched_cap - w->n_touched < n) {
+        size_t nc = w->touched_cap ? w->touched_cap : 1024;
+        while (nc - w->n_touched < n) nc *= 2;
+        if (nc > UINT32_MAX) { w->oom = 1; return FR_ENOMEM; }
+        uint32_t *p = realloc(w->touched, nc * sizeof *p);
+        if (!p) { w->oom = 1; return FR_ENOMEM; }
+        w->touched = p;
+        w->touched_cap = (uint32_t)nc;
+    }
+    uint32_t inc = title ? w->tw : 1, doc1 = w->cur_doc + 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + 16 < n) __builtin_prefetch(&w->ents[w->toks[i + 16]], 1);
+        uint32_t e = w->toks[i];
+        tentry *te = &w->ents[e];
+        if (te->last_doc != doc1) {
+            te->last_doc = doc1;
+            te->cur_tf = 0;
+            w->touched[w->n_touched++] = e;
         }
-        w->touched[w->n_touched++] = (uint32_t)(te - w->ents);
+        te->cur_tf += inc;
     }
-    if (w->in_title) { te->cur_tf += w->tw; w->title_n++; }
-    else { te->cur_tf++; w->text_n++; }
+    if (title) w->title_n += n;
+    else w->text_n += n;
     return 0;
 }
 
@@ -273,15 +310,18 @@ int fr__segw_add(fr__segw *w, const fr__newdoc *nd, fr_analyzer *an, uint32_t *d
     // except counts of touched entries, which are reset below.
     w->cur_doc = d;
     w->n_touched = 0;
+    w->n_toks = 0;
     w->title_n = w->text_n = 0;
-    w->in_title = 1;
     int rc = 0;
-    if (nd->fields[FLD_TITLE])
+    if (nd->fields[FLD_TITLE]) {
         rc = fr__analyze_memo(an, nd->fields[FLD_TITLE], (ptrdiff_t)nd->lens[FLD_TITLE], 0, on_term, w);
-    w->in_title = 0;
-    if (rc == 0 && nd->fields[FLD_TEXT])
+        if (rc == 0) rc = count_field(w, 1);
+    }
+    if (rc == 0 && nd->fields[FLD_TEXT]) {
         rc = fr__analyze_memo(an, nd->fields[FLD_TEXT], (ptrdiff_t)nd->lens[FLD_TEXT], w->title_n,
                               on_term, w);
+        if (rc == 0) rc = count_field(w, 0);
+    }
     uint32_t src = intern(w, nd->fields[FLD_SOURCE], nd->lens[FLD_SOURCE]);
     uint32_t lang = intern(w, nd->fields[FLD_LANG], nd->lens[FLD_LANG]);
     size_t ib = w->idbytes.cap;
@@ -310,6 +350,10 @@ int fr__segw_add(fr__segw *w, const fr__newdoc *nd, fr_analyzer *an, uint32_t *d
     }
     // postings (cannot fail half-way except for OOM, which poisons the builder)
     for (uint32_t i = 0; i < w->n_touched; i++) {
+        if (i + 8 < w->n_touched) {  // the tail of a rare term's list is a cache miss
+            const tentry *nx = &w->ents[w->touched[i + 8]];
+            if (nx->post) __builtin_prefetch(nx->post + nx->plen, 1);
+        }
         tentry *te = &w->ents[w->touched[i]];
         if (!te->cur_tf) continue;  // only title terms with title_weight 0
         if (put_varint(w, te, d - te->posted) < 0 || put_varint(w, te, te->cur_tf) < 0) {
@@ -359,18 +403,32 @@ static int cmp_ids(const void *a, const void *b) {
 
 static uint32_t bits_of(uint32_t v) { return v ? 32 - (uint32_t)__builtin_clz(v) : 0; }
 
-// Packs n values of b bits LSB-first into out (zeroed, >= ceil(n*b/8) + 8 bytes).
+// Packs n values of b bits LSB-first into out at bit *bp (out zeroed from bit *bp on, with
+// >= 8 bytes to spare after the last value). Values gather in a 64-bit accumulator stored 4
+// bytes at a time: a read-modify-write of 8 unaligned bytes per value made every value wait
+// for the previous one's store (overlapping store-to-load forwarding).
 static void pack(uint8_t *out, const uint32_t *v, uint32_t n, uint32_t b, uint64_t *bp) {
-    for (uint32_t i = 0; i < n; i++, *bp += b) {
-        uint64_t w;
-        memcpy(&w, out + (*bp >> 3), 8);
-        w |= (uint64_t)v[i] << (*bp & 7);
-        memcpy(out + (*bp >> 3), &w, 8);
+    if (b == 0 || n == 0) return;
+    uint8_t *o = out + (*bp >> 3);
+    unsigned nb = (unsigned)(*bp & 7);  // bits held in acc, < 32 between values
+    uint64_t acc;
+    memcpy(&acc, o, 8);                 // the partial first byte; zeros above it
+    for (uint32_t i = 0; i < n; i++) {
+        acc |= (uint64_t)v[i] << nb;    // nb < 32, b <= 32: fits in 64 bits
+        nb += b;
+        if (nb >= 32) {
+            memcpy(o, &acc, 4);
+            o += 4;
+            acc >>= 32;
+            nb -= 32;
+        }
     }
+    memcpy(o, &acc, 8);
+    *bp += (uint64_t)n * b;
 }
 
 int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, uint32_t n,
-                       const fr__docinfo *dinfo, fr__skip **skips, fr__buf *body,
+                       const uint32_t *dl, fr__skip **skips, fr__buf *body,
                        uint32_t *n_blocks, fr_error *err) {
     uint32_t nb = (n + FR__BLOCK - 1) / FR__BLOCK;
     fr__skip *ns = realloc(*skips, ((size_t)nb + 1) * sizeof *ns);
@@ -388,7 +446,7 @@ int fr__postings_write(fr__wfile *f, const uint32_t *docs, const uint32_t *tfs, 
             mg |= gaps[i];
             mt |= tv[i];
             if (tfs[s0 + i] > max_tf) max_tf = tfs[s0 + i];
-            if (dinfo[docs[s0 + i]].dl < min_dl) min_dl = dinfo[docs[s0 + i]].dl;
+            if (dl[docs[s0 + i]] < min_dl) min_dl = dl[docs[s0 + i]];
         }
         uint32_t db = bits_of(mg), tb = bits_of(mt);
         size_t bytes = ((size_t)cnt * (db + tb) + 7) / 8;
@@ -496,7 +554,7 @@ void fr__strtab_free(fr__strtab *t) {
 
 int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     int rc = 0;
-    uint32_t *order = NULL, *docs = NULL, *tfs = NULL;
+    uint32_t *order = NULL, *docs = NULL, *tfs = NULL, *dl = NULL;
     fr__terminfo *tinfo = NULL;
     fr__ident *ids = NULL;
     uint8_t *blk = NULL;
@@ -532,7 +590,9 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     tinfo = calloc((size_t)w->n_ents + 1, sizeof *tinfo);
     docs = malloc(((size_t)w->n + 1) * sizeof *docs);
     tfs = malloc(((size_t)w->n + 1) * sizeof *tfs);
-    if (!order || !tinfo || !docs || !tfs) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name); goto fail; }
+    dl = malloc(((size_t)w->n + 1) * sizeof *dl);
+    if (!order || !tinfo || !docs || !tfs || !dl) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", w->name); goto fail; }
+    for (uint32_t d = 0; d < w->n; d++) dl[d] = w->docs[d].dl;
     uint32_t nt = 0;
     for (uint32_t i = 0; i < w->n_ents; i++)
         if (w->ents[i].df) order[nt++] = i;
@@ -541,6 +601,9 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     sec[SEC_POSTINGS].off = w->f.off;
     uint32_t str_off = 0;
     for (uint32_t k = 0; k < nt; k++) {
+        // terms in sorted order visit entries and lists at random: fetch a few ahead
+        if (k + 8 < nt) __builtin_prefetch(&w->ents[order[k + 8]]);
+        if (k + 4 < nt) __builtin_prefetch(w->ents[order[k + 4]].post);
         tentry *te = &w->ents[order[k]];
         // decode the varint list
         uint32_t p = 0, prev = 0, n = 0;
@@ -561,7 +624,7 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
         FR_ASSERT(n == te->df);
         uint64_t post_off = w->f.off - sec[SEC_POSTINGS].off;
         uint32_t nb;
-        if ((rc = fr__postings_write(&w->f, docs, tfs, n, w->docs, &skips, &body, &nb, err)) < 0)
+        if ((rc = fr__postings_write(&w->f, docs, tfs, n, dl, &skips, &body, &nb, err)) < 0)
             goto fail;
         tinfo[k] = (fr__terminfo){str_off, te->len, te->df, nb, post_off,
                                   w->f.off - sec[SEC_POSTINGS].off - post_off};
@@ -574,6 +637,8 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     if ((rc = fr__wfile_pad8(&w->f, err)) < 0) goto fail;
     sec[SEC_TERMSTR].off = w->f.off;
     for (uint32_t k = 0; k < nt; k++) {
+        if (k + 8 < nt) __builtin_prefetch(&w->ents[order[k + 8]]);
+        if (k + 4 < nt) __builtin_prefetch(w->arena.data + w->ents[order[k + 4]].str_off);
         tentry *te = &w->ents[order[k]];
         if ((rc = fr__wfile_write(&w->f, w->arena.data + te->str_off, te->len, err)) < 0) goto fail;
     }
@@ -583,12 +648,12 @@ int fr__segw_finish(fr__segw *w, int sync, fr_error *err) {
     rc = fr__wfile_finish(&w->f, sync, err);
     if (rc < 0) goto fail;
     w->finished = 1;
-    free(order); free(docs); free(tfs); free(tinfo); free(ids); free(blk); free(skips);
+    free(order); free(docs); free(tfs); free(dl); free(tinfo); free(ids); free(blk); free(skips);
     fr__buf_free(&body);
     fr__segw_abort(w);  // frees memory; the file is complete and closed (fd = -1, buf NULL)
     return 0;
 fail:
-    free(order); free(docs); free(tfs); free(tinfo); free(ids); free(blk); free(skips);
+    free(order); free(docs); free(tfs); free(dl); free(tinfo); free(ids); free(blk); free(skips);
     fr__buf_free(&body);
     fr__segw_abort(w);
     return rc;

@@ -26,7 +26,7 @@ fr_model_opts fr_model_opts_default(void) {
 fr_score_opts fr_score_opts_default(void) {
     return (fr_score_opts){.threads = 0, .batch_tokens = 0, .max_length = 0,
                            .truncation = FR_TRUNC_LONGEST_FIRST, .long_docs = FR_LONG_TRUNCATE,
-                           .window_stride = 0};
+                           .window_stride = 0, .max_windows = 0};
 }
 
 static int open_dir(const char *dir, const fr_model_opts *opts, fr_model **out,
@@ -87,6 +87,8 @@ void fr_model_free(fr_model *m) {
     fr__encoder_close(&m->enc);
     free(m);
 }
+
+const fr_tokenizer *fr_model_tokenizer(const fr_model *m) { return m ? m->tok : NULL; }
 
 void fr_model_get_info(const fr_model *m, fr_model_info *out) {
     const fr__model_config *c = &m->enc.cfg;

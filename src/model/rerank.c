@@ -9,7 +9,8 @@
  * where prefix / suffix are the special tokens and query ids the post-processor puts around
  * the passage (found by locating the passage's own ids, encoded alone, in the untruncated pair
  * encoding — HF tokenizers encode the two sequences independently, so they match), W fills
- * max_length, and neighbours share `window_stride` tokens (default W/4). The query is cut to
+ * max_length, and neighbours share `window_stride` tokens (default W/4); `max_windows` keeps
+ * only the first windows (the rest of the passage is not scored). The query is cut to
  * leave at least half of max_length to the passage. Scores aggregate by max or mean of the
  * raw logit and of the relevance, or take the first window (which equals only_second
  * truncation).
@@ -50,17 +51,9 @@ static float relevance(const fr__model_config *c, const float *lg) {
 }
 
 // ---- windows ----
-// A growable list of sequences whose ids/types live in one arena (offsets until finished).
-typedef struct seqlist {
-    int32_t *ids;
-    uint8_t *types;
-    size_t len, cap;
-    size_t *start, *n;   // per sequence
-    size_t *owner;       // document index of each sequence
-    size_t count, scap;
-} seqlist;
-
-static int sl_add(seqlist *s, size_t doc, const int32_t *a, const uint8_t *ta, size_t na,
+// fr__pair_seqs (model.h) grows as a list of sequences whose ids/types live in one arena
+// (offsets until fr__pair_seqs_build finishes it).
+static int sl_add(fr__pair_seqs *s, size_t doc, const int32_t *a, const uint8_t *ta, size_t na,
                   const int32_t *b, const uint8_t *tb, size_t nb, const int32_t *c,
                   const uint8_t *tc, size_t nc) {
     size_t need = na + nb + nc;
@@ -107,18 +100,21 @@ static int sl_add(seqlist *s, size_t doc, const int32_t *a, const uint8_t *ta, s
     return 0;
 }
 
-static void sl_free(seqlist *s) {
+void fr__pair_seqs_free(fr__pair_seqs *s) {
+    if (!s) return;
     free(s->ids);
     free(s->types);
     free(s->start);
     free(s->n);
     free(s->owner);
+    free(s->seqs);
+    memset(s, 0, sizeof *s);
 }
 
 // Appends the windows of one (query, passage) pair. full: the untruncated pair encoding with
 // specials; p: the passage alone without specials; q: the query alone without specials.
-static int add_windows(seqlist *s, size_t doc, const fr_encoding *full, const fr_encoding *p,
-                       const fr_encoding *q, size_t max_len, size_t stride, int first_only,
+static int add_windows(fr__pair_seqs *s, size_t doc, const fr_encoding *full, const fr_encoding *p,
+                       const fr_encoding *q, size_t max_len, size_t stride, size_t max_windows,
                        fr_error *err) {
     size_t P = p->n, N = full->n;
     if (N <= max_len || P == 0)  // fits (or nothing to split): the plain pair
@@ -168,7 +164,7 @@ static int add_windows(seqlist *s, size_t doc, const fr_encoding *full, const fr
     size_t overlap = stride ? stride : W / 4;
     if (overlap >= W) overlap = W - 1;
     size_t step = W - overlap;
-    for (size_t st = 0;; st += step) {
+    for (size_t st = 0, k = 1;; st += step, k++) {
         size_t w = P - st < W ? P - st : W;
         int rc = sl_add(s, doc, prefix, prefix_ty, pre, pid + st, pty + st, w, full->ids + off + P,
                         full->type_ids + off + P, suf);
@@ -177,26 +173,27 @@ static int add_windows(seqlist *s, size_t doc, const fr_encoding *full, const fr
             free(qty);
             return fr__err(err, rc, "out of memory");
         }
-        if (first_only || st + W >= P) break;
+        if ((max_windows && k >= max_windows) || st + W >= P) break;
     }
     free(qids);
     free(qty);
     return 0;
 }
 
-// ---- rerank ----
-int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
-                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
-                    fr_rerank_score *scores, fr_error *err) {
+// ---- pair sequences ----
+int fr__pair_seqs_build(const fr_model *m, const char *query, const char *const *docs,
+                        const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
+                        fr__pair_seqs *out, fr_error *err) {
+    memset(out, 0, sizeof *out);
     fr_score_opts o = opts ? *opts : fr_score_opts_default();
     const fr__model_config *c = &m->enc.cfg;
     if (!m->tok)
         return fr__err(err, FR_EUNSUPPORTED, "the model directory has no tokenizer.json; score token "
                        "ids with fr_model_score_ids");
     if (!query || !*query) return fr__err(err, FR_EINVAL, "empty query");
-    if (n && (!docs || !scores)) return fr__err(err, FR_EINVAL, "fr_model_rerank: NULL documents");
-    if (o.max_length < 0 || o.window_stride < 0)
-        return fr__err(err, FR_EINVAL, "negative max_length or window_stride");
+    if (n && !docs) return fr__err(err, FR_EINVAL, "fr_model_rerank: NULL documents");
+    if (o.max_length < 0 || o.window_stride < 0 || o.max_windows < 0)
+        return fr__err(err, FR_EINVAL, "negative max_length, window_stride or max_windows");
     int maxpos = fr__model_max_positions(m);
     if (o.max_length > maxpos)
         return fr__err(err, FR_ERANGE, "max_length %d exceeds the model's %d positions", o.max_length, maxpos);
@@ -205,9 +202,7 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
     if (!n) return 0;
 
     int rc = 0;
-    seqlist sl = {0};
-    fr_seq *seqs = NULL;
-    float *lg = NULL;
+    fr__pair_seqs *sl = out;
     fr_encoding full = {0}, p = {0}, q = {0};
     fr_encode_opts eo = fr_encode_opts_default();
     fr_encode_opts raw = fr_encode_opts_default();
@@ -216,6 +211,7 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
     if (o.long_docs == FR_LONG_TRUNCATE) {
         eo.max_length = (int)max_len;
         eo.strategy = o.truncation;
+        eo.truncate_left = o.truncate_left;
     } else {
         eo.max_length = INT_MAX / 2;
         if ((rc = fr_tokenizer_encode(m->tok, query, -1, NULL, 0, &raw, &q, err)) < 0) {
@@ -237,51 +233,74 @@ int fr_model_rerank(const fr_model *m, const char *query, const char *const *doc
                              "truncation, max_length is %zu", i, full.n, max_len);
                 goto out;
             }
-            rc = sl_add(&sl, i, full.ids, full.type_ids, full.n, NULL, NULL, 0, NULL, NULL, 0);
+            rc = sl_add(sl, i, full.ids, full.type_ids, full.n, NULL, NULL, 0, NULL, NULL, 0);
             if (rc < 0) { fr__err(err, rc, "out of memory"); goto out; }
         } else {
             if ((rc = fr_tokenizer_encode(m->tok, d, dl, NULL, 0, &raw, &p, err)) < 0) {
                 fr__err_prefix(err, rc, "document %zu", i);
                 goto out;
             }
-            if ((rc = add_windows(&sl, i, &full, &p, &q, max_len, (size_t)o.window_stride,
-                                  o.long_docs == FR_LONG_FIRST, err)) < 0)
+            size_t mw = o.long_docs == FR_LONG_FIRST ? 1 : (size_t)o.max_windows;
+            if ((rc = add_windows(sl, i, &full, &p, &q, max_len, (size_t)o.window_stride, mw,
+                                  err)) < 0)
                 goto out;
             fr_encoding_free(&p);
         }
         fr_encoding_free(&full);
     }
+    sl->seqs = malloc((sl->count ? sl->count : 1) * sizeof *sl->seqs);
+    if (!sl->seqs) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
+    for (size_t k = 0; k < sl->count; k++)
+        sl->seqs[k] = (fr_seq){sl->ids + sl->start[k], sl->types + sl->start[k], sl->n[k]};
+out:
+    fr_encoding_free(&full);
+    fr_encoding_free(&p);
+    fr_encoding_free(&q);
+    if (rc < 0) fr__pair_seqs_free(sl);
+    return rc;
+}
+
+void fr__pair_seqs_aggregate(const fr_model *m, const fr__pair_seqs *ps, const float *logits,
+                             const unsigned char *scored, fr_long_docs mode, size_t n_docs,
+                             fr_rerank_score *scores) {
+    const fr__model_config *c = &m->enc.cfg;
     size_t nl = (size_t)c->num_labels;
-    seqs = malloc(sl.count * sizeof *seqs);
-    lg = malloc(sl.count * nl * sizeof *lg);
-    if (!seqs || !lg) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
-    for (size_t k = 0; k < sl.count; k++)
-        seqs[k] = (fr_seq){sl.ids + sl.start[k], sl.types + sl.start[k], sl.n[k]};
-    if ((rc = fr_model_score_ids(m, seqs, sl.count, &o, lg, err)) < 0) goto out;
-    for (size_t i = 0; i < n; i++) scores[i] = (fr_rerank_score){0, 0, 0};
-    for (size_t k = 0; k < sl.count; k++) {
-        fr_rerank_score *s = &scores[sl.owner[k]];
-        float raw_k = lg[k * nl + nl - 1], rel_k = relevance(c, lg + k * nl);
-        if (!s->windows || o.long_docs != FR_LONG_MAX) {
-            s->raw = s->windows && o.long_docs == FR_LONG_MEAN ? s->raw + raw_k : raw_k;
-            s->relevance = s->windows && o.long_docs == FR_LONG_MEAN ? s->relevance + rel_k : rel_k;
+    for (size_t i = 0; i < n_docs; i++) scores[i] = (fr_rerank_score){0, 0, 0};
+    for (size_t k = 0; k < ps->count; k++) {
+        if (scored && !scored[k]) continue;
+        fr_rerank_score *s = &scores[ps->owner[k]];
+        float raw_k = logits[k * nl + nl - 1], rel_k = relevance(c, logits + k * nl);
+        if (!s->windows || mode != FR_LONG_MAX) {
+            s->raw = s->windows && mode == FR_LONG_MEAN ? s->raw + raw_k : raw_k;
+            s->relevance = s->windows && mode == FR_LONG_MEAN ? s->relevance + rel_k : rel_k;
         } else {
             if (raw_k > s->raw) s->raw = raw_k;
             if (rel_k > s->relevance) s->relevance = rel_k;
         }
         s->windows++;
     }
-    if (o.long_docs == FR_LONG_MEAN)
-        for (size_t i = 0; i < n; i++) {
-            scores[i].raw /= (float)scores[i].windows;
-            scores[i].relevance /= (float)scores[i].windows;
-        }
-out:
-    fr_encoding_free(&full);
-    fr_encoding_free(&p);
-    fr_encoding_free(&q);
-    sl_free(&sl);
-    free(seqs);
+    if (mode == FR_LONG_MEAN)
+        for (size_t i = 0; i < n_docs; i++)
+            if (scores[i].windows) {
+                scores[i].raw /= (float)scores[i].windows;
+                scores[i].relevance /= (float)scores[i].windows;
+            }
+}
+
+// ---- rerank ----
+int fr_model_rerank(const fr_model *m, const char *query, const char *const *docs,
+                    const ptrdiff_t *doc_lens, size_t n, const fr_score_opts *opts,
+                    fr_rerank_score *scores, fr_error *err) {
+    fr_score_opts o = opts ? *opts : fr_score_opts_default();
+    if (n && !scores) return fr__err(err, FR_EINVAL, "fr_model_rerank: NULL scores");
+    fr__pair_seqs ps;
+    int rc = fr__pair_seqs_build(m, query, docs, doc_lens, n, &o, &ps, err);
+    if (rc < 0 || !n) return rc;
+    float *lg = malloc((ps.count ? ps.count : 1) * (size_t)m->enc.cfg.num_labels * sizeof *lg);
+    if (!lg) rc = fr__err(err, FR_ENOMEM, "out of memory");
+    else if ((rc = fr_model_score_ids(m, ps.seqs, ps.count, &o, lg, err)) == 0)
+        fr__pair_seqs_aggregate(m, &ps, lg, NULL, o.long_docs, n, scores);
     free(lg);
+    fr__pair_seqs_free(&ps);
     return rc;
 }

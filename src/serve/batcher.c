@@ -1,8 +1,8 @@
 /* batcher.c — the scorer pool: concurrent rerank requests share forward batches.
  *
  * As Hugging Face TEI's max-batch-tokens queue: each request is a job (its tokenised
- * sequences) appended to one FIFO; a worker takes sequences from the head, across jobs, until
- * the next one would pass max_batch_tokens, runs one fr_model_score_ids call on them
+ * sequences) appended to one FIFO; a worker takes sequences from the head (across jobs, up to
+ * max_batch_tokens, in fused mode; see below), runs one fr_model_score_ids call on them
  * (threads = 1: the pool is the parallelism) and hands each logit row back to its job. A job
  * larger than the budget is spread over several batches (and workers); a job whose deadline
  * has passed has its unstarted sequences skipped. At most max_queue jobs are queued or
@@ -12,10 +12,11 @@
  * GEMM, and OpenBLAS's rounding for a row depends on the GEMM's row count (measured: the same
  * sequence scores -1.69211161 alone and -1.69211102 among 4+ copies). So each job is cut into
  * chunks of <= min(max_batch_tokens, its tokens / threads) tokens that depend on the job alone
- * (greedy, input order), and
- * a worker's batch is a run of whole chunks from several jobs under the budget, each chunk
- * one forward call (exact, default) or all of them one fused call (fuse = 1: faster for many
- * tiny requests, scores within nn's 1e-5 batch-composition bound).
+ * (greedy, input order). In exact mode (default) a worker takes one chunk at a time, in FIFO
+ * order, and runs it as one forward call; in fused mode (fuse = 1: faster for many tiny
+ * requests, scores within nn's 1e-5 batch-composition bound) its batch is one chunk of each
+ * of the next jobs under the budget, one fused call. Either way the chunks of one job go to
+ * different workers, so a lone request keeps every worker busy.
  * Workload: 2..64 concurrent requests of 10..1000 passages, 30..512 tokens each.
  */
 #include <pthread.h>
@@ -82,46 +83,56 @@ static void *worker(void *arg) {
     for (;;) {
         while (!b->stop && !b->head) pthread_cond_wait(&b->work, &b->mu);
         if (!b->head) break;  // stop and nothing queued
-        // Gather whole chunks from the head jobs until the token budget is reached.
+        // Gather whole chunks in FIFO order, at most one chunk of each job: a job's chunks
+        // then spread over the workers (a lone request uses all of them). Exact mode takes
+        // one chunk (each chunk is its own forward call anyway, so more would only delay the
+        // head job); fused mode adds the next jobs' chunks until the token budget.
         size_t n = 0, tokens = 0, nrun = 0;
         double now = fr__mono_ms();
-        while (b->head) {
-            job *j = b->head;
+        job *prev = NULL, *j = b->head;
+        int full = 0;
+        while (j && !full) {
+            job *next = j->qnext;
             if (j->deadline > 0 && now >= j->deadline && j->next < j->n_chunks) {
                 j->done += j->n - j->cstart[j->next];  // skipped
                 j->next = j->n_chunks;
             }
-            int full = 0;
-            while (j->next < j->n_chunks) {
+            if (j->next < j->n_chunks) {
                 size_t a = j->cstart[j->next], e = j->cstart[j->next + 1], t = 0;
                 for (size_t i = a; i < e; i++) t += j->seqs[i].n;
-                if (n && (tokens + t > b->budget || n + (e - a) > cap)) { full = 1; break; }
-                if (e - a > cap) {  // grow the worker's arrays (rare: > cap tiny sequences)
-                    size_t nc = e - a;
-                    slot *s2 = realloc(sl, nc * sizeof *sl);
-                    if (s2) sl = s2;
-                    fr_seq *q2 = realloc(seqs, nc * sizeof *seqs);
-                    if (q2) seqs = q2;
-                    float *l2 = realloc(lg, nc * (size_t)b->num_labels * sizeof *lg);
-                    if (l2) lg = l2;
-                    if (!s2 || !q2 || !l2) { full = 1; break; }
-                    cap = nc;
+                if (n && (tokens + t > b->budget || n + (e - a) > cap)) {
+                    full = 1;
+                } else {
+                    if (e - a > cap) {  // grow the worker's arrays (rare: > cap tiny sequences)
+                        size_t nc = e - a;
+                        slot *s2 = realloc(sl, nc * sizeof *sl);
+                        if (s2) sl = s2;
+                        fr_seq *q2 = realloc(seqs, nc * sizeof *seqs);
+                        if (q2) seqs = q2;
+                        float *l2 = realloc(lg, nc * (size_t)b->num_labels * sizeof *lg);
+                        if (l2) lg = l2;
+                        if (!s2 || !q2 || !l2) break;  // retried by the next pass
+                        cap = nc;
+                    }
+                    run[nrun++] = n;
+                    for (size_t i = a; i < e; i++) {
+                        sl[n] = (slot){j, i};
+                        seqs[n++] = j->seqs[i];
+                    }
+                    tokens += t;
+                    j->next++;
+                    if (!b->fuse || nrun == MAX_RUNS || tokens >= b->budget) full = 1;
                 }
-                run[nrun++] = n;
-                for (size_t i = a; i < e; i++) {
-                    sl[n] = (slot){j, i};
-                    seqs[n++] = j->seqs[i];
-                }
-                tokens += t;
-                j->next++;
-                if (nrun == MAX_RUNS) { full = 1; break; }
             }
-            if (j->next == j->n_chunks) {
-                b->head = j->qnext;
-                if (!b->head) b->tail = NULL;
+            if (j->next == j->n_chunks) {  // every chunk taken: off the queue
+                if (prev) prev->qnext = next;
+                else b->head = next;
+                if (b->tail == j) b->tail = prev;
                 if (j->done == j->n) pthread_cond_broadcast(&b->done);
+            } else {
+                prev = j;
             }
-            if (full || tokens >= b->budget) break;
+            j = next;
         }
         if (!n) continue;
         run[nrun] = n;

@@ -2,6 +2,8 @@
  *
  *   Cohere v1 / Jina  {model?, query, documents: [string | {"text": ...} | object],
  *                      top_n?, return_documents?, rank_fields?, max_chunks_per_doc?}
+ *                     (max_chunks_per_doc: long documents score as their best chunk, as
+ *                     Cohere v1; absent, they are truncated as in Cohere v2)
  *   Cohere v2         {model, query, documents: [string], top_n?, max_tokens_per_doc?}
  *   TEI               {query, texts: [string], raw_scores?, return_text?, truncate?,
  *                      truncation_direction?}
@@ -352,12 +354,9 @@ int fr__rr_parse(fr__dialect d, const char *body, size_t len, const fr__limits *
                 fr__http_fail(e, 422, "truncation_direction", "expected Left or Right");
                 goto fail;
             }
-            if (s[0] == 'L' || s[0] == 'l') {
-                fr__http_fail(e, 422, "truncation_direction", "Left is not supported (pairs "
-                              "are truncated longest-first from the right, as sentence-"
-                              "transformers does)");
-                goto fail;
-            }
+            // As TEI: LongestFirst with this direction on both sequences (tokenizers'
+            // TruncationParams.direction), so Left keeps each one's end.
+            r->truncate_left = s[0] == 'L' || s[0] == 'l';
         }
     } else {
         if (get_bool(o, "return_documents", &r->return_documents, e) < 0) goto fail;
@@ -365,9 +364,15 @@ int fr__rr_parse(fr__dialect d, const char *body, size_t len, const fr__limits *
     long long mt = 0;
     if (get_int(o, "max_tokens_per_doc", 1, 1000000000LL, &mt, e) < 0) goto fail;
     r->max_tokens_per_doc = (int)(mt > 1 << 30 ? 1 << 30 : mt);
-    long long mc = 1;
+    long long mc = 0;
     if (get_int(o, "max_chunks_per_doc", 1, 1000000LL, &mc, e) < 0) goto fail;
+    r->max_chunks = (int)mc;
     if (parse_ext(o, base, r, e) < 0) goto fail;
+    // Cohere v1: a long document is split into chunks (finerank's windows), at most
+    // max_chunks_per_doc of them from its start, and scores as its best chunk. An explicit
+    // long_docs wins (mean/first then see only those chunks too).
+    const json_t *ld = json_object_get(o, "long_docs");
+    if (mc && (!ld || json_is_null(ld))) r->long_docs = FR_LONG_MAX;
     return 0;
 fail:
     fr__rr_free(r);

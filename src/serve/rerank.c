@@ -9,9 +9,12 @@
  *   TEI            [{index, score, text?}]  (score type in the X-Finerank-Score-Type header)
  * With deadline_ms, sequences not started by the deadline stay unscored: score 0, ranked
  * after the scored ones in input order, and the Cohere/Jina body says "deadline_hit": true.
- * Long-document windows (long_docs max/mean/first) go through fr_model_rerank, outside the
- * shared batches. Workload: 10..1000 documents per request; tokenisation runs on the
- * request's own HTTP thread, in parallel with the scorer pool.
+ * Long-document windows (long_docs max/mean/first, Cohere's max_chunks_per_doc) are the
+ * model's own window sequences (fr__pair_seqs_build, as fr_model_rerank), scored through the
+ * same batcher, so they share batches, the queue limit and deadline_ms (a document none of
+ * whose windows ran by the deadline is unscored). Workload: 10..1000 documents per request;
+ * tokenisation runs on the request's worker thread (server.c), in parallel with the scorer
+ * pool.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "model/model.h"
 #include "serve/serve.h"
 
 // ---- tokens ----
@@ -32,6 +36,7 @@ static int encode_pair(fr__serve_ctx *c, const fr__rr_req *r, size_t i, fr_encod
     fr_encode_opts o = fr_encode_opts_default();
     o.max_length = c->info.max_length;
     o.strategy = FR_TRUNC_LONGEST_FIRST;
+    o.truncate_left = r->truncate_left;
     fr_error fe;
     if (!r->truncate || r->max_tokens_per_doc > 0) {
         fr_encode_opts full = o;
@@ -195,6 +200,9 @@ int fr__rerank_run(fr__serve_ctx *c, fr__rr_req *r, char **json, const char **sc
     unsigned char *ok = calloc(n, 1);
     scored_doc *sd = calloc(n, sizeof *sd);
     fr_rerank_score *rs = NULL;
+    fr__pair_seqs ps = {0};
+    float *wlg = NULL;          // (ps.count * nl) window logits
+    unsigned char *wok = NULL;  // (ps.count)
     const char **texts = NULL;
     ptrdiff_t *lens = NULL;
     json_t *out = NULL;
@@ -221,28 +229,36 @@ int fr__rerank_run(fr__serve_ctx *c, fr__rr_req *r, char **json, const char **sc
             }
         }
     } else {
-        // Windows: the model's own long-document path (not shared with other requests).
+        // Windows (long_docs, max_chunks_per_doc): the model's window sequences, scored in the
+        // shared batches like any other request, then each document's best / mean / first.
         rs = calloc(n, sizeof *rs);
         texts = calloc(n, sizeof *texts);
         lens = calloc(n, sizeof *lens);
         if (!rs || !texts || !lens) { fr__http_fail(e, 500, "", "out of memory"); goto done; }
         for (size_t i = 0; i < n; i++) texts[i] = r->docs[i].text, lens[i] = (ptrdiff_t)r->docs[i].len;
         fr_score_opts so = fr_score_opts_default();
-        so.threads = 1;
         so.long_docs = r->long_docs;
+        so.max_windows = r->max_chunks;
         fr_error fe;
         char *q = strndup(r->query, r->query_len);
-        int mrc = q ? fr_model_rerank(c->model, q, texts, lens, n, &so, rs, &fe) : FR_ENOMEM;
+        int mrc = q ? fr__pair_seqs_build(c->model, q, texts, lens, n, &so, &ps, &fe) : FR_ENOMEM;
         free(q);
         if (mrc < 0) {
             fr__http_fail(e, mrc == FR_ENOMEM ? 500 : 422, "long_docs", "%s",
                           mrc == FR_ENOMEM ? "out of memory" : fe.msg);
             goto done;
         }
-        for (size_t i = 0; i < n; i++) {
-            sd[i] = (scored_doc){.idx = i, .scored = 1, .raw = rs[i].raw, .rel = rs[i].relevance};
-            total_tokens += (size_t)rs[i].windows * (size_t)c->info.max_length;  // upper bound
-        }
+        wlg = malloc((ps.count ? ps.count : 1) * nl * sizeof *wlg);
+        wok = malloc(ps.count ? ps.count : 1);
+        if (!wlg || !wok) { fr__http_fail(e, 500, "", "out of memory"); goto done; }
+        int brc = fr__batcher_score(c->batcher, ps.seqs, ps.count, deadline, wlg, wok, &fe);
+        if (brc == FR_EBUSY) { fr__http_fail(e, 429, "", "overloaded: %s; retry later", fe.msg); goto done; }
+        if (brc < 0) { fr__http_fail(e, 500, "", "scoring failed: %s", fe.msg); goto done; }
+        fr__pair_seqs_aggregate(c->model, &ps, wlg, wok, r->long_docs, n, rs);
+        for (size_t k = 0; k < ps.count; k++) total_tokens += ps.seqs[k].n;
+        for (size_t i = 0; i < n; i++)  // a document none of whose windows ran: unscored
+            sd[i] = (scored_doc){.idx = i, .scored = rs[i].windows > 0, .raw = rs[i].raw,
+                                 .rel = rs[i].relevance};
     }
 
     // Signals: final = combine(relevance, timeliness, authority) when asked for.
@@ -318,6 +334,9 @@ done:
     free(ok);
     free(sd);
     free(rs);
+    fr__pair_seqs_free(&ps);
+    free(wlg);
+    free(wok);
     free(texts);
     free(lens);
     return rc;

@@ -64,8 +64,10 @@ typedef struct fr__rr_req {
     int return_documents;
     int raw_scores;             // TEI: report the logit
     int truncate;               // 0 (TEI default): a pair past the window is an error
+    int truncate_left;          // TEI truncation_direction Left: cut each sequence's start
     int max_tokens_per_doc;     // 0: none (cut the passage to this many tokens)
     fr_long_docs long_docs;
+    int max_chunks;             // max_chunks_per_doc: windows per document (0: all)
     int has_ext;                // any signal/diversity extension asked for
     fr_pipeline_config ext;     // freshness, authority, combine, lambda, cap, explain,
                                 // deadline_ms, now_ms (on top of the server's config)
@@ -113,7 +115,8 @@ double fr__mono_ms(void);
 typedef struct fr__serve_ctx {
     const fr_model *model;      // NULL: no model
     fr_model_info info;
-    fr_tokenizer *tok;          // the model's tokenizer.json (owned by the server)
+    const fr_tokenizer *tok;    // the model's tokenizer.json (fr_model_tokenizer: owned by
+                                // the model)
     fr__batcher *batcher;
     fr__metrics *metrics;
     const char *model_name;

@@ -13,10 +13,18 @@
  *   GET /info                  model, index, limits, version
  *   GET /metrics               Prometheus text (metrics.c)
  *
- * Threads: libmicrohttpd runs one thread per connection (so a client sending one byte per
- * second holds only its own thread) under a connection limit, a per-IP limit and an idle
- * timeout. Bodies are accumulated by hand (no PostProcessor: bodies are JSON) up to
- * max_body_bytes — a larger Content-Length is answered 413 before the body is read. The
+ * Threads: a fixed set, whatever the number of clients. libmicrohttpd's internal pool of
+ * IO_THREADS epoll threads reads requests and writes responses for every connection (a client
+ * sending one byte per second costs a socket and a buffer, not a thread) under a connection
+ * limit, a per-IP limit and an idle timeout, and answers the cheap routes (health, info,
+ * metrics, errors) itself. A request for a slow route (rerank, search, documents) is handed,
+ * body complete, to a FIFO served by `workers` request threads, and its connection is
+ * suspended (MHD_suspend_connection) until the worker has the answer and resumes it; the
+ * I/O thread then sends it. The FIFO holds at most max_queue requests: beyond, 429 with
+ * Retry-After at once (as a full scorer queue, batcher.c). So 64 concurrent clients cost
+ * 64 sockets, and at most `workers` requests tokenise, run the pipeline or wait on the
+ * scorer pool at a time. Bodies are accumulated by hand (no PostProcessor: bodies are JSON)
+ * up to max_body_bytes — a larger Content-Length is answered 413 before the body is read. The
  * scorer pool (batcher.c) is shared by every rerank request and by the search pipeline's
  * cross-encoder. The index: one reader handle, reopened under a write lock after each
  * commit; one writer handle, opened at the first write, serialised by a mutex.
@@ -35,6 +43,12 @@
 #include "serve/serve.h"
 
 enum { ST_LOADING = 0, ST_READY, ST_DRAINING };
+
+// Reading and writing sockets is cheap next to scoring; two threads keep one slow write from
+// stalling every other connection.
+#define IO_THREADS 2
+
+typedef struct conn conn;
 
 struct fr_server {
     fr_server_opts o;
@@ -55,6 +69,14 @@ struct fr_server {
     fr_index *ix;                   // reader
     fr_index *wix;                  // writer (opened on first write)
     fr_pipeline *pipe;
+    // request workers
+    pthread_mutex_t wq_mu;
+    pthread_cond_t wq_cv;
+    conn *wq_head, *wq_tail;        // suspended connections waiting for a worker
+    int wq_len;
+    int wq_stop;
+    int n_workers;
+    pthread_t *workers;
 };
 
 fr_server_opts fr_server_opts_default(void) {
@@ -62,16 +84,25 @@ fr_server_opts fr_server_opts_default(void) {
                             .max_documents = 10000, .max_json_depth = 32,
                             .max_query_bytes = 65536, .scorer_threads = 0,
                             .max_batch_tokens = 8192, .max_queue = 64, .max_connections = 256,
-                            .per_ip_connections = 0, .timeout_s = 60, .drain_timeout_s = 30};
+                            .per_ip_connections = 0, .timeout_s = 60, .drain_timeout_s = 30,
+                            .workers = 0};
 }
 
 // ---- connection state ----
-typedef struct conn {
+struct conn {
     double t0;
     fr__buf body;
     int too_big;
     int counted;                    // in s->inflight
-} conn;
+    // a slow route: filled by a worker while the connection is suspended
+    struct MHD_Connection *c;
+    char *url;                      // (malloc'd)
+    int is_delete;
+    int status;                     // 0 until a worker has answered
+    char *out;                      // the answer's body (malloc'd; reply() takes it)
+    const char *score_type;
+    conn *next;                     // work queue link
+};
 
 static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *ctype,
                                  char *body, const char *score_type, int retry_after) {
@@ -340,10 +371,19 @@ static char *info_json(fr_server *s) {
         fr_index_stats st;
         pthread_rwlock_rdlock(&s->ix_lock);
         int ok = fr_index_stats_get(s->ix, &st, NULL) == 0;
+        fr_index_embedding em;
+        json_t *emb = json_null();
+        if (fr_index_embedding_get(s->ix, &em, NULL) == 0) {
+            static const char *const vt[] = {"f32", "int8", "int8-rescore"};  // by fr_vec_type
+            emb = json_pack("{ss si ss sI sI}", "model", em.model, "dim", em.dim, "vec", vt[em.type],
+                            "vectors", (json_int_t)em.n_vectors, "missing", (json_int_t)em.n_missing);
+        }
         pthread_rwlock_unlock(&s->ix_lock);
-        json_object_set_new(o, "index", ok ? json_pack("{ss sI sI}", "dir", s->index_dir,
-                            "documents", (json_int_t)st.n_live, "generation", (json_int_t)st.generation)
-                            : json_null());
+        json_t *ij = ok ? json_pack("{ss sI sI}", "dir", s->index_dir, "documents", (json_int_t)st.n_live,
+                                    "generation", (json_int_t)st.generation) : NULL;
+        if (ij) json_object_set_new(ij, "embedding", emb);
+        else json_decref(emb);
+        json_object_set_new(o, "index", ij ? ij : json_null());
     } else {
         json_object_set_new(o, "index", json_null());
     }
@@ -353,6 +393,7 @@ static char *info_json(fr_server *s) {
         "max_batch_tokens", s->o.max_batch_tokens, "max_queue", s->o.max_queue,
         "scorer_threads", s->o.scorer_threads, "max_connections", s->o.max_connections,
         "per_ip_connections", s->o.per_ip_connections, "timeout_s", s->o.timeout_s));
+    json_object_set_new(json_object_get(o, "limits"), "workers", json_integer(s->o.workers));
     json_object_set_new(o, "routes", json_pack("[sssssssss]", "POST /v1/rerank", "POST /v2/rerank",
         "POST /rerank", "POST /v1/search", "POST /v1/documents", "DELETE /v1/documents/{id}",
         "GET /health", "GET /info", "GET /metrics"));
@@ -362,63 +403,142 @@ static char *info_json(fr_server *s) {
 }
 
 // ---- dispatch ----
-static enum MHD_Result dispatch(fr_server *s, struct MHD_Connection *c, conn *st, const char *url,
-                                const char *method) {
+// The cheap routes and every early error, answered on the I/O thread. Returns 1 with *res set
+// when answered; 0 when the request belongs to a worker (run_work).
+static int dispatch_quick(fr_server *s, struct MHD_Connection *c, conn *st, const char *url,
+                          const char *method, enum MHD_Result *res) {
     fr__http_err e = {0};
-    char *out = NULL;
     int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int is_post = !strcmp(method, "POST");
-    const char *body = st->body.data ? st->body.data : "";
-    size_t len = st->body.len;
     if (!strcmp(url, "/health")) {
         int state = atomic_load(&s->state);
         const char *txt = state == ST_READY ? "ready" : state == ST_LOADING ? "loading" : "draining";
         char *b = NULL;
         if (asprintf(&b, "{\"status\":\"%s\"}", txt) < 0) b = NULL;
-        return reply(s, c, st, url, state == ST_READY ? 200 : 503, b, NULL);
+        *res = reply(s, c, st, url, state == ST_READY ? 200 : 503, b, NULL);
+        return 1;
     }
     if (atomic_load(&s->state) != ST_READY) {
         fr__http_fail(&e, 503, "", atomic_load(&s->state) == ST_LOADING ? "loading" : "draining");
-        return reply_err(s, c, st, url, &e);
+        *res = reply_err(s, c, st, url, &e);
+        return 1;
     }
     const char *rn = route_name(url);
     if (!strcmp(rn, "other")) {
         fr__http_fail(&e, 404, "", "no route %s %s", method, url);
-        return reply_err(s, c, st, url, &e);
+        *res = reply_err(s, c, st, url, &e);
+        return 1;
     }
     if (!strcmp(url, "/info") || !strcmp(url, "/metrics")) {
-        if (!is_get) { fr__http_fail(&e, 405, "", "use GET"); return reply_err(s, c, st, url, &e); }
-        if (url[1] == 'i') return reply(s, c, st, url, 200, info_json(s), NULL);
-        fr__metrics_queue(s->mx, s->ctx.batcher ? fr__batcher_depth(s->ctx.batcher) : 0);
-        fr__metrics_request(s->mx, "/metrics", 200, (fr__mono_ms() - st->t0) / 1e3);
-        return send_body(c, 200, "text/plain; version=0.0.4", fr__metrics_render(s->mx), NULL, 0);
+        if (!is_get) {
+            fr__http_fail(&e, 405, "", "use GET");
+            *res = reply_err(s, c, st, url, &e);
+        } else if (url[1] == 'i') {
+            *res = reply(s, c, st, url, 200, info_json(s), NULL);
+        } else {
+            fr__metrics_queue(s->mx, s->ctx.batcher ? fr__batcher_depth(s->ctx.batcher) : 0);
+            fr__metrics_request(s->mx, "/metrics", 200, (fr__mono_ms() - st->t0) / 1e3);
+            *res = send_body(c, 200, "text/plain; version=0.0.4", fr__metrics_render(s->mx), NULL, 0);
+        }
+        return 1;
     }
     if (!strncmp(url, "/v1/documents/", 14)) {
-        if (strcmp(method, "DELETE")) { fr__http_fail(&e, 405, "", "use DELETE"); return reply_err(s, c, st, url, &e); }
-        if (route_delete(s, url + 14, &out, &e) < 0) return reply_err(s, c, st, url, &e);
-        return reply(s, c, st, url, 200, out, NULL);
+        if (!strcmp(method, "DELETE")) return 0;
+        fr__http_fail(&e, 405, "", "use DELETE");
+        *res = reply_err(s, c, st, url, &e);
+        return 1;
     }
     if (!is_post) {
         fr__http_fail(&e, 405, "", "use POST");
+        *res = reply_err(s, c, st, url, &e);
+        return 1;
+    }
+    return 0;
+}
+
+// A slow route, on a worker thread: fills st->status, st->out, st->score_type.
+static void run_work(fr_server *s, conn *st) {
+    fr__http_err e = {0};
+    char *out = NULL;
+    const char *stype = NULL, *url = st->url;
+    const char *body = st->body.data ? st->body.data : "";
+    size_t len = st->body.len;
+    int rc;
+    if (st->is_delete) {
+        rc = route_delete(s, url + 14, &out, &e);
+    } else if (!strcmp(url, "/v1/search")) {
+        rc = route_search(s, body, len, &out, &e);
+    } else if (!strcmp(url, "/v1/documents")) {
+        rc = route_add(s, body, len, &out, &e);
+    } else {
+        fr__dialect d = !strcmp(url, "/v1/rerank") ? FR__DIALECT_COHERE_V1
+                      : !strcmp(url, "/v2/rerank") ? FR__DIALECT_COHERE_V2 : FR__DIALECT_TEI;
+        fr__rr_req r;
+        rc = fr__rr_parse(d, body, len, &s->lim, &s->cfg, &r, &e);
+        if (rc == 0) {
+            rc = fr__rerank_run(&s->ctx, &r, &out, &stype, &e);
+            fr__rr_free(&r);
+        }
+    }
+    if (rc < 0) {
+        free(out);
+        st->status = e.status;
+        st->out = fr__http_err_json(&e);
+        st->score_type = NULL;
+    } else {
+        st->status = 200;
+        st->out = out;
+        st->score_type = stype;
+    }
+    fr__buf_free(&st->body);  // the answer is all the connection still needs
+}
+
+// ---- request workers ----
+static void *request_worker(void *arg) {
+    fr_server *s = arg;
+    pthread_mutex_lock(&s->wq_mu);
+    for (;;) {
+        while (!s->wq_head && !s->wq_stop) pthread_cond_wait(&s->wq_cv, &s->wq_mu);
+        conn *st = s->wq_head;
+        if (!st) break;  // stopping, and the queue is empty
+        s->wq_head = st->next;
+        if (!s->wq_head) s->wq_tail = NULL;
+        s->wq_len--;
+        pthread_mutex_unlock(&s->wq_mu);
+        run_work(s, st);
+        // After this st belongs to the I/O thread again (it may already be sending).
+        MHD_resume_connection(st->c);
+        pthread_mutex_lock(&s->wq_mu);
+    }
+    pthread_mutex_unlock(&s->wq_mu);
+    return NULL;
+}
+
+// Suspends the connection and queues it for a worker; 429 when max_queue are waiting.
+static enum MHD_Result enqueue(fr_server *s, struct MHD_Connection *c, conn *st, const char *url,
+                               const char *method) {
+    st->url = strdup(url);
+    if (!st->url) return MHD_NO;
+    st->is_delete = !strcmp(method, "DELETE");
+    st->c = c;
+    pthread_mutex_lock(&s->wq_mu);
+    if (s->wq_stop || s->wq_len >= s->o.max_queue) {
+        int n = s->wq_len;
+        pthread_mutex_unlock(&s->wq_mu);
+        fr__http_err e;
+        fr__http_fail(&e, 429, "", "overloaded: %d requests are waiting for a worker (max_queue); "
+                      "retry later", n);
         return reply_err(s, c, st, url, &e);
     }
-    if (!strcmp(url, "/v1/search")) {
-        if (route_search(s, body, len, &out, &e) < 0) return reply_err(s, c, st, url, &e);
-        return reply(s, c, st, url, 200, out, NULL);
-    }
-    if (!strcmp(url, "/v1/documents")) {
-        if (route_add(s, body, len, &out, &e) < 0) return reply_err(s, c, st, url, &e);
-        return reply(s, c, st, url, 200, out, NULL);
-    }
-    fr__dialect d = !strcmp(url, "/v1/rerank") ? FR__DIALECT_COHERE_V1
-                  : !strcmp(url, "/v2/rerank") ? FR__DIALECT_COHERE_V2 : FR__DIALECT_TEI;
-    fr__rr_req r;
-    if (fr__rr_parse(d, body, len, &s->lim, &s->cfg, &r, &e) < 0) return reply_err(s, c, st, url, &e);
-    const char *stype = NULL;
-    int rc = fr__rerank_run(&s->ctx, &r, &out, &stype, &e);
-    fr__rr_free(&r);
-    if (rc < 0) return reply_err(s, c, st, url, &e);
-    return reply(s, c, st, url, 200, out, stype);
+    // Suspended before a worker can see it: the worker's resume always follows this suspend.
+    MHD_suspend_connection(c);
+    if (s->wq_tail) s->wq_tail->next = st;
+    else s->wq_head = st;
+    s->wq_tail = st;
+    s->wq_len++;
+    pthread_cond_signal(&s->wq_cv);
+    pthread_mutex_unlock(&s->wq_mu);
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -460,12 +580,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    if (st->status) {  // resumed: a worker has the answer
+        char *out = st->out;
+        st->out = NULL;
+        return reply(s, c, st, url, st->status, out, st->score_type);
+    }
     if (st->too_big) {
         fr__http_err e;
         fr__http_fail(&e, 413, "body", "more than %zu bytes", s->o.max_body_bytes);
         return reply_err(s, c, st, url, &e);
     }
-    return dispatch(s, c, st, url, method);
+    enum MHD_Result res;
+    if (dispatch_quick(s, c, st, url, method, &res)) return res;
+    return enqueue(s, c, st, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -475,6 +602,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!st) return;
     if (st->counted) atomic_fetch_sub(&s->inflight, 1);
     fr__buf_free(&st->body);
+    free(st->url);
+    free(st->out);
     free(st);
     *con_cls = NULL;
 }
@@ -489,14 +618,13 @@ static int load(fr_server *s, fr_error *err) {
         return fr__err(err, FR_ENOMEM, "out of memory");
     s->cfg.model[0] = 0;  // the server's model is shared through the batcher, not reopened
     if (s->model_dir) {
-        fr_model_opts mo = fr_model_opts_default();  // its tokenizer serves long_docs windows
+        fr_model_opts mo = fr_model_opts_default();  // its tokenizer serves every route
         mo.dtype = s->o.dtype;
         if ((rc = fr_model_open(s->model_dir, &mo, &s->model, err)) < 0)
             return fr__err_prefix(err, rc, "model");
         fr_model_get_info(s->model, &s->ctx.info);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/tokenizer.json", s->model_dir);
-        if ((rc = fr_tokenizer_open(path, &s->ctx.tok, err)) < 0) return fr__err_prefix(err, rc, "model");
+        if (!(s->ctx.tok = fr_model_tokenizer(s->model)))
+            return fr__err(err, FR_ENOTFOUND, "model: %s has no tokenizer.json", s->model_dir);
         int threads = s->o.scorer_threads > 0 ? s->o.scorer_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (threads < 1) threads = 1;
         s->o.scorer_threads = threads;
@@ -534,6 +662,33 @@ static int load(fr_server *s, fr_error *err) {
     return 0;
 }
 
+static int start_workers(fr_server *s, fr_error *err) {
+    if (s->o.workers <= 0) {  // enough to keep the scorer pool fed while others tokenise
+        int t = s->o.scorer_threads > 0 ? s->o.scorer_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        s->o.workers = 2 * (t > 0 ? t : 1);
+        if (s->o.workers < 4) s->o.workers = 4;
+    }
+    s->workers = calloc((size_t)s->o.workers, sizeof *s->workers);
+    if (!s->workers) return fr__err(err, FR_ENOMEM, "out of memory");
+    for (int i = 0; i < s->o.workers; i++) {
+        if (pthread_create(&s->workers[i], NULL, request_worker, s) != 0)
+            return fr__err(err, FR_ENOMEM, "cannot start request worker %d", i);
+        s->n_workers++;
+    }
+    return 0;
+}
+
+static void stop_workers(fr_server *s) {
+    pthread_mutex_lock(&s->wq_mu);
+    s->wq_stop = 1;  // workers finish what is queued (each resumes its connection), then exit
+    pthread_cond_broadcast(&s->wq_cv);
+    pthread_mutex_unlock(&s->wq_mu);
+    for (int i = 0; i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
+    s->n_workers = 0;
+    free(s->workers);
+    s->workers = NULL;
+}
+
 int fr_server_start(const fr_server_opts *opts, fr_server **out, fr_error *err) {
     *out = NULL;
     fr_server *s = calloc(1, sizeof *s);
@@ -541,6 +696,8 @@ int fr_server_start(const fr_server_opts *opts, fr_server **out, fr_error *err) 
     s->o = opts ? *opts : fr_server_opts_default();
     pthread_rwlock_init(&s->ix_lock, NULL);
     pthread_mutex_init(&s->wr_lock, NULL);
+    pthread_mutex_init(&s->wq_mu, NULL);
+    pthread_cond_init(&s->wq_cv, NULL);
     int rc = FR_ENOMEM;
     s->host = strdup(s->o.host ? s->o.host : "127.0.0.1");
     s->index_dir = s->o.index_dir ? strdup(s->o.index_dir) : NULL;
@@ -566,9 +723,12 @@ int fr_server_start(const fr_server_opts *opts, fr_server **out, fr_error *err) 
         goto fail;
     }
     atomic_init(&s->state, ST_LOADING);
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                                MHD_USE_POLL | MHD_USE_ITC,
+    if ((rc = start_workers(s, err)) < 0) goto fail;
+    s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
                             0, NULL, NULL, on_request, s,
+                            // libmicrohttpd splits the connection limit across the pool
+                            MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)(s->o.max_connections >= 2 * IO_THREADS ? IO_THREADS : 1),
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->o.max_connections,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(s->o.per_ip_connections > 0 ? s->o.per_ip_connections : 0),
@@ -607,16 +767,20 @@ void fr_server_drain(fr_server *s) {
 void fr_server_free(fr_server *s) {
     if (!s) return;
     if (s->d && atomic_load(&s->state) == ST_READY) fr_server_drain(s);
+    // Workers first: each resumes the connection it holds, so none is suspended when the
+    // daemon stops (libmicrohttpd refuses to stop with suspended connections).
+    stop_workers(s);
     if (s->d) MHD_stop_daemon(s->d);
     fr_pipeline_free(s->pipe);
     fr__batcher_free(s->ctx.batcher);
-    fr_tokenizer_free(s->ctx.tok);
     fr_model_free(s->model);
     fr_index_close(s->wix);
     fr_index_close(s->ix);
     fr__metrics_free(s->mx);
     pthread_rwlock_destroy(&s->ix_lock);
     pthread_mutex_destroy(&s->wr_lock);
+    pthread_mutex_destroy(&s->wq_mu);
+    pthread_cond_destroy(&s->wq_cv);
     free(s->host);
     free(s->index_dir);
     free(s->model_dir);

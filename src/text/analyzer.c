@@ -17,10 +17,24 @@
  * Tuned for indexing throughput: stemming costs ~100-300 ns a word, so each analyzer keeps a
  * cache word → stem (or → stopword) in an open-addressing table over an arena; Zipfian
  * vocabularies hit it > 99% of the time. The cache is cleared when it reaches 1M entries.
+ * At a million documents the table is tens of MB and each lookup of a rarer word is a cache
+ * miss, the largest single cost of indexing: so an entry is 32 bytes (two per cache line,
+ * the table 64-byte aligned) and holds words of up to 12 bytes inline (95% of English
+ * tokens), so that a lookup touches one line; longer words are compared in the arena.
+ *
+ * ASCII fast path: a stretch of pure ASCII (no NUL) between two ASCII whitespace characters
+ * is lower-cased in place and segmented with a byte class table, skipping utf8proc; only the
+ * stretches holding other bytes go through the Unicode path (sanitize, utf8proc_map, code
+ * point segmentation). Cutting the text there cannot change the result: an ASCII space, tab
+ * or newline is a separator in segmentation, NFKC-stable, a starter that nothing composes or
+ * reorders across, and never inside a UTF-8 sequence; case folding is context-free. The two
+ * paths are compared on a generated varied corpus by tests/test_analyzer.c
+ * (fr__analyzer_set_ascii_fast turns the fast path off).
  * Not thread-safe (one analyzer per thread).
  */
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include <libstemmer.h>
 #include <utf8proc.h>
@@ -101,13 +115,17 @@ static const lang_alias aliases[] = {
 
 #define CACHE_MAX (1u << 20)
 
-typedef struct cache_ent {
+#define KEY_INLINE 12
+
+typedef struct cache_ent {  // 32 bytes: two per cache line
+    uint64_t memo;          // the caller's memo for this word (fr__analyze_memo), 0 = none
     uint32_t hash;
-    uint32_t key_off;   // arena offset of the word (NUL-terminated), 0 = empty slot
-    uint32_t val_off;   // arena offset of the stem, 0 = stopword
-    uint16_t key_len, val_len;
-    uint64_t memo;      // the caller's memo for this word (fr__analyze_memo), 0 = none
+    uint32_t val_off;       // arena offset of the stem, 0 = stopword
+    uint16_t key_len;       // 0 = empty slot (words are never empty)
+    uint16_t val_len;
+    char key[KEY_INLINE];   // the word if key_len <= KEY_INLINE, else its arena offset (u32)
 } cache_ent;
+_Static_assert(sizeof(cache_ent) == 32, "cache_ent must stay 32 bytes");
 
 struct fr_analyzer {
     char lang[32];
@@ -119,15 +137,60 @@ struct fr_analyzer {
     uint32_t cap, used;
     fr__buf arena;                  // cache strings; offset 0 is a reserved byte
     fr__buf norm;                   // scratch: sanitized / folded text
+    int ascii_fast;                 // 0: every byte through the Unicode path (tests)
     uint32_t *cjk;                  // scratch: a CJK run's code points
     size_t cjk_cap;
     char word[256];                 // scratch: one word
 };
 
-static uint32_t hash_bytes(const char *s, size_t n) {
-    uint32_t h = 2166136261u;  // FNV-1a
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
+// ---- word hash ----
+// The stem cache's hash: 8 bytes at a time (FNV-1a's byte loop cost as much as the rest of a
+// cache hit). Loads never leave [s, s + n): short words use two overlapping loads. Mixing is
+// multiply + xor-shift with odd 64-bit constants; the hash only places entries in memory, so
+// it decides speed, never results.
+static inline uint64_t ld64(const char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint64_t ld32(const char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    return x;
+}
+
+static inline uint32_t hash_word(const char *s, size_t n) {
+    uint64_t a, b;
+    if (n > 16) {
+        uint64_t h = 0;
+        for (size_t i = 0; i + 16 < n; i += 16)
+            h = mix64(h ^ ld64(s + i) ^ (ld64(s + i + 8) * 0x9e3779b97f4a7c15ull));
+        a = ld64(s + n - 16) ^ h;
+        b = ld64(s + n - 8);
+    } else if (n >= 8) {
+        a = ld64(s);
+        b = ld64(s + n - 8);
+    } else if (n >= 4) {
+        a = ld32(s);
+        b = ld32(s + n - 4);
+    } else {
+        a = n ? ((uint64_t)(uint8_t)s[0] << 16) | ((uint64_t)(uint8_t)s[n >> 1] << 8) | (uint8_t)s[n - 1] : 0;
+        b = 0;
+    }
+    return (uint32_t)mix64((a ^ ((uint64_t)n << 56)) * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full);
+}
+
+// A zeroed table of cap entries on a cache-line boundary (entries never straddle lines);
+// large tables ask for transparent huge pages: lookups are random over tens of MB, and 4 KiB
+// pages would add a TLB miss to most cache misses.
+static cache_ent *table_new(uint32_t cap) {
+    size_t bytes = (size_t)cap * sizeof(cache_ent);
+    size_t align = bytes >= ((size_t)2 << 20) ? (size_t)2 << 20 : 64;
+    void *p = NULL;
+    if (posix_memalign(&p, align, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align > 64) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+    memset(p, 0, bytes);
+    return p;
 }
 
 static void cache_reset(fr_analyzer *a) {
@@ -168,8 +231,9 @@ int fr_analyzer_new(const char *lang, const fr_analyzer_opts *opts, fr_analyzer 
             for (const lang_stop *l = stops; l->algorithm; l++)
                 if (!strcmp(l->algorithm, a->lang)) a->stop = l->words;
     }
+    a->ascii_fast = 1;
     a->cap = 1u << 12;
-    a->slots = calloc(a->cap, sizeof(cache_ent));
+    a->slots = table_new(a->cap);
     if (!a->slots || fr__buf_putc(&a->arena, 0) < 0) {
         fr_analyzer_free(a);
         return fr__err(err, FR_ENOMEM, "analyzer: out of memory");
@@ -190,13 +254,13 @@ void fr_analyzer_free(fr_analyzer *a) {
 
 static int cache_grow(fr_analyzer *a) {
     uint32_t ncap = a->cap * 2;
-    cache_ent *ns = calloc(ncap, sizeof(cache_ent));
+    cache_ent *ns = table_new(ncap);
     if (!ns) return FR_ENOMEM;
     for (uint32_t i = 0; i < a->cap; i++) {
         cache_ent *e = &a->slots[i];
-        if (!e->key_off) continue;
+        if (!e->key_len) continue;
         uint32_t j = e->hash & (ncap - 1);
-        while (ns[j].key_off) j = (j + 1) & (ncap - 1);
+        while (ns[j].key_len) j = (j + 1) & (ncap - 1);
         ns[j] = *e;
     }
     free(a->slots);
@@ -212,21 +276,28 @@ static int is_stop(const fr_analyzer *a, const char *w, size_t n) {
     return 0;
 }
 
-// Looks up / computes the term for a folded word. OUT: *term, *tlen (NULL: drop the word).
 static inline int eq_bytes(const char *a, const char *b, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i]) return 0;
     return 1;
 }
 
-static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term, size_t *tlen,
-                     uint64_t **memo) {
-    uint32_t h = hash_bytes(w, n);
+static inline const char *ent_key(const fr_analyzer *a, const cache_ent *e) {
+    if (e->key_len <= KEY_INLINE) return e->key;
+    uint32_t off;
+    memcpy(&off, e->key, 4);
+    return a->arena.data + off;
+}
+
+// Looks up / computes the term for a folded word (h = hash_word(w, n)). OUT: *term, *tlen (NULL: drop the word),
+// *memo (the entry's memo slot, valid until the next call).
+static int stem_word(fr_analyzer *a, const char *w, size_t n, uint32_t h, const char **term,
+                     size_t *tlen, uint64_t **memo) {
     uint32_t j = h & (a->cap - 1);
     for (;;) {
         cache_ent *e = &a->slots[j];
-        if (!e->key_off) break;
-        if (e->hash == h && e->key_len == n && eq_bytes(a->arena.data + e->key_off, w, n)) {
+        if (!e->key_len) break;
+        if (e->hash == h && e->key_len == n && eq_bytes(ent_key(a, e), w, n)) {
             *term = e->val_off ? a->arena.data + e->val_off : NULL;
             *tlen = e->val_len;
             *memo = &e->memo;
@@ -250,13 +321,18 @@ static int stem_word(fr_analyzer *a, const char *w, size_t n, const char **term,
         if (cache_grow(a) < 0) return FR_ENOMEM;
     }
     j = h & (a->cap - 1);
-    while (a->slots[j].key_off) j = (j + 1) & (a->cap - 1);
-    // val may point into the stemmer's buffer: copy key and value into the arena.
+    while (a->slots[j].key_len) j = (j + 1) & (a->cap - 1);
+    // val may point into the stemmer's buffer: copy it (and a long key) into the arena.
     if (fr__buf_reserve(&a->arena, n + vlen + 2) < 0) return FR_ENOMEM;
     cache_ent e = {.hash = h, .key_len = (uint16_t)n, .val_len = (uint16_t)vlen};
-    e.key_off = (uint32_t)a->arena.len;
-    fr__buf_append(&a->arena, w, n);
-    fr__buf_putc(&a->arena, 0);
+    if (n <= KEY_INLINE) {
+        memcpy(e.key, w, n);
+    } else {
+        uint32_t off = (uint32_t)a->arena.len;
+        memcpy(e.key, &off, 4);
+        fr__buf_append(&a->arena, w, n);
+        fr__buf_putc(&a->arena, 0);
+    }
     if (!stop) {
         e.val_off = (uint32_t)a->arena.len;
         fr__buf_append(&a->arena, val, vlen);
@@ -283,15 +359,18 @@ static int is_cjk(int32_t c) {
            (c >= 0x3130 && c <= 0x318F) || c == 0x3005 || c == 0x30FC;
 }
 
+// Class of each ASCII character, shared by both paths: letters and digits are word
+// characters, ' joins letters, , and ; join digits, . joins either (UAX #29 MidLetter,
+// MidNum, MidNumLet), everything else separates.
+static const char ascii_cls[129] =
+    "00000000000000000000000000000000"   //   0- 31 controls
+    "00000002000030401111111111030000"   //  32- 63 ' ' .. '?': ' , . 0-9 ;
+    "01111111111111111111111111100000"   //  64- 95 '@' .. '_': A-Z
+    "01111111111111111111111111100000";  //  96-127 '`' .. DEL: a-z
+#define ASCII_CLS(c) (ascii_cls[(c)] - '0')
+
 static int cls_of(int32_t c) {
-    if (c < 128) {
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))
-            return C_WORD;
-        if (c == '\'') return C_LETTER_ONLY_MID;
-        if (c == '.') return C_BOTH_MID;
-        if (c == ',' || c == ';') return C_NUM_MID;
-        return C_SEP;
-    }
+    if (c < 128) return ASCII_CLS(c);
     if (c == 0x2019) return C_LETTER_ONLY_MID;
     if (is_cjk(c)) return C_CJK;
     switch (utf8proc_category(c)) {
@@ -321,12 +400,27 @@ static inline size_t dec(const uint8_t *s, size_t i, size_t len, int32_t *cp) {
 
 // ---- analysis ----
 
+// Words wait in a short FIFO before their stem-cache lookup: each is hashed and its slot
+// prefetched when it is found, and looked up only when PEND more words have been found
+// (or at a flush), so that the lookups overlap their cache misses instead of paying them
+// one after another. The FIFO is emptied in order before anything else is emitted (CJK
+// bigrams) and at the end of each segmented buffer (the words point into it), so terms,
+// positions and callback order are exactly those of one-by-one lookups.
+#define PEND 16  // a power of two
+
+typedef struct pend_word {
+    const char *w;
+    uint32_t n, h;
+} pend_word;
+
 typedef struct run_ctx {
     fr_analyzer *a;
     fr_term_fn fn;
     fr__term_memo_fn mfn;   // used instead of fn when set
     void *ud;
     uint32_t pos;
+    uint32_t head, n_pend;  // FIFO: pend[(head + i) % PEND], i < n_pend
+    pend_word pend[PEND];
 } run_ctx;
 
 static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
@@ -337,6 +431,30 @@ static int emit_memo(run_ctx *r, const char *t, size_t n, uint64_t *memo) {
 
 static int emit(run_ctx *r, const char *t, size_t n) { return emit_memo(r, t, n, NULL); }
 
+// Looks up and emits the oldest queued word.
+static int pop_word(run_ctx *r) {
+    const pend_word *p = &r->pend[r->head];
+    r->head = (r->head + 1) & (PEND - 1);
+    r->n_pend--;
+    const char *t;
+    size_t tn;
+    uint64_t *memo = NULL;
+    if (stem_word(r->a, p->w, p->n, p->h, &t, &tn, &memo) < 0) return FR_ENOMEM;
+    if (!t || tn == 0) return 0;
+    return emit_memo(r, t, tn, memo);
+}
+
+static int flush_words(run_ctx *r) {
+    while (r->n_pend) {
+        int rc = pop_word(r);
+        if (rc) {
+            r->n_pend = 0;
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int emit_word(run_ctx *r, const char *w, size_t n) {
     fr_analyzer *a = r->a;
     if (a->english && n >= 2 && w[n - 1] == 's') {  // possessive: "'s" / "’s"
@@ -345,23 +463,27 @@ static int emit_word(run_ctx *r, const char *w, size_t n) {
                  (uint8_t)w[n - 2] == 0x99) n -= 4;
     }
     if (n == 0 || n > (size_t)a->opts.max_term_bytes) return 0;
-    const char *t;
-    size_t tn;
-    uint64_t *memo = NULL;
-    if (!a->stemmer && !a->stop) { t = w; tn = n; }
-    else if (stem_word(a, w, n, &t, &tn, &memo) < 0) return FR_ENOMEM;
-    if (!t || tn == 0) return 0;
-    return emit_memo(r, t, tn, memo);
+    if (!a->stemmer && !a->stop) return emit(r, w, n);  // no cache, nothing queued
+    if (r->n_pend == PEND) {
+        int rc = pop_word(r);
+        if (rc) return rc;
+    }
+    uint32_t h = hash_word(w, n);
+    __builtin_prefetch(&a->slots[h & (a->cap - 1)]);
+    r->pend[(r->head + r->n_pend++) & (PEND - 1)] = (pend_word){w, (uint32_t)n, h};
+    return 0;
 }
 
 static int emit_cjk(run_ctx *r, const uint32_t *cp, size_t n) {
+    int rc = flush_words(r);
+    if (rc) return rc;
     char buf[8];
     for (size_t i = 0; i < n; i++) {
         if (n > 1 && i + 1 == n) break;
         size_t k = (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i], (utf8proc_uint8_t *)buf);
         if (n > 1) k += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp[i + 1],
                                                      (utf8proc_uint8_t *)buf + k);
-        int rc = emit(r, buf, k);
+        rc = emit(r, buf, k);
         if (rc) return rc;
     }
     return 0;
@@ -425,24 +547,43 @@ static int segment(run_ctx *r, const uint8_t *s, size_t len) {
         }
         i += k;
     }
-    return 0;
+    return flush_words(r);
 }
 
-static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
-    size_t n = len < 0 ? strlen(text) : (size_t)len;
-    const uint8_t *s = (const uint8_t *)text;
-    int ascii = 1;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] >= 0x80 || s[i] == 0) { ascii = 0; break; }
-    a->norm.len = 0;
-    if (ascii) {
-        if (fr__buf_reserve(&a->norm, n) < 0) return FR_ENOMEM;
-        char *d = a->norm.data;
-        for (size_t i = 0; i < n; i++) d[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-        a->norm.len = n;
-        return segment(&r, (const uint8_t *)d, n);
+// segment() for lower-cased ASCII without NUL: the same rules on bytes, with the class
+// table instead of decoding and utf8proc (no CJK here; digits are 0-9).
+static int segment_ascii(run_ctx *r, const uint8_t *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        if (ASCII_CLS(s[i]) != C_WORD) { i++; continue; }
+        size_t start = i;
+        uint8_t prev = s[i++];
+        while (i < len) {
+            int cc = ASCII_CLS(s[i]);
+            if (cc == C_WORD) { prev = s[i++]; continue; }
+            if (cc == C_SEP || i + 1 >= len) break;
+            uint8_t nx = s[i + 1];
+            if (ASCII_CLS(nx) != C_WORD) break;
+            int pd = prev <= '9', nd = nx <= '9';  // word characters: 0-9 < A-Z < a-z
+            int ok = (cc == C_LETTER_ONLY_MID && !pd && !nd) || (cc == C_NUM_MID && pd && nd) ||
+                     (cc == C_BOTH_MID && pd == nd);
+            if (!ok) break;
+            prev = nx;
+            i += 2;
+        }
+        size_t n = i - start;
+        if (n <= sizeof r->a->word) {
+            int rc = emit_word(r, (const char *)s + start, n);
+            if (rc) return rc;
+        }
     }
+    return flush_words(r);
+}
+
+// The Unicode path over text[0..n): sanitize, NFKC + case folding (+ mark stripping), segment.
+static int analyze_unicode(fr_analyzer *a, const uint8_t *s, size_t n, run_ctx *r) {
     // sanitize: invalid sequences and NULs → space
+    a->norm.len = 0;
     if (fr__buf_reserve(&a->norm, n) < 0) return FR_ENOMEM;
     for (size_t i = 0; i < n;) {
         if (s[i] && s[i] < 0x80) { a->norm.data[a->norm.len++] = (char)s[i]; i++; continue; }
@@ -460,22 +601,62 @@ static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
     utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)a->norm.data,
                                       (utf8proc_ssize_t)a->norm.len, &mapped, flags);
     if (m < 0) return m == UTF8PROC_ERROR_NOMEM ? FR_ENOMEM : FR_EUTF8;
-    int rc = segment(&r, mapped, (size_t)m);
+    int rc = segment(r, mapped, (size_t)m);
     free(mapped);
     return rc;
 }
 
+// The ASCII path over text[0..n) (ASCII, no NUL): lower-case, segment.
+static int analyze_ascii(fr_analyzer *a, const uint8_t *s, size_t n, run_ctx *r) {
+    a->norm.len = 0;
+    if (fr__buf_reserve(&a->norm, n) < 0) return FR_ENOMEM;
+    uint8_t *d = (uint8_t *)a->norm.data;
+    for (size_t i = 0; i < n; i++) d[i] = (uint8_t)((unsigned)(s[i] - 'A') < 26u ? s[i] + 32 : s[i]);
+    return segment_ascii(r, d, n);
+}
+
+static inline int is_ascii_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Cuts text into stretches at ASCII whitespace (see the file header for why that is exact):
+// a stretch whose bytes are all ASCII and not NUL takes the ASCII path, any other the
+// Unicode path; positions run on across stretches (r->pos).
+static int analyze(fr_analyzer *a, const char *text, ptrdiff_t len, run_ctx r) {
+    size_t n = len < 0 ? strlen(text) : (size_t)len;
+    const uint8_t *s = (const uint8_t *)text;
+    if (!a->ascii_fast) return analyze_unicode(a, s, n, &r);
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;  // first byte that needs the Unicode path
+        while (j < n && s[j] && s[j] < 0x80) j++;
+        if (j == n) return analyze_ascii(a, s + i, n - i, &r);
+        size_t k = j;  // start of the stretch holding s[j]: just after whitespace
+        while (k > i && !is_ascii_space(s[k - 1])) k--;
+        if (k > i) {
+            int rc = analyze_ascii(a, s + i, k - i, &r);
+            if (rc) return rc;
+        }
+        size_t e = j + 1;  // its end: the next whitespace
+        while (e < n && !is_ascii_space(s[e])) e++;
+        int rc = analyze_unicode(a, s + k, e - k, &r);
+        if (rc) return rc;
+        i = e;
+    }
+    return 0;
+}
+
 int fr_analyze(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                fr_term_fn fn, void *ud) {
-    run_ctx r = {a, fn, NULL, ud, pos_base};
+    run_ctx r = {a, fn, NULL, ud, pos_base, 0, 0, {{0}}};
     return analyze(a, text, len, r);
 }
 
 int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                      fr__term_memo_fn fn, void *ud) {
-    run_ctx r = {a, NULL, fn, ud, pos_base};
+    run_ctx r = {a, NULL, fn, ud, pos_base, 0, 0, {{0}}};
     return analyze(a, text, len, r);
 }
+
+void fr__analyzer_set_ascii_fast(fr_analyzer *a, int on) { a->ascii_fast = on; }
 
 // ---- term lists ----
 

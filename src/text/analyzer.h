@@ -19,4 +19,8 @@ typedef int (*fr__term_memo_fn)(void *ud, const char *term, size_t len, uint32_t
 int fr__analyze_memo(fr_analyzer *a, const char *text, ptrdiff_t len, uint32_t pos_base,
                      fr__term_memo_fn fn, void *ud);
 
+// Test hook: on = 0 sends all text through the Unicode path (NFKC with utf8proc and code
+// point segmentation), which the ASCII fast path must match term for term.
+void fr__analyzer_set_ascii_fast(fr_analyzer *a, int on);
+
 #endif

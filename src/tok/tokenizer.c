@@ -275,6 +275,7 @@ fr_encode_opts fr_encode_opts_default(void) {
     o.add_special_tokens = 1;
     o.max_length = 0;
     o.strategy = FR_TRUNC_LONGEST_FIRST;
+    o.truncate_left = 0;
     o.want_tokens = 0;
     return o;
 }
@@ -319,7 +320,7 @@ int fr_tokenizer_encode(const fr_tokenizer *tok, const char *text, ptrdiff_t tex
         tr.enabled = 1;
         tr.max_length = (size_t)opts->max_length;
         tr.strategy = opts->strategy;
-        tr.left = 0;
+        tr.left = opts->truncate_left != 0;
         tr.stride = 0;
     }
     if (tr.enabled) {
