@@ -12,8 +12,8 @@
  *           (2 threads) and fusion: the order fr_retrieve (src/rank/retriever.c) runs them with
  *           threads >= 2 since the hybrid-lat branch. Its fused list is checked against the
  *           sequential one.
- *   dense, no embedding before it  the same scans in a pass without query embeddings: does
- *           the embedder slow the scan that follows it?
+ *   dense, no embedding before it  the same scan again right after a BM25 search (per query,
+ *           interleaved with the above): does the embedder slow the scan that follows it?
  * fr_retrieve's defaults are depth 100 and a 1-thread scan; this measures top-K lists and a
  * 2-thread scan. p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines)
  * after one warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank
@@ -172,14 +172,13 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench_hybrid: query %zu: overlapped fusion differs\n", j);
                 return 1;
             }
+            // the same scan after BM25 alone, interleaved with the above so that load changes
+            // over the run hit both measurements alike
+            if (fr_index_search(ix, qs[j], -1, &so, bm2, &nb, &err) < 0) die("search", &err);
+            t0 = now();
+            dense_run(ix, v, qv + j * D, K, vh, dn2, &nd2);
+            lat[DENSE_ALONE][j] = (now() - t0) * 1e3;
         }
-    for (size_t j = 0; j < nq; j++) {  // the scans alone, after BM25 as above but no embedding
-        size_t nb, nd;
-        if (fr_index_search(ix, qs[j], -1, &so, bm, &nb, &err) < 0) die("search", &err);
-        double t0 = now();
-        dense_run(ix, v, qv + j * D, K, vh, dn, &nd);
-        lat[DENSE_ALONE][j] = (now() - t0) * 1e3;
-    }
     static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion",
                                   "hybrid, in sequence", "hybrid, bm25 beside the embedding",
                                   "dense int8 (2 threads), no embedding before it"};
