@@ -195,7 +195,7 @@ typedef struct fr_model_info {
                                 // label still gets the sigmoid (raw carries the logit)
     int has_tokenizer;
     const char *compute_dtype;  // "f32", "bf16", "int8" (fr_model_opts.dtype)
-    const char *kernel_isa;     // reduced-precision kernels in use: "avx2", "ref"; "sgemm" at f32
+    const char *kernel_isa;     // reduced-precision kernels in use: "avx512", "avx2", "ref"; "sgemm" at f32
 } fr_model_info;
 void fr_model_get_info(const fr_model *m, fr_model_info *out);
 

@@ -35,7 +35,6 @@
 #include <string.h>
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,fma")))
-#define INLINE static inline __attribute__((always_inline)) TARGET
 #define MB 96  // activation rows per cache block
 #define MR 6   // rows per micro-kernel
 #define NV 4   // 16-channel panels per micro-kernel
@@ -83,45 +82,68 @@ TARGET static void quant_rows(const float *x, size_t m, size_t k, size_t kp, int
     }
 }
 
-// Rows a[0..mr) (u8, stride kp) × nv 16-channel panels from w (panel stride kp * 16 bytes).
-// y = fmaf(acc, xs_r * scale_j, b_j) for the channels < nvalid.
-INLINE void q8_tile(const uint8_t *a, size_t kp, const int mr, const int nv, const int8_t *w,
-                    const int32_t *wsum, const float *xs, const float *scale, const float *b,
-                    float *y, size_t ldy, size_t nvalid) {
-    __m512i acc[MR][NV];
-    for (int v = 0; v < nv; v++) {
-        __m512i s = _mm512_loadu_si512(wsum + 16 * v);
-        for (int r = 0; r < mr; r++) acc[r][v] = s;
-    }
-    const size_t ps = kp * 16;
-    for (size_t c = 0; c < kp; c += 4, w += 64) {
-        __m512i wv[NV];
-        for (int v = 0; v < nv; v++) wv[v] = _mm512_loadu_si512(w + v * ps);
-        for (int r = 0; r < mr; r++) {
-            __m512i xv = _mm512_set1_epi32(load_dword(a + r * kp + c));
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], xv, wv[v]);
-        }
-    }
-    for (int v = 0; v < nv; v++) {
-        __mmask16 mk = lanes((ptrdiff_t)nvalid - 16 * v);
-        __m512 sw = _mm512_loadu_ps(scale + 16 * v), bv = _mm512_maskz_loadu_ps(mk, b + 16 * v);
-        for (int r = 0; r < mr; r++) {
-            __m512 o = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][v]),
-                                       _mm512_mul_ps(_mm512_set1_ps(xs[r]), sw), bv);
-            _mm512_mask_storeu_ps(y + r * ldy + 16 * v, mk, o);
-        }
-    }
-}
+// The 6-row × 4-panel micro-kernels below name their 24 accumulators (c<row><panel>) rather
+// than index an array: with an array GCC 12 copied every accumulator each k step (3x the
+// instructions). Row and panel tails reuse the last valid row / panel pointer and store
+// nothing for it, so there is one kernel per dtype.
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+// channel masks of the four panels: lanes < nvalid - 16 v
+#define PANEL_MASKS                                                                                 \
+    const __mmask16 m0 = lanes((ptrdiff_t)nvalid), m1 = lanes((ptrdiff_t)nvalid - 16),                \
+                    m2 = lanes((ptrdiff_t)nvalid - 32), m3 = lanes((ptrdiff_t)nvalid - 48)
+// panel pointers, clamped to the last of nv
+#define PANEL_PTRS(T, w, ps)                                                                        \
+    const T *w0 = (w), *w1 = nv > 1 ? w0 + (ps) : w0, *w2 = nv > 2 ? w0 + 2 * (ps) : w1,          \
+            *w3 = nv > 3 ? w0 + 3 * (ps) : w2
 
-#define Q8_ROWS(NVC)                                                                                  \
-    switch (mr) {                                                                                     \
-    case 6: q8_tile(a, kp, 6, NVC, w, wsum, xsr, sc, b, yr, ldy, nvalid); break;                     \
-    case 5: q8_tile(a, kp, 5, NVC, w, wsum, xsr, sc, b, yr, ldy, nvalid); break;                     \
-    case 4: q8_tile(a, kp, 4, NVC, w, wsum, xsr, sc, b, yr, ldy, nvalid); break;                     \
-    case 3: q8_tile(a, kp, 3, NVC, w, wsum, xsr, sc, b, yr, ldy, nvalid); break;                     \
-    case 2: q8_tile(a, kp, 2, NVC, w, wsum, xsr, sc, b, yr, ldy, nvalid); break;                     \
-    default: q8_tile(a, kp, 1, NVC, w, wsum, xsr, sc, b, yr, ldy, nvalid); break;                    \
+// Rows a[0..mr) (u8, stride kp) × nv <= 4 16-channel panels from w (panel stride kp * 16
+// bytes): y = fmaf(acc, xs_r * scale_j, b_j) for channels < nvalid.
+TARGET static void q8_tile(const uint8_t *a, size_t kp, int mr, int nv, const int8_t *w,
+                           const int32_t *wsum, const float *xs, const float *scale,
+                           const float *b, float *y, size_t ldy, size_t nvalid) {
+    PANEL_PTRS(int8_t, w, kp * 16);
+#define ROWPTR(r) const uint8_t *a##r = a + (r < mr ? r : mr - 1) * kp;
+#define ROWPTR16(r) const uint16_t *a##r = a + (r < mr ? r : mr - 1) * kp;
+    ROWS(ROWPTR)
+    // wsum and scale have np entries: panels past nv reuse the last one (never stored)
+    const int32_t *ws1 = nv > 1 ? wsum + 16 : wsum, *ws2 = nv > 2 ? wsum + 32 : ws1,
+                  *ws3 = nv > 3 ? wsum + 48 : ws2;
+    const __m512i s0 = _mm512_loadu_si512(wsum), s1 = _mm512_loadu_si512(ws1),
+                  s2 = _mm512_loadu_si512(ws2), s3 = _mm512_loadu_si512(ws3);
+#define INIT(r) __m512i c##r##0 = s0, c##r##1 = s1, c##r##2 = s2, c##r##3 = s3;
+    ROWS(INIT)
+    for (size_t c = 0, o = 0; c < kp; c += 4, o += 64) {
+        const __m512i v0 = _mm512_loadu_si512(w0 + o), v1 = _mm512_loadu_si512(w1 + o),
+                      v2 = _mm512_loadu_si512(w2 + o), v3 = _mm512_loadu_si512(w3 + o);
+#define STEP(r)                                                                                     \
+    {                                                                                               \
+        const __m512i x = _mm512_set1_epi32(load_dword(a##r + c));                                  \
+        c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, v0);                                              \
+        c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, v1);                                              \
+        c##r##2 = _mm512_dpbusd_epi32(c##r##2, x, v2);                                              \
+        c##r##3 = _mm512_dpbusd_epi32(c##r##3, x, v3);                                              \
     }
+        ROWS(STEP)
+#undef STEP
+    }
+    PANEL_MASKS;
+    const __m512 sw0 = _mm512_loadu_ps(scale), sw1 = _mm512_maskz_loadu_ps(m1, scale + 16),
+                 sw2 = _mm512_maskz_loadu_ps(m2, scale + 32), sw3 = _mm512_maskz_loadu_ps(m3, scale + 48);
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16),
+                 b2 = _mm512_maskz_loadu_ps(m2, b + 32), b3 = _mm512_maskz_loadu_ps(m3, b + 48);
+#define OUT(r, v)                                                                                   \
+    _mm512_mask_storeu_ps(y + r * ldy + 16 * v, m##v,                                               \
+                          _mm512_fmadd_ps(_mm512_cvtepi32_ps(c##r##v), _mm512_mul_ps(sx, sw##v), b##v));
+#define STORE(r)                                                                                    \
+    if (r < mr) {                                                                                   \
+        const __m512 sx = _mm512_set1_ps(xs[r]);                                                    \
+        OUT(r, 0) OUT(r, 1) OUT(r, 2) OUT(r, 3)                                                     \
+    }
+    ROWS(STORE)
+#undef OUT
+#undef STORE
+#undef INIT
+}
 
 TARGET static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, float *y,
                       size_t ldy) {
@@ -129,23 +151,12 @@ TARGET static void q8(const fr__dense *d, const int8_t *xq, const float *xs, siz
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
         for (size_t p = 0; p < npanel; p += NV) {
-            size_t j = p * 16, nvalid = d->n - j;
+            size_t j = p * 16;
             int nv = npanel - p < NV ? (int)(npanel - p) : NV;
-            const int8_t *w = d->q + p * kp * 16;
-            const int32_t *wsum = d->wsum + j;
-            const float *sc = d->scale + j, *b = d->b + j;
-            for (size_t i = i0; i < i1; i += MR) {
-                const uint8_t *a = (const uint8_t *)xq + i * kp;
-                const float *xsr = xs + i;
-                float *yr = y + i * ldy + j;
-                int mr = i1 - i < MR ? (int)(i1 - i) : MR;
-                switch (nv) {
-                case 4: Q8_ROWS(4); break;
-                case 3: Q8_ROWS(3); break;
-                case 2: Q8_ROWS(2); break;
-                default: Q8_ROWS(1); break;
-                }
-            }
+            for (size_t i = i0; i < i1; i += MR)
+                q8_tile((const uint8_t *)xq + i * kp, kp, i1 - i < MR ? (int)(i1 - i) : MR, nv,
+                        d->q + p * kp * 16, d->wsum + j, xs + i, d->scale + j, d->b + j,
+                        y + i * ldy + j, ldy, d->n - j);
         }
     }
 }
@@ -161,38 +172,38 @@ TARGET static void to_bf16(const float *x, size_t m, size_t k, size_t kp, uint16
         }
 }
 
-// Rows xb[0..mr) (bf16, stride kp) × nv panels; y = acc + b for channels < nvalid.
-INLINE void bf16_tile(const uint16_t *xb, size_t kp, const int mr, const int nv, const uint16_t *w,
-                      const float *b, float *y, size_t ldy, size_t nvalid) {
-    __m512 acc[MR][NV];
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
-    const size_t ps = kp * 16;
-    for (size_t c = 0; c < kp; c += 2, w += 32) {
-        __m512bh wv[NV];
-        for (int v = 0; v < nv; v++) wv[v] = (__m512bh)_mm512_loadu_si512(w + v * ps);
-        for (int r = 0; r < mr; r++) {
-            __m512bh xv = (__m512bh)_mm512_set1_epi32(load_dword(xb + r * kp + c));
-            for (int v = 0; v < nv; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], xv, wv[v]);
-        }
+// Rows xb[0..mr) (bf16, stride kp) × nv <= 4 panels; y = acc + b for channels < nvalid.
+TARGET static void bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const uint16_t *w,
+                             const float *b, float *y, size_t ldy, size_t nvalid) {
+    PANEL_PTRS(uint16_t, w, kp * 16);
+    ROWS(ROWPTR16)
+#define INIT(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0, c##r##3 = c##r##0;
+    ROWS(INIT)
+    for (size_t c = 0, o = 0; c < kp; c += 2, o += 32) {
+        const __m512bh v0 = (__m512bh)_mm512_loadu_si512(w0 + o), v1 = (__m512bh)_mm512_loadu_si512(w1 + o),
+                       v2 = (__m512bh)_mm512_loadu_si512(w2 + o), v3 = (__m512bh)_mm512_loadu_si512(w3 + o);
+#define STEP(r)                                                                                     \
+    {                                                                                               \
+        const __m512bh x = (__m512bh)_mm512_set1_epi32(load_dword(a##r + c));                       \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, x, v0);                                                 \
+        c##r##1 = _mm512_dpbf16_ps(c##r##1, x, v1);                                                 \
+        c##r##2 = _mm512_dpbf16_ps(c##r##2, x, v2);                                                 \
+        c##r##3 = _mm512_dpbf16_ps(c##r##3, x, v3);                                                 \
     }
-    for (int v = 0; v < nv; v++) {
-        __mmask16 mk = lanes((ptrdiff_t)nvalid - 16 * v);
-        __m512 bv = _mm512_maskz_loadu_ps(mk, b + 16 * v);
-        for (int r = 0; r < mr; r++)
-            _mm512_mask_storeu_ps(y + r * ldy + 16 * v, mk, _mm512_add_ps(acc[r][v], bv));
+        ROWS(STEP)
+#undef STEP
     }
+    PANEL_MASKS;
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16),
+                 b2 = _mm512_maskz_loadu_ps(m2, b + 32), b3 = _mm512_maskz_loadu_ps(m3, b + 48);
+#define OUT(r, v) _mm512_mask_storeu_ps(y + r * ldy + 16 * v, m##v, _mm512_add_ps(c##r##v, b##v));
+#define STORE(r)                                                                                    \
+    if (r < mr) { OUT(r, 0) OUT(r, 1) OUT(r, 2) OUT(r, 3) }
+    ROWS(STORE)
+#undef OUT
+#undef STORE
+#undef INIT
 }
-
-#define BF_ROWS(NVC)                                                                                 \
-    switch (mr) {                                                                                    \
-    case 6: bf16_tile(a, kp, 6, NVC, w, b, yr, ldy, nvalid); break;                                 \
-    case 5: bf16_tile(a, kp, 5, NVC, w, b, yr, ldy, nvalid); break;                                 \
-    case 4: bf16_tile(a, kp, 4, NVC, w, b, yr, ldy, nvalid); break;                                 \
-    case 3: bf16_tile(a, kp, 3, NVC, w, b, yr, ldy, nvalid); break;                                 \
-    case 2: bf16_tile(a, kp, 2, NVC, w, b, yr, ldy, nvalid); break;                                 \
-    default: bf16_tile(a, kp, 1, NVC, w, b, yr, ldy, nvalid); break;                                \
-    }
 
 TARGET static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy,
                         void *scratch) {
@@ -202,21 +213,11 @@ TARGET static void bf16(const fr__dense *d, const float *x, size_t m, float *y, 
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
         for (size_t p = 0; p < npanel; p += NV) {
-            size_t j = p * 16, nvalid = d->n - j;
+            size_t j = p * 16;
             int nv = npanel - p < NV ? (int)(npanel - p) : NV;
-            const uint16_t *w = d->bf + p * kp * 16;
-            const float *b = d->b + j;
-            for (size_t i = i0; i < i1; i += MR) {
-                const uint16_t *a = xb + i * kp;
-                float *yr = y + i * ldy + j;
-                int mr = i1 - i < MR ? (int)(i1 - i) : MR;
-                switch (nv) {
-                case 4: BF_ROWS(4); break;
-                case 3: BF_ROWS(3); break;
-                case 2: BF_ROWS(2); break;
-                default: BF_ROWS(1); break;
-                }
-            }
+            for (size_t i = i0; i < i1; i += MR)
+                bf16_tile(xb + i * kp, kp, i1 - i < MR ? (int)(i1 - i) : MR, nv, d->bf + p * kp * 16,
+                          d->b + j, y + i * ldy + j, ldy, d->n - j);
         }
     }
 }
