@@ -266,6 +266,7 @@ typedef struct fr_embedder fr_embedder;
 
 typedef struct fr_embedder_opts {
     int threads;                // default worker threads per call; 0: all online CPUs
+    fr_dtype dtype;             // dense-layer compute type, as fr_model_opts.dtype (FR_DTYPE_F32)
 } fr_embedder_opts;
 fr_embedder_opts fr_embedder_opts_default(void);
 
@@ -285,6 +286,8 @@ typedef struct fr_embedder_info {
     int normalize;              // 1: L2-normalised (2_Normalize)
     int n_prompts;              // entries of config_sentence_transformers.json "prompts"
     const char *default_prompt; // default_prompt_name, or NULL
+    const char *compute_dtype;  // "f32", "bf16", "int8" (fr_embedder_opts.dtype)
+    const char *kernel_isa;     // as fr_model_info.kernel_isa
 } fr_embedder_info;
 // Strings live as long as the embedder.
 void fr_embedder_get_info(const fr_embedder *e, fr_embedder_info *out);
