@@ -180,6 +180,42 @@ static void test_kernels(void) {
     printf("dense kernels: dispatched table %s\n", fr__gemm_isa_best()->name);
 }
 
+// ---- fused AVX-512 attention (nn/attn_avx512.c) vs the sgemm path ----
+static void test_attention(void) {
+    if (!fr__gemm_avx512.supported()) { TEST_SKIP("no AVX-512: the fused attention kernel not run"); return; }
+    static const size_t Ls[] = {1, 7, 15, 16, 17, 40, 64, 128, 200};
+    static const size_t ds[] = {16, 32, 64, 8, 24};
+    int ran = 0;
+    double worst = 0;
+    for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+        for (size_t b = 0; b < sizeof Ls / sizeof *Ls; b++) {
+            size_t d = ds[a], L = Ls[b], ld = 3 * d + 5, ldo = d + 3;
+            float *qkv = malloc(L * ld * sizeof *qkv), *sc = malloc(L * L * sizeof *sc);
+            float *o1 = calloc(L * ldo, sizeof *o1), *o2 = calloc(L * ldo, sizeof *o2);
+            for (size_t i = 0; i < L * ld; i++) qkv[i] = gauss() * 1.5f;
+            float scale = 1.0f / sqrtf((float)d);
+            fr__nn_attention_sgemm(qkv, qkv + d, qkv + 2 * d, ld, L, d, scale, o1, ldo, sc);
+            int rc = fr__nn_attention_avx512(qkv, qkv + d, qkv + 2 * d, ld, L, d, scale, o2, ldo, sc);
+            int takes = d % 16 == 0 && (d + 8) * ((L + 15) / 16 * 16) <= L * L;
+            CHECK_EQ(rc, takes ? 0 : -1);
+            if (rc == 0) {
+                ran++;
+                int bad = 0;
+                for (size_t i = 0; i < L; i++)
+                    for (size_t c = 0; c < ldo; c++) {
+                        double e = fabs((double)o1[i * ldo + c] - o2[i * ldo + c]);
+                        if (c >= d) bad += o2[i * ldo + c] != 0;  // nothing past d written
+                        else if (e > 1e-5 * (1 + fabs(o1[i * ldo + c]))) bad++;
+                        if (c < d && e > worst) worst = e;
+                    }
+                CHECK_EQ(bad, 0);
+            }
+            free(qkv); free(sc); free(o1); free(o2);
+        }
+    CHECK_EQ(ran, 9);
+    printf("fused attention: %d shapes, max |avx512 - sgemm| %.3g\n", ran, worst);
+}
+
 // ---- model-level accuracy ----
 typedef struct { size_t i; float v; } iv;
 static int cmp_iv(const void *a, const void *b) {
@@ -497,6 +533,7 @@ int main(void) {
     test_bf16_rounding();
     test_cli();
     test_kernels();
+    test_attention();
     test_api();
     test_models();
     return TEST_REPORT();
