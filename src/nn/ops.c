@@ -3,6 +3,9 @@
  * attention head, and the dense layer itself (OpenBLAS cblas_sgemm, the fastest sgemm packaged
  * for this CPU; writing our own would not beat it).
  *
+ * Where the avx512 dense table is dispatched (nn/gemm.h), attention heads run fused in
+ * attn_avx512.c instead of the two sgemm calls and the softmax pass here.
+ *
  * Tuned for the packed layout of model/encoder.c: (tokens, features) rows, thousands of rows
  * per call. Accuracy follows PyTorch: GELU is the exact erf form (torch.nn.functional.gelu) or
  * the tanh approximation (transformers' NewGELUActivation); LayerNorm uses the biased variance
