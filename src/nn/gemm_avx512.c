@@ -1,5 +1,6 @@
 /* gemm_avx512.c — AVX512-VNNI + AVX512-BF16 kernels of gemm.h (Intel Cooper Lake / Sapphire
- * Rapids and later, AMD Zen 4 and later), on gemm.h's FR__LAYOUT_ZMM panels. The default
+ * Rapids and later, AMD Zen 4 and later; Ice Lake / Cascade Lake have VNNI without BF16 and
+ * get the avx2 table), on gemm.h's FR__LAYOUT_ZMM panels. The default
  * build is -march=x86-64-v3, so every function that touches zmm carries a target attribute
  * (TARGET below; a per-function attribute rather than Makefile flags or #pragma GCC target,
  * which clang ignores) and the table is only picked when cpuid says so (supported(), which is
