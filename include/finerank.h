@@ -197,7 +197,7 @@ typedef struct fr_model_info {
                                 // label still gets the sigmoid (raw carries the logit)
     int has_tokenizer;
     const char *compute_dtype;  // "f32", "bf16", "int8" (fr_model_opts.dtype)
-    const char *kernel_isa;     // reduced-precision kernels in use: "avx2", "ref"; "sgemm" at f32
+    const char *kernel_isa;     // reduced-precision kernels in use: "avx512", "avx2", "ref"; "sgemm" at f32
 } fr_model_info;
 void fr_model_get_info(const fr_model *m, fr_model_info *out);
 // The model directory's tokenizer.json, opened by fr_model_open (opts.load_tokenizer), or NULL
@@ -275,6 +275,7 @@ typedef struct fr_embedder fr_embedder;
 
 typedef struct fr_embedder_opts {
     int threads;                // default worker threads per call; 0: all online CPUs
+    fr_dtype dtype;             // dense-layer compute type, as fr_model_opts.dtype (FR_DTYPE_F32)
 } fr_embedder_opts;
 fr_embedder_opts fr_embedder_opts_default(void);
 
@@ -294,6 +295,8 @@ typedef struct fr_embedder_info {
     int normalize;              // 1: L2-normalised (2_Normalize)
     int n_prompts;              // entries of config_sentence_transformers.json "prompts"
     const char *default_prompt; // default_prompt_name, or NULL
+    const char *compute_dtype;  // "f32", "bf16", "int8" (fr_embedder_opts.dtype)
+    const char *kernel_isa;     // as fr_model_info.kernel_isa
 } fr_embedder_info;
 // Strings live as long as the embedder.
 void fr_embedder_get_info(const fr_embedder *e, fr_embedder_info *out);

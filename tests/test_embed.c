@@ -420,12 +420,75 @@ static void test_cli(void) {
     CHECK_EQ(system(cmd), 0);
 }
 
+// --dtype bf16 / int8 (fr_embedder_opts.dtype): the dense layers repacked; embeddings stay
+// close to f32 (cosine), the info says which kernels ran, and the CLI flag reaches the library.
+static void test_dtype(void) {
+    static const char *texts[] = {"what is bm25", "heat transfer in laminar flow", "a", "the wing of "
+                                  "a supersonic aircraft at high angles of attack"};
+    fr_error err;
+    fr_embedder *ef = NULL;
+    fr_embedder_opts oo = fr_embedder_opts_default();
+    CHECK_EQ(fr_embedder_open(SRC, &oo, &ef, &err), 0);
+    if (!ef) return;
+    size_t dim = (size_t)fr_embedder_dim(ef);
+    float *vf = malloc(4 * dim * sizeof *vf), *vq = malloc(4 * dim * sizeof *vq);
+    CHECK_EQ(fr_embedder_embed(ef, texts, 4, NULL, vf, &err), 0);
+    fr_embedder_info info;
+    fr_embedder_get_info(ef, &info);
+    CHECK_STR(info.compute_dtype, "f32");
+    CHECK_STR(info.kernel_isa, "sgemm");
+    for (fr_dtype dt = FR_DTYPE_BF16; dt <= FR_DTYPE_INT8; dt++) {
+        fr_embedder *eq = NULL;
+        oo.dtype = dt;
+        CHECK_EQ(fr_embedder_open(SRC, &oo, &eq, &err), 0);
+        if (!eq) continue;
+        fr_embedder_get_info(eq, &info);
+        CHECK_STR(info.compute_dtype, fr_dtype_name(dt));
+        CHECK(info.kernel_isa && strcmp(info.kernel_isa, "sgemm") != 0);
+        CHECK_EQ(fr_embedder_embed(eq, texts, 4, NULL, vq, &err), 0);
+        double worst = 1;
+        for (size_t k = 0; k < 4; k++) {
+            double d = 0, a = 0, b = 0;
+            for (size_t j = 0; j < dim; j++) {
+                d += (double)vf[k * dim + j] * vq[k * dim + j];
+                a += (double)vf[k * dim + j] * vf[k * dim + j];
+                b += (double)vq[k * dim + j] * vq[k * dim + j];
+            }
+            double c = d / sqrt(a * b);
+            if (c < worst) worst = c;
+        }
+        printf("embed --dtype %s (%s kernels): min cosine to f32 %.6f\n", fr_dtype_name(dt), info.kernel_isa, worst);
+        CHECK(worst > (dt == FR_DTYPE_BF16 ? 0.999 : 0.99));
+        fr_embedder_free(eq);
+    }
+    oo.dtype = (fr_dtype)9;
+    fr_embedder *bad = NULL;
+    CHECK_EQ(fr_embedder_open(SRC, &oo, &bad, &err), FR_EINVAL);
+    CHECK(bad == NULL);
+    fr_embedder_free(ef);
+    free(vf);
+    free(vq);
+    // the CLI: --dtype int8 runs, a bad value and --index with --dtype are usage errors
+    const char *b = getenv("FR_BUILD");
+    char bin[512], cmd[1024], out[4096];
+    snprintf(bin, sizeof bin, "%s/finerank", b && *b ? b : "build");
+    if (access(bin, X_OK) != 0) { TEST_SKIP("finerank binary not built"); return; }
+    snprintf(cmd, sizeof cmd, "echo '{\"text\": \"what is bm25\"}' | %s embed --model %s --dtype int8", bin, SRC);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 0);
+    CHECK(strstr(out, "\"embedding\"") != NULL);
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --dtype int4 < /dev/null", bin, SRC);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --index %s/nope --dtype int8", bin, SRC, tmp);
+    CHECK_EQ(fr_test_run(cmd, out, sizeof out), 2);
+}
+
 int main(void) {
     check_model("embed-bert-cls", 1);
     check_model("embed-xlmr-mean", 0);
     if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
     test_bad();
     test_cli();
+    test_dtype();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmp);

@@ -3,10 +3,13 @@
  *   bench_model MODEL_DIR PAIRS_JSON THREADS REPS LOGITS_OUT [DTYPE]
  *   bench_model MODEL_DIR --e2e THREADS REPS DTYPE      (needs MODEL_DIR/tokenizer.json)
  *
- * DTYPE: f32 (default), bf16 or int8 (fr_model_opts.dtype). The JSON line also carries two
+ * DTYPE: f32 (default), bf16 or int8 (fr_model_opts.dtype). The JSON line also carries
  * peaks measured here by tight register-only loops on THREADS threads: f32 FMA
- * (vfmadd231ps, 2 FLOP per lane) and int8 multiply-add as the AVX2 kernel does it
- * (vpsignb + vpmaddubsw + vpmaddwd + vpaddd, 2 OP per int8 pair) — the ceilings for % of peak.
+ * (vfmadd231ps ymm, and zmm where the CPU has AVX-512; 2 FLOP per lane), int8 multiply-add as
+ * the AVX2 kernel does it (vpsignb + vpmaddubsw + vpmaddwd + vpaddd, 2 OP per int8 pair) and,
+ * with AVX512-VNNI / AVX512-BF16, as the avx512 kernels do it (vpdpbusd zmm: 128 OP;
+ * vdpbf16ps zmm: 64 FLOP) — the ceilings for % of peak. "% int8 peak" and "% bf16 peak" use
+ * the loop of the kernel table that ran (kernel_isa); "% FMA peak" the larger FMA loop.
  * DTYPE "all": f32, bf16 and int8 models in one process, passes interleaved (f32, bf16, int8,
  * f32, ...) and the best of REPS kept for each, so that load from other jobs on a shared
  * machine hits all three alike; prints one JSON line per dtype (logits of the int8 model).
@@ -112,6 +115,40 @@ static void *i8_loop(void *out) {
     _mm256_storeu_si256(out, _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)));
     return NULL;
 }
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vnni,avx512bf16")))
+// 12 independent zmm chains each (latency 4-5 cycles x 2 pipes), named rather than an array
+// (GCC 12 kept an array of accumulators in memory); same shape for all three.
+#define LOOP512(name, T, init, step, fold)                                                 \
+    T512 static void *name(void *out) {                                                    \
+        T a0 = init(0), a1 = init(1), a2 = init(2), a3 = init(3), a4 = init(4), a5 = init(5);  \
+        T a6 = init(6), a7 = init(7), a8 = init(8), a9 = init(9), a10 = init(10), a11 = init(11); \
+        __m512i x = _mm512_set1_epi32(0x3f803f80), y = _mm512_set1_epi32(0x3f7f3f7f);     \
+        for (long it = 0; it < PEAK_ITERS / 2; it++) {                                     \
+            __asm__ volatile("" : "+v"(x), "+v"(y));                                       \
+            a0 = step(a0, x, y); a1 = step(a1, x, y); a2 = step(a2, x, y);                 \
+            a3 = step(a3, x, y); a4 = step(a4, x, y); a5 = step(a5, x, y);                 \
+            a6 = step(a6, x, y); a7 = step(a7, x, y); a8 = step(a8, x, y);                 \
+            a9 = step(a9, x, y); a10 = step(a10, x, y); a11 = step(a11, x, y);             \
+        }                                                                                  \
+        a0 = fold(fold(fold(a0, a1), fold(a2, a3)), fold(fold(a4, a5), fold(a6, a7)));     \
+        a0 = fold(a0, fold(fold(a8, a9), fold(a10, a11)));                                 \
+        _mm256_storeu_si256(out, _mm512_castsi512_si256((__m512i)a0));                     \
+        return NULL;                                                                       \
+    }
+#define INIT_PS(i) _mm512_set1_ps((float)(i))
+#define INIT_EPI(i) _mm512_set1_epi32(i)
+#define STEP_FMA(a, x, y) _mm512_fmadd_ps(a, (__m512)x, (__m512)y)
+#define STEP_DPBUSD(a, x, y) _mm512_dpbusd_epi32(a, x, y)
+#define STEP_DPBF16(a, x, y) _mm512_dpbf16_ps(a, (__m512bh)x, (__m512bh)y)
+LOOP512(fma512_loop, __m512, INIT_PS, STEP_FMA, _mm512_add_ps)
+LOOP512(dpbusd_loop, __m512i, INIT_EPI, STEP_DPBUSD, _mm512_add_epi32)
+LOOP512(dpbf16_loop, __m512, INIT_PS, STEP_DPBF16, _mm512_add_ps)
+static int have_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+}
+
 // Aggregate G(FL)OP/s of `threads` copies of loop; ops per iteration given.
 static double loop_peak(int threads, void *(*loop)(void *), double ops_per_call) {
     pthread_t t[64];
@@ -156,8 +193,10 @@ static int e2e(fr_model *m, int threads, int reps, const char *dtype) {
         fr_model_rerank(m, "what is neural passage ranking for search", docs, NULL, N, &so, sc, &err);
         if (now() - t0 < best) best = now() - t0;
     }
-    printf("{\"engine\": \"finerank-%s e2e\", \"pairs\": %d, \"max_length\": 128, \"threads\": %d, "
-           "\"best_s\": %.4f}\n", dtype, N, threads, best);
+    fr_model_info mi;
+    fr_model_get_info(m, &mi);
+    printf("{\"engine\": \"finerank-%s e2e\", \"kernel_isa\": \"%s\", \"pairs\": %d, \"max_length\": 128, "
+           "\"threads\": %d, \"best_s\": %.4f}\n", dtype, mi.kernel_isa, N, threads, best);
     return 0;
 }
 
@@ -216,10 +255,13 @@ int main(int argc, char **argv) {
                 fr_model_score_ids(ms[d], seqs, n, &so, lg, &err);
                 if (r >= 0 && now() - t0 < bests[d]) bests[d] = now() - t0;  // r = -1: warm-up
             }
-        for (int d = 0; d < 3; d++)
-            printf("{\"engine\": \"finerank interleaved\", \"dtype\": \"%s\", \"seq_len\": %.0f, \"pairs\": %zu, "
-                   "\"threads\": %d, \"best_s\": %.4f, \"pairs_per_s\": %.1f}\n", fr_dtype_name((fr_dtype)d),
-                   (double)tokens / n, n, threads, bests[d], n / bests[d]);
+        for (int d = 0; d < 3; d++) {
+            fr_model_info mi;
+            fr_model_get_info(ms[d], &mi);
+            printf("{\"engine\": \"finerank interleaved\", \"dtype\": \"%s\", \"kernel_isa\": \"%s\", "
+                   "\"seq_len\": %.0f, \"pairs\": %zu, \"threads\": %d, \"best_s\": %.4f, \"pairs_per_s\": %.1f}\n",
+                   fr_dtype_name((fr_dtype)d), mi.kernel_isa, (double)tokens / n, n, threads, bests[d], n / bests[d]);
+        }
         for (int d = 1; d < 3; d++) fr_model_free(ms[d]);
         m = ms[0];
         fr_model_free(m);
@@ -241,6 +283,15 @@ int main(int argc, char **argv) {
     double peak = gemm_peak(threads);
     double fma_peak = loop_peak(threads, fma_loop, PEAK_ITERS * 10.0 * 16);
     double i8_peak = loop_peak(threads, i8_loop, PEAK_ITERS / 2 * 8.0 * 64);
+    double fma512 = 0, vnni = 0, dpbf16 = 0;
+    if (have_avx512()) {
+        fma512 = loop_peak(threads, fma512_loop, PEAK_ITERS / 2 * 12.0 * 32);
+        vnni = loop_peak(threads, dpbusd_loop, PEAK_ITERS / 2 * 12.0 * 128);
+        dpbf16 = loop_peak(threads, dpbf16_loop, PEAK_ITERS / 2 * 12.0 * 64);
+    }
+    if (fma512 > fma_peak) fma_peak = fma512;
+    int on512 = !strcmp(info.kernel_isa, "avx512");
+    double i8_ref = on512 ? vnni : i8_peak, bf_ref = on512 ? dpbf16 : fma_peak;
     double achieved = flops / best / 1e9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -250,11 +301,13 @@ int main(int argc, char **argv) {
     printf("{\"engine\": \"finerank%s%s\", \"dtype\": \"%s\", \"kernel_isa\": \"%s\", \"seq_len\": %.0f, "
            "\"pairs\": %zu, \"threads\": %d, \"best_s\": %.4f, "
            "\"pairs_per_s\": %.1f, \"gflops\": %.1f, \"gemm_peak_gflops\": %.1f, \"pct_peak\": %.1f, "
-           "\"fma_peak_gflops\": %.1f, \"int8_peak_gops\": %.1f, \"pct_fma_peak\": %.1f, \"pct_int8_peak\": %.1f, "
+           "\"fma_peak_gflops\": %.1f, \"int8_peak_gops\": %.1f, \"vnni_peak_gops\": %.1f, "
+           "\"dpbf16_peak_gflops\": %.1f, \"pct_fma_peak\": %.1f, \"pct_int8_peak\": %.1f, \"pct_bf16_peak\": %.1f, "
            "\"peak_rss_mb\": %.1f, \"openblas_core\": \"%s\"}\n",
            strcmp(dtype, "f32") ? "-" : "", strcmp(dtype, "f32") ? dtype : "", dtype, info.kernel_isa,
-           L, n, threads, best, n / best, achieved, peak, 100 * achieved / peak, fma_peak, i8_peak,
-           100 * achieved / fma_peak, 100 * achieved / i8_peak, ru.ru_maxrss / 1024.0, openblas_get_corename());
+           L, n, threads, best, n / best, achieved, peak, 100 * achieved / peak, fma_peak, i8_peak, vnni,
+           dpbf16, 100 * achieved / fma_peak, 100 * achieved / i8_ref, 100 * achieved / bf_ref,
+           ru.ru_maxrss / 1024.0, openblas_get_corename());
     fr_model_free(m);
     return 0;
 }

@@ -66,17 +66,21 @@ for L in (64, 128, 256):
 print("\nthreads %d, %d pairs per length, OpenBLAS kernel: %s; 100 x 128-token pairs took %.3f s in finerank" % (
     rows[0]["threads"], rows[0]["pairs"], rows[0]["openblas_core"],
     next(r for r in rows if r["engine"] == "finerank" and round(r["seq_len"]) == 128)["best_s"]))
-print("\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | int8 / f32 | PyTorch int8 pairs/s | int8 / PT int8 | ORT f32 pairs/s | f32 % FMA peak | bf16 % FMA peak | int8 % int8 peak | int8 max |logit diff| vs f32 (PT int8 vs PT f32) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+isa = next(r for r in rows if r["engine"] == "finerank-int8")["kernel_isa"]
+print("\nbf16/int8 dense kernels: %s (FINERANK_ISA to force avx512|avx2|ref)" % isa)
+print("\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | int8 / f32 | PyTorch int8 pairs/s | int8 / PT int8 | ORT f32 pairs/s | int8 / ORT | f32 %% FMA peak | bf16 %% %s peak | int8 %% %s peak | int8 max |logit diff| vs f32 (PT int8 vs PT f32) |" % (
+    ("vdpbf16ps", "vpdpbusd") if isa == "avx512" else ("FMA", "vpmaddubsw")))
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for L in (64, 128, 256):
     g = lambda e: next(r for r in rows if r["engine"] == e and round(r.get("seq_len", 0)) == L)
     f, b, i = g("finerank"), g("finerank-bf16"), g("finerank-int8")
     ort = next(r for r in rows if r["engine"].startswith("onnx") and r["seq_len"] == L)
     pti = next(r for r in rows if r["engine"].startswith("pytorch") and r["engine"].endswith("int8") and r["seq_len"] == L)
-    print("| %d | %.1f | %.1f | %.1f | %.2fx | %.1f | %.2fx | %.1f | %.0f%% | %.0f%% | %.0f%% | %.2g (%.2g) |" % (
+    print("| %d | %.1f | %.1f | %.1f | %.2fx | %.1f | %.2fx | %.1f | %.2fx | %.0f%% | %.0f%% | %.0f%% | %.2g (%.2g) |" % (
         L, f["pairs_per_s"], b["pairs_per_s"], i["pairs_per_s"], i["pairs_per_s"] / f["pairs_per_s"],
-        pti["pairs_per_s"], i["pairs_per_s"] / pti["pairs_per_s"], ort["pairs_per_s"], f["pct_fma_peak"],
-        b["pct_fma_peak"], i["pct_int8_peak"], agree("fr", "frint8", L), agree("pt", "ptint8", L)))
+        pti["pairs_per_s"], i["pairs_per_s"] / pti["pairs_per_s"], ort["pairs_per_s"],
+        i["pairs_per_s"] / ort["pairs_per_s"], f["pct_fma_peak"], b["pct_bf16_peak"], i["pct_int8_peak"],
+        agree("fr", "frint8", L), agree("pt", "ptint8", L)))
 print("\ninterleaved in one process (best of REPS each):\n\n| tokens | f32 pairs/s | bf16 pairs/s | int8 pairs/s | bf16 / f32 | int8 / f32 |\n|---|---|---|---|---|---|")
 for L in (64, 128, 256):
     g = lambda d: next(r for r in rows if r["engine"] == "finerank interleaved" and r["dtype"] == d and round(r["seq_len"]) == L)
@@ -84,9 +88,12 @@ for L in (64, 128, 256):
     print("| %d | %.1f | %.1f | %.1f | %.2fx | %.2fx |" % (L, f["pairs_per_s"], b["pairs_per_s"], i["pairs_per_s"],
           b["pairs_per_s"] / f["pairs_per_s"], i["pairs_per_s"] / f["pairs_per_s"]))
 f = rows[0]
-print("\npeaks measured by the harness (%d threads): f32 FMA %.0f GFLOP/s, int8 madd %.0f GOP/s, OpenBLAS sgemm %.0f GFLOP/s" % (
-    f["threads"], f["fma_peak_gflops"], f["int8_peak_gops"], f["gemm_peak_gflops"]))
+print("\npeaks measured by the harness (%d threads): f32 FMA %.0f GFLOP/s, int8 vpmaddubsw %.0f GOP/s, "
+      "int8 vpdpbusd %.0f GOP/s, bf16 vdpbf16ps %.0f GFLOP/s (0: no AVX-512), OpenBLAS sgemm %.0f GFLOP/s" % (
+    f["threads"], f["fma_peak_gflops"], f["int8_peak_gops"], f.get("vnni_peak_gops", 0),
+    f.get("dpbf16_peak_gflops", 0), f["gemm_peak_gflops"]))
 for r in rows:
     if r["engine"].endswith("e2e"):
-        print("end to end, 100 passages x 128 tokens incl. tokenisation: %s %.3f s" % (r["engine"], r["best_s"]))
+        print("end to end, 100 passages x 128 tokens incl. tokenisation: %s (%s) %.3f s" % (
+            r["engine"], r.get("kernel_isa", "?"), r["best_s"]))
 PY

@@ -1,5 +1,5 @@
 /* cmd_embed.c — `finerank embed --model DIR [--prefix query|passage|NAME] [--prompt TEXT]
- *                [--threads N] [--batch N]`
+ *                [--threads N] [--batch N] [--dtype f32|bf16|int8]`
  *
  * Reads JSON lines {"text": "..."} on stdin and writes one line {"embedding": [floats]} per
  * input, in input order, or {"error": "line N: ..."} for a line that cannot be read or
@@ -23,12 +23,14 @@
 
 static void help(void) {
     printf("usage: finerank embed --model DIR [--prefix query|passage|NAME] [--prompt TEXT]\n"
-           "                      [--threads N] [--batch N]\n"
+           "                      [--threads N] [--batch N] [--dtype f32|bf16|int8]\n"
            "  stdin:  JSON lines {\"text\": \"...\"}\n"
            "  stdout: one line per input {\"embedding\": [...]} or {\"error\": \"line N: ...\"}\n"
            "  --prefix NAME  the model's prompt of that name (config_sentence_transformers.json\n"
            "                 \"prompts\"; e5/BGE query and passage prefixes)\n"
            "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n"
+           "  --dtype T      dense-layer compute type: f32 (default), bf16, int8 (stdin mode\n"
+           "                 only: index embeddings stay f32 so queries and documents match)\n"
            "  --index IDX [--vec f32|int8|int8-rescore] [--prompt TEXT] [--query-prompt TEXT]\n"
            "                 record the model in the index and store the embeddings of its\n"
            "                 segments (a new commit; later index adds embed new documents), for\n"
@@ -122,13 +124,18 @@ int cmd_embed(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--prompt"))) eo.prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--threads")))
             oo.threads = (int)cli_parse_long("--threads", v, 1, 1024);
-        else if ((v = cli_opt(argc, argv, &i, "--batch")))
+        else if ((v = cli_opt(argc, argv, &i, "--dtype"))) {
+            if (fr_dtype_parse(v, &oo.dtype) < 0) cli_usage_error("--dtype: expected f32, bf16 or int8");
+        } else if ((v = cli_opt(argc, argv, &i, "--batch")))
             batch = (size_t)cli_parse_long("--batch", v, 1, 1 << 20);
         else cli_usage_error("embed: unknown option '%s' (see --help)", argv[i]);
     }
     if (!dir) cli_usage_error("embed: --model DIR is required (see --help)");
     if (index) {
         if (eo.prompt_name) cli_usage_error("embed --index: use --prompt TEXT (a literal prefix)");
+        if (oo.dtype != FR_DTYPE_F32)
+            cli_usage_error("embed --index: --dtype is for stdin mode (index embeddings are f32, as "
+                            "the query embeddings that search computes)");
         return embed_index(dir, index, vec, eo.prompt, query_prompt);
     }
     fr_error err;

@@ -49,7 +49,9 @@ struct fr_embedder {
 };
 
 // ---- open ----
-fr_embedder_opts fr_embedder_opts_default(void) { return (fr_embedder_opts){.threads = 0}; }
+fr_embedder_opts fr_embedder_opts_default(void) {
+    return (fr_embedder_opts){.threads = 0, .dtype = FR_DTYPE_F32};
+}
 
 fr_embed_opts fr_embed_opts_default(void) {
     return (fr_embed_opts){.threads = 0, .batch_tokens = 0, .prompt_name = NULL, .prompt = NULL};
@@ -207,6 +209,8 @@ static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder *
     if (!dir) return fr__err(err, FR_EINVAL, "fr_embedder_open: no directory");
     if (o.threads < 0 || o.threads > 1024)
         return fr__err(err, FR_EINVAL, "fr_embedder_open: threads %d out of range", o.threads);
+    if ((unsigned)o.dtype > FR_DTYPE_INT8)
+        return fr__err(err, FR_EINVAL, "fr_embedder_open: unknown dtype %d", (int)o.dtype);
     fr_embedder *e = calloc(1, sizeof *e);
     if (!e) return fr__err(err, FR_ENOMEM, "out of memory");
     json_t *mods = NULL, *sb = NULL, *st = NULL;
@@ -222,6 +226,7 @@ static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder *
     }
     // Pooling needs the hidden size: the backbone is opened first.
     if ((rc = fr__encoder_open(tdir, &e->enc, err)) < 0) goto fail;
+    if ((rc = fr__encoder_set_dtype(&e->enc, (fr__wtype)o.dtype, err)) < 0) goto fail;
     if (mods) {
         json_t *pc = NULL;
         fr__st_pooling pl;
@@ -314,6 +319,8 @@ void fr_embedder_get_info(const fr_embedder *e, fr_embedder_info *out) {
     out->normalize = e->normalize;
     out->n_prompts = e->n_prompts;
     out->default_prompt = e->default_prompt;
+    out->compute_dtype = fr_dtype_name((fr_dtype)e->enc.dtype);
+    out->kernel_isa = e->enc.dense ? e->enc.dense[0].isa->name : "sgemm";
 }
 
 const char *fr_embedder_prompt(const fr_embedder *e, const char *name) {

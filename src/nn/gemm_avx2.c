@@ -151,7 +151,8 @@ static inline __attribute__((always_inline)) void bf16_tile(const float *x, size
     }
 }
 
-static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy) {
+static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy,
+                 void *scratch) {
     const size_t k = d->k, npanel = d->np / 16;
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
@@ -176,4 +177,4 @@ static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t 
     }
 }
 
-const fr__gemm_isa fr__gemm_avx2 = {"avx2", supported, quant_rows, q8, bf16};
+const fr__gemm_isa fr__gemm_avx2 = {"avx2", supported, FR__LAYOUT_PAIRS, quant_rows, q8, bf16};

@@ -41,7 +41,8 @@ static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, 
         }
 }
 
-static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy) {
+static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy,
+                 void *scratch) {
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < d->n; j++) {
             const uint16_t *w = d->bf + (j / 16) * d->k * 16 + j % 16;
@@ -53,4 +54,4 @@ static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t 
 
 static int always(void) { return 1; }
 
-const fr__gemm_isa fr__gemm_ref = {"ref", always, quant_rows, q8, bf16};
+const fr__gemm_isa fr__gemm_ref = {"ref", always, FR__LAYOUT_PAIRS, quant_rows, q8, bf16};

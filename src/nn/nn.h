@@ -39,8 +39,17 @@ void fr__nn_act_apply(float *x, size_t n, fr__nn_act act);
 // One head of scaled dot-product attention over one sequence of L tokens:
 // out (L, d) with row stride ldo = softmax(q k^T * scale) v; q, k, v (L, d) with row stride ld.
 // scratch holds L * L floats.
+// On CPUs where the avx512 dense table is dispatched (nn/gemm.h), heads with d % 16 == 0 run
+// fused in attn_avx512.c; otherwise OpenBLAS sgemm + fr__nn_softmax.
 void fr__nn_attention(const float *q, const float *k, const float *v, size_t ld, size_t L,
                       size_t d, float scale, float *out, size_t ldo, float *scratch);
+// The sgemm path alone (tests compare the two).
+void fr__nn_attention_sgemm(const float *q, const float *k, const float *v, size_t ld, size_t L,
+                            size_t d, float scale, float *out, size_t ldo, float *scratch);
+// attn_avx512.c: the fused path; -1 (nothing written) for shapes it does not take. Only on a
+// CPU with AVX-512F.
+int fr__nn_attention_avx512(const float *q, const float *k, const float *v, size_t ld, size_t L,
+                            size_t d, float scale, float *out, size_t ldo, float *scratch);
 
 // Single-threaded sgemm throughput in GFLOP/s on an (m, k) x (k, n) product, for benchmarks.
 double fr__nn_gemm_gflops(size_t m, size_t n, size_t k, double seconds);

@@ -3,6 +3,9 @@
  * attention head, and the dense layer itself (OpenBLAS cblas_sgemm, the fastest sgemm packaged
  * for this CPU; writing our own would not beat it).
  *
+ * Where the avx512 dense table is dispatched (nn/gemm.h), attention heads run fused in
+ * attn_avx512.c instead of the two sgemm calls and the softmax pass here.
+ *
  * Tuned for the packed layout of model/encoder.c: (tokens, features) rows, thousands of rows
  * per call. Accuracy follows PyTorch: GELU is the exact erf form (torch.nn.functional.gelu) or
  * the tanh approximation (transformers' NewGELUActivation); LayerNorm uses the biased variance
@@ -10,6 +13,7 @@
  * PyTorch's own.
  */
 #include "nn/nn.h"
+#include "nn/gemm.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -198,6 +202,14 @@ void fr__nn_softmax(float *s, size_t m, size_t n) {
 // ---- attention ----
 void fr__nn_attention(const float *q, const float *k, const float *v, size_t ld, size_t L,
                       size_t d, float scale, float *out, size_t ldo, float *scratch) {
+    if (fr__gemm_isa_best() == &fr__gemm_avx512 &&
+        fr__nn_attention_avx512(q, k, v, ld, L, d, scale, out, ldo, scratch) == 0)
+        return;
+    fr__nn_attention_sgemm(q, k, v, ld, L, d, scale, out, ldo, scratch);
+}
+
+void fr__nn_attention_sgemm(const float *q, const float *k, const float *v, size_t ld, size_t L,
+                            size_t d, float scale, float *out, size_t ldo, float *scratch) {
     // scores (L, L) = scale · q k^T
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)d, scale, q, (int)ld,
                 k, (int)ld, 0.0f, scratch, (int)L);
