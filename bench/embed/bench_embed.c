@@ -11,12 +11,8 @@
 #include <time.h>
 
 #include "finerank.h"
+#include "../bench.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
     if (argc < 7) { fprintf(stderr, "usage: bench_embed MODEL PASSAGES N THREADS REPS OUT\n"); return 2; }

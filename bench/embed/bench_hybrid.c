@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "finerank.h"
+#include "../bench.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float gauss(void) {  // a sum of 4 uniforms: random directions, cheap to draw 4e8 times
@@ -41,15 +42,6 @@ static void unit(float *x, int d) {
     double s = 0;
     for (int i = 0; i < d; i++) { x[i] = gauss(); s += (double)x[i] * x[i]; }
     for (int i = 0; i < d; i++) x[i] = (float)(x[i] / sqrt(s));
-}
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 static void die(const char *what, fr_error *err) {
     fprintf(stderr, "bench_hybrid: %s: %s\n", what, err->msg);

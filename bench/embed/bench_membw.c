@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include "../bench.h"
 
 typedef struct { const uint8_t *p; size_t len; uint64_t sum; } job;
 
@@ -39,15 +40,6 @@ static void *sum(void *arg) {  // 4 independent accumulators, 128 bytes per iter
     return NULL;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
     size_t mb = argc > 1 ? strtoull(argv[1], 0, 10) : 384;

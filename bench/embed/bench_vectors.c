@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "finerank.h"
+#include "../bench.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double uni(void) {
@@ -47,15 +48,6 @@ static void normalize(float *x, int d) {
 static void unit(float *x, int d) {
     for (int i = 0; i < d; i++) x[i] = gauss();
     normalize(x, d);
-}
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 // ---- corpora ----

@@ -34,12 +34,8 @@
 #include <immintrin.h>
 
 #include "finerank.h"
+#include "../bench.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct { float *a, *b, *c; int m, n, k, reps; } gemm_job;
 static void *gemm_run(void *p) {

@@ -16,14 +16,10 @@
 #include <zlib.h>
 
 #include "finerank.h"
+#include "../bench.h"
 
 typedef struct { char *text, *pair; size_t tl, pl; } input;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static input *load(const char *path, size_t *n_out) {
     gzFile f = gzopen(path, "rb");
