@@ -125,7 +125,7 @@ void fr__commit_free(fr__commit *c) {
 }
 
 static int write_durable(const char *dir, const char *name, const void *p, size_t n, int sync,
-                         int atomic, fr_error *err) {
+                         int atomic, int *renamed, fr_error *err) {
     char path[4200], tmp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(tmp, sizeof tmp, "%s/%s.pending", dir, name);
@@ -141,11 +141,14 @@ static int write_durable(const char *dir, const char *name, const void *p, size_
         unlink(target);
         return rc;
     }
+    if (renamed) *renamed = 1;
     if (sync && atomic) rc = fr__io_fsync_dir(dir, err);
     return rc;
 }
 
-int fr__commit_write(const char *dir, const fr__commit *c, int sync, fr_error *err) {
+int fr__commit_write(const char *dir, const fr__commit *c, int sync, int *renamed,
+                     fr_error *err) {
+    if (renamed) *renamed = 0;
     uint32_t ml = (uint32_t)strnlen(c->emb.model, sizeof c->emb.model - 1);
     uint32_t ql = (uint32_t)strnlen(c->emb.query_prompt, sizeof c->emb.query_prompt - 1);
     uint32_t dl = (uint32_t)strnlen(c->emb.doc_prompt, sizeof c->emb.doc_prompt - 1);
@@ -179,7 +182,7 @@ int fr__commit_write(const char *dir, const fr__commit *c, int sync, fr_error *e
     }
     uint32_t crc = (uint32_t)crc32(0, p, (uInt)(len - 4));
     memcpy(p + len - 4, &crc, 4);
-    int rc = write_durable(dir, "COMMIT", p, len, sync, 1, err);
+    int rc = write_durable(dir, "COMMIT", p, len, sync, 1, renamed, err);
     free(p);
     return rc;
 }
@@ -199,7 +202,7 @@ int fr__tomb_write(const char *dir, const char *name, const uint8_t *del, uint32
         if ((del[d >> 3] >> (d & 7)) & 1) { memcpy(p + o, &d, 4); o += 4; }
     uint32_t crc = (uint32_t)crc32(0, p, (uInt)(len - 4));
     memcpy(p + len - 4, &crc, 4);
-    int rc = write_durable(dir, name, p, len, sync, 0, err);
+    int rc = write_durable(dir, name, p, len, sync, 0, NULL, err);
     free(p);
     return rc;
 }

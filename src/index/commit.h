@@ -60,8 +60,11 @@ typedef struct fr__commit {
 
 // Reads dir/COMMIT. FR_ENOTFOUND when absent; FR_ECORRUPT / FR_ECHECKSUM when damaged.
 int fr__commit_read(const char *dir, fr__commit *c, fr_error *err);
-// Writes dir/COMMIT durably (pending → fsync → rename → fsync dir).
-int fr__commit_write(const char *dir, const fr__commit *c, int sync, fr_error *err);
+// Writes dir/COMMIT durably (pending → fsync → rename → fsync dir). OUT: *renamed (may be
+// NULL) = 1 once COMMIT names the new state, even when the directory fsync after that fails:
+// the caller must then neither reuse the new commit's names nor remove the files it names.
+int fr__commit_write(const char *dir, const fr__commit *c, int sync, int *renamed,
+                     fr_error *err);
 void fr__commit_free(fr__commit *c);
 
 // Writes a tombstone file dir/name for the set bits of del (n_docs bits). Durable if sync.

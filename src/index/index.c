@@ -332,7 +332,7 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         c.k1 = ix->k1;
         c.b = ix->b;
         c.title_weight = ix->tw;
-        if ((rc = fr__commit_write(dir, &c, ix->opts.sync, err)) < 0) goto fail;
+        if ((rc = fr__commit_write(dir, &c, ix->opts.sync, NULL, err)) < 0) goto fail;
         rc = fr__index_refresh_stats(ix, err);
     } else if (rc == 0 && opts && opts->embed_model) {
         rc = fr__segvec_configure(ix, opts, 0, err);
@@ -1297,8 +1297,13 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
     }
     // new segment and tombstone files must be durable names before COMMIT points at them
     if (ix->opts.sync && (rc = fr__io_fsync_dir(ix->dir, err)) < 0) goto done;
-    if ((rc = fr__commit_write(ix->dir, &c, ix->opts.sync, err)) < 0) goto done;
-    // durable: adopt the new state, then remove what no commit references any more
+    int renamed = 0;
+    rc = fr__commit_write(ix->dir, &c, ix->opts.sync, &renamed, err);
+    if (!renamed) goto done;
+    // COMMIT names the new state: adopt it (a retry must not rewrite the tombstone files it
+    // names), then, once durable, remove what no commit references any more. After a failed
+    // directory fsync the old COMMIT may come back with a crash, so its files stay (obsolete)
+    // until a later commit is durable.
     ix->generation = gen;
     for (uint32_t i = 0; i < ix->n_segs; i++) {
         fr__segref *r = &ix->segs[i];
@@ -1307,6 +1312,7 @@ int fr_index_commit(fr_index *ix, fr_error *err) {
         r->del_dirty = 0;
         r->committed = 1;
     }
+    if (rc < 0) goto done;
     for (uint32_t i = 0; i < ix->n_obsolete; i++) unlink_name(ix, ix->obsolete[i]);
     ix->n_obsolete = 0;
 done:
@@ -1377,9 +1383,10 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
         fr__index_add_obsolete(ix, old[i].del);
         fr__index_add_obsolete(ix, old[i].vec);
     }
+    uint64_t gen0 = ix->generation;
     if (rc == 0) rc = fr__index_refresh_stats(ix, err);
     if (rc == 0) rc = fr_index_commit(ix, err);
-    if (rc < 0) {  // back to the old snapshot; the merged file is garbage
+    if (rc < 0 && ix->generation == gen0) {  // back to the old snapshot; the merged file is garbage
         for (uint32_t i = 0; i < ix->n_segs; i++) segref_free(&ix->segs[i]);
         free(ix->segs);
         unlink(path);
@@ -1390,9 +1397,11 @@ int fr_index_optimize(fr_index *ix, fr_error *err) {
         fr__index_refresh_stats(ix, NULL);
         return rc;
     }
+    // done, or the merge's COMMIT is in place but its directory fsync failed (rc < 0): the
+    // handle keeps the merged snapshot that COMMIT names, the old files stay obsolete
     for (uint32_t i = 0; i < n_old; i++) segref_free(&old[i]);
     free(old);
-    return 0;
+    return rc;
 }
 
 // ---- reading ----
