@@ -335,7 +335,33 @@ static void run_retry(void) {
     rm_rf(dir);
 }
 
+// A new index's directory entry must be durable too: building an index in a directory that
+// does not exist yet fsyncs its parent (else a crash could lose the whole, committed index).
+static char parent_path[256];
+static int parent_fsyncs;
+static int hook_parent(fr__io_op op, const char *path) {
+    if (op == FR__IO_FSYNC && !strcmp(path, parent_path)) parent_fsyncs++;
+    return 0;
+}
+
+static void run_new_dir(void) {
+    char dir[300];
+    if (!tmp_dir(parent_path, sizeof parent_path, "faults_nd")) { CHECK(0); return; }
+    snprintf(dir, sizeof dir, "%s/idx", parent_path);
+    fr_index_opts o = fr_index_opts_default();
+    fr_index *ix = NULL;
+    fr_error err = {0};
+    parent_fsyncs = 0;
+    fr__io_fault = hook_parent;
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+    fr__io_fault = NULL;
+    CHECK_EQ(parent_fsyncs, 1);
+    fr_index_close(ix);
+    rm_rf(parent_path);
+}
+
 int main(void) {
+    run_new_dir();
     run_retry();
     run();
     model = "tests/data/models/embed-bert-cls";

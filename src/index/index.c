@@ -293,11 +293,20 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
     int rc = handle_new(dir, opts, &ix, err);
     if (rc < 0) return rc;
     ix->writer = 1;
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    char p[4200];
+    if (mkdir(dir, 0755) == 0) {
+        // the new directory's entry is durable only once its parent is fsynced
+        snprintf(p, sizeof p, "%s", dir);
+        size_t pl = strlen(p);
+        while (pl > 1 && p[pl - 1] == '/') p[--pl] = 0;
+        char *slash = strrchr(p, '/');
+        if (!slash) snprintf(p, sizeof p, ".");
+        else slash[slash == p] = 0;  // "/x" → "/"
+        if (ix->opts.sync && (rc = fr__io_fsync_dir(p, err)) < 0) goto fail;
+    } else if (errno != EEXIST) {
         rc = fr__err(err, fr__io_errno_code(errno), "%s: mkdir: %s", dir, strerror(errno));
         goto fail;
     }
-    char p[4200];
     snprintf(p, sizeof p, "%s/LOCK", dir);
     ix->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (ix->lock_fd < 0) {
