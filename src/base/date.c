@@ -81,7 +81,7 @@ int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_
         // A time needs the full date before it.
         if (i != 10 || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return SYNTAX(s, len);
         i++;
-        int hh = digits(s, len, &i, 2), mi = -1, ss = 0, frac_ms = 0, nd = 0;
+        int hh = digits(s, len, &i, 2), mi = -1, ss = 0, frac_ms = 0, nd = 0, frac_nz = 0;
         if (hh < 0 || i >= len || s[i++] != ':' || (mi = digits(s, len, &i, 2)) < 0)
             return SYNTAX(s, len);
         if (i < len && s[i] == ':') {
@@ -89,12 +89,14 @@ int fr_date_parse(const char *s, size_t len, const char *field, int64_t *ms, fr_
             if ((ss = digits(s, len, &i, 2)) < 0) return SYNTAX(s, len);
             if (i < len && (s[i] == '.' || s[i] == ',')) {
                 i++;
-                for (int scale = 100; i < len && isdigit((unsigned char)s[i]); nd++, i++)
+                for (int scale = 100; i < len && isdigit((unsigned char)s[i]); nd++, i++) {
+                    frac_nz |= s[i] != '0';  // 24:00:00.0001 is past the end of the day
                     if (nd < 3) frac_ms += (s[i] - '0') * scale, scale /= 10;
+                }
                 if (nd == 0) return SYNTAX(s, len);
             }
         }
-        if (hh > 24 || mi > 59 || ss > 60 || (hh == 24 && (mi || ss || frac_ms)))
+        if (hh > 24 || mi > 59 || ss > 60 || (hh == 24 && (mi || ss || frac_nz)))
             return bad(err, field, s, len, "time %02d:%02d:%02d out of range", hh, mi, ss);
         t += ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + frac_ms;
         if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
