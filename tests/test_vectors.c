@@ -232,6 +232,14 @@ int main(int argc, char **argv) {
         snprintf(meta.model, sizeof meta.model, "models/e5-small");
         snprintf(path, sizeof path, "%s/v%d.bin", dir, ty);
         CHECK_EQ(fr_vecs_save(src, path, &meta, &err), 0);
+        if (ty == 0) {
+            // a path too long to name its directory is refused, not fsynced as a cut-off name
+            static char longp[4150];
+            memset(longp, 'a', sizeof longp - 1);
+            longp[0] = '/';
+            CHECK_EQ(fr_vecs_save(src, longp, &meta, &err), FR_EINVAL);
+            CHECK(strstr(err.msg, "path too long") != NULL);
+        }
         CHECK_EQ(fr_vecs_load(path, &back, &m2, &err), 0);
         if (back) {
             CHECK_EQ(fr_vecs_count(back), 5);

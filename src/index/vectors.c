@@ -503,11 +503,11 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
             return fr__err(err, FR_EINVAL, "%s: source matrices differ in type or dim", path);
         for (size_t i = 0; i < src[s]->n; i++) n += !dead(del ? del[s] : NULL, i);
     }
-    if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending)
-        return fr__err(err, FR_EINVAL, "%s: path too long", path);
-    snprintf(dir, sizeof dir, "%s", path);
+    if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending ||
+        (size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
+        return fr__err(err, FR_EINVAL, "%.100s...: path too long", path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
+    if (slash) slash[slash == dir] = 0;  // "/x" → "/"
     else snprintf(dir, sizeof dir, ".");
     const char *model = meta ? meta->model : "";
     uint32_t ml = (uint32_t)strnlen(model, sizeof meta->model);
