@@ -565,7 +565,10 @@ int fr_index_delete(fr_index *ix, const char *id, fr_error *err);
 // (its durability is unknown). A writer handle searches what it has flushed or committed.
 int fr_index_commit(fr_index *ix, fr_error *err);
 
-// Discards every add/delete since the last commit (flushed segments included).
+// Discards every add/delete since the last commit (flushed segments included). After a write
+// of add/delete/commit failed (an I/O error, not bad input), the pending changes may be half
+// applied — an update's old copy deleted, its new copy lost — so every later add, delete and
+// commit is FR_EIO until this is called.
 int fr_index_rollback(fr_index *ix, fr_error *err);
 
 // Merges every segment into one, dropping deleted documents, and commits.

@@ -335,6 +335,50 @@ static void run_retry(void) {
     rm_rf(dir);
 }
 
+// An update whose new copy is lost with a segment that failed to flush must not commit the
+// old copy's deletion: after the failure every change is refused until rollback, and the
+// rollback leaves the committed copy in place.
+static void run_update_lost(void) {
+    char dir[256];
+    if (!tmp_dir(dir, sizeof dir, "faults_up")) { CHECK(0); return; }
+    fr_index_opts o = fr_index_opts_default();
+    fr_index *ix = NULL, *rd = NULL;
+    fr_error err = {0};
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+    CHECK_EQ(add_doc(ix, "keep", "acknowledged text"), 0);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    CHECK_EQ(add_doc(ix, "keep", "replacement text"), 0);  // deletes the committed copy
+    fail_op = FR__IO_WRITE;  // the flush of the segment holding the replacement fails
+    fail_at = 1;
+    count = 0;
+    fail_errno = ENOSPC;
+    fr__io_fault = hook;
+    CHECK_EQ(fr_index_commit(ix, &err), FR_ENOSPC);
+    fr__io_fault = NULL;
+    fail_op = -1;
+    CHECK_EQ(fr_index_commit(ix, &err), FR_EIO);  // would have dropped "keep" altogether
+    CHECK(strstr(err.msg, "fr_index_rollback") != NULL);
+    CHECK_EQ(add_doc(ix, "other", "more text"), FR_EIO);
+    CHECK_EQ(fr_index_delete(ix, "keep", &err), FR_EIO);
+    CHECK_EQ(fr_index_rollback(ix, &err), 0);
+    CHECK_EQ(add_doc(ix, "other", "more text"), 0);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    fr_index_close(ix);
+    uint32_t d;
+    CHECK_EQ(fr_index_open(dir, &o, &rd, &err), 0);
+    if (rd) {
+        CHECK_EQ(fr_index_find(rd, "keep", &d, NULL), 0);
+        CHECK_EQ(fr_index_find(rd, "other", &d, NULL), 0);
+        fr_hit h[4];
+        size_t n = 0;
+        fr_search_opts so = fr_search_opts_default();
+        CHECK_EQ(fr_index_search(rd, "acknowledged", -1, &so, h, &n, NULL), 0);
+        CHECK_EQ(n, 1);
+    }
+    fr_index_close(rd);
+    rm_rf(dir);
+}
+
 // A new index's directory entry must be durable too: building an index in a directory that
 // does not exist yet fsyncs its parent (else a crash could lose the whole, committed index).
 static char parent_path[256];
@@ -363,6 +407,7 @@ static void run_new_dir(void) {
 int main(void) {
     run_new_dir();
     run_retry();
+    run_update_lost();
     run();
     model = "tests/data/models/embed-bert-cls";
     run();

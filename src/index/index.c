@@ -712,6 +712,23 @@ static int need_writer(fr_index *ix, fr_error *err) {
     return ix->writer ? 0 : fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
 }
 
+// A failed write (not bad input: nothing of a malformed document is applied) can leave the
+// uncommitted state half-done — an update's old copy deleted, its new one lost with the
+// segment that failed to flush. Committing that would lose an acknowledged document, so
+// every later change is refused until fr_index_rollback. Returns rc.
+static int note_failure(fr_index *ix, int rc) {
+    if (rc < 0 && rc != FR_EFORMAT && rc != FR_EUTF8 && rc != FR_ENOTFOUND) ix->broken = 1;
+    return rc;
+}
+
+static int need_intact(fr_index *ix, fr_error *err) {
+    int rc = need_writer(ix, err);
+    if (rc == 0 && ix->broken)
+        rc = fr__err(err, FR_EIO, "%s: an earlier write failed, so the changes since the last "
+                     "commit may be incomplete; fr_index_rollback discards them", ix->dir);
+    return rc;
+}
+
 // The analyzer for a document's "lang" from a per-thread cache (slots, *n_slots); def is
 // that thread's analyzer of the index language.
 static fr_analyzer *pick_analyzer(fr_index *ix, fr_analyzer *def, fr__langslot *slots,
@@ -818,11 +835,11 @@ static int add_parsed(fr_index *ix, parsed *p, fr_error *err) {
 }
 
 int fr_index_add(fr_index *ix, const char *json, size_t len, fr_error *err) {
-    int rc = need_writer(ix, err);
+    int rc = need_intact(ix, err);
     if (rc < 0) return rc;
     parsed p;
     if ((rc = parse_doc(json, len, &p, err)) < 0) return rc;
-    rc = add_parsed(ix, &p, err);
+    rc = note_failure(ix, add_parsed(ix, &p, err));
     parsed_free(&p);
     return rc;
 }
@@ -1194,7 +1211,7 @@ int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
     size_t added = 0, skipped = 0;
     if (n_added) *n_added = 0;
     if (n_skipped) *n_skipped = 0;
-    int rc = need_writer(ix, err);
+    int rc = need_intact(ix, err);
     if (rc < 0) return rc;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) return fr__err(err, fr__io_errno_code(errno), "%s: %s", path, strerror(errno));
@@ -1202,8 +1219,8 @@ int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
     struct stat st;
     if (threads > 1 && f != stdin && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
         fclose(f);
-        return add_jsonl_par(ix, path, (uint64_t)st.st_size, threads, on_error, n_added,
-                             n_skipped, err);
+        return note_failure(ix, add_jsonl_par(ix, path, (uint64_t)st.st_size, threads, on_error,
+                                              n_added, n_skipped, err));
     }
     char *line = NULL;
     size_t cap = 0, lineno = 0;
@@ -1229,7 +1246,7 @@ int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
             rc = 0;
             continue;
         }
-        rc = add_parsed(ix, &p, err);
+        rc = note_failure(ix, add_parsed(ix, &p, err));
         parsed_free(&p);
         if (rc < 0) {
             fr__err_prefix(err, rc, "%s:%zu", path, lineno);
@@ -1246,9 +1263,9 @@ int fr_index_add_jsonl(fr_index *ix, const char *path, fr_on_error on_error,
 }
 
 int fr_index_delete(fr_index *ix, const char *id, fr_error *err) {
-    int rc = need_writer(ix, err);
+    int rc = need_intact(ix, err);
     if (rc < 0) return rc;
-    rc = delete_id(ix, id, strlen(id), err);
+    rc = note_failure(ix, delete_id(ix, id, strlen(id), err));
     if (rc < 0) return rc;
     return rc ? 0 : fr__err(err, FR_ENOTFOUND, "%s: no document with id \"%s\"", ix->dir, id);
 }
@@ -1273,9 +1290,9 @@ int fr__index_add_obsolete(fr_index *ix, const char *name) {
 }
 
 int fr_index_commit(fr_index *ix, fr_error *err) {
-    int rc = need_writer(ix, err);
+    int rc = need_intact(ix, err);
     if (rc < 0) return rc;
-    if ((rc = flush_cur(ix, err)) < 0) return rc;
+    if ((rc = note_failure(ix, flush_cur(ix, err))) < 0) return rc;
     uint64_t gen = ix->generation + 1;
     fr__commit c = {0};
     c.generation = gen;
@@ -1337,6 +1354,7 @@ int fr_index_rollback(fr_index *ix, fr_error *err) {
     if (ix->cur_del) memset(ix->cur_del, 0, ix->cur_del_cap);
     ix->n_obsolete = 0;
     rc = load_commit(ix, err);
+    ix->broken = rc < 0;
     remove_garbage(ix);
     return rc;
 }

@@ -32,6 +32,8 @@ typedef struct fr__langslot { char lang[32]; fr_analyzer *a; } fr__langslot;
 struct fr_index {
     char dir[4096];
     int writer, lock_fd;
+    int broken;  // a write since the last commit failed midway: the uncommitted state may hold
+                 // an update's deletion without its new document, so only rollback may follow
     fr_index_opts opts;
     char lang[32];
     double k1, b;
