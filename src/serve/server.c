@@ -342,6 +342,7 @@ static int route_delete(fr_server *s, const char *id, char **out, fr__http_err *
     fr_error fe;
     if (rc < 0) goto out;
     if ((rc = fr_index_delete(s->wix, id, &fe)) < 0) {
+        if (rc != FR_ENOTFOUND) fr_index_rollback(s->wix, NULL);  // else writes stay refused
         rc = fr__http_fail(e, rc == FR_ENOTFOUND ? 404 : 500, "id", "%s", fe.msg);
         goto out;
     }
