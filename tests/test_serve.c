@@ -468,6 +468,38 @@ static void test_max_chunks(void) {
     json_decref(o);
 }
 
+// max_chunks_per_doc with an empty document and a query longer than max_length: the empty
+// passage has no windows, so its pair is truncated like any other (was a 683-token sequence
+// the scorer refused: 500, and in fused mode the error of every request in the batch).
+static void test_max_chunks_empty_doc(void) {
+    char q[2048] = "";
+    for (int i = 0; i < 40; i++) strcat(q, "diabetes diet sugar ");
+    fr_model *m = NULL;
+    fr_error err;
+    fr_model_opts mo = fr_model_opts_default();
+    CHECK(fr_model_open(MODEL, &mo, &m, &err) == 0);
+    if (m) {
+        const char *d[2] = {"", "sugar"};
+        fr_rerank_score rs[2];
+        fr_score_opts so = fr_score_opts_default();
+        so.threads = 1;
+        so.long_docs = FR_LONG_MAX;
+        so.max_windows = 3;
+        CHECK_EQ(fr_model_rerank(m, q, d, NULL, 2, &so, rs, &err), 0);
+        CHECK_EQ(rs[0].windows, 1);
+        fr_model_free(m);
+    }
+    json_t *o = json_pack("{ss s[ss] si}", "query", q, "documents", "", "sugar", "max_chunks_per_doc", 3);
+    char *b = json_dumps(o, JSON_COMPACT);
+    resp r;
+    CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(json_array_size(json_object_get(r.json, "results")), 2);
+    resp_free(&r);
+    free(b);
+    json_decref(o);
+}
+
 static void test_extensions(void) {
     const char *b = "{\"query\":\"diabetes guideline\",\"explain\":true,\"now\":\"2024-01-01\","
                     "\"freshness\":\"exp:scale=365d\",\"authority_table\":{\"guideline\":1.0,"
@@ -1265,6 +1297,7 @@ int main(void) {
     test_tei();
     test_tei_left();
     test_max_chunks();
+    test_max_chunks_empty_doc();
     test_extensions();
     test_parallel();
     test_parallel64();
