@@ -1061,6 +1061,60 @@ static void test_fused(void) {
     fr_server_free(s);
 }
 
+// ---- drain timeout with queued requests ----
+// One worker busy with a long request, a second request queued behind it, a 1 s drain: the
+// queued one is answered 503 when the server stops instead of running after the timeout
+// (SIGTERM used to wait for every queued request, whatever --drain-timeout said), and both
+// answers reach their clients (the daemon used to stop before sending what the workers
+// finished after the timeout: the connection closed with no response).
+static void test_drain_queued(void) {
+    fr_server_opts so = fr_server_opts_default();
+    so.port = 0;
+    so.model_dir = MODEL;
+    so.scorer_threads = 1;
+    so.workers = 1;
+    so.max_documents = 100000;
+    so.drain_timeout_s = 1;
+    fr_server *s = NULL;
+    fr_error err;
+    CHECK(fr_server_start(&so, &s, &err) == 0);
+    if (!s) return;
+    int saved = g_port;
+    g_port = fr_server_port(s);
+    json_t *o = json_pack("{ss si}", "query", "blood glucose diet", "deadline_ms", 8000);
+    json_t *a = json_array();
+    for (int i = 0; i < 20000; i++) json_array_append_new(a, json_string(DOCS[(size_t)i % NDOCS]));
+    json_object_set_new(o, "documents", a);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    client_arg big = {.body = body}, small = {.body = "{\"query\":\"diet\",\"documents\":[\"sugar\"]}"};
+    pthread_t tb, ts;
+    pthread_create(&tb, NULL, client, &big);
+    for (int tries = 0; tries < 5000; tries++) {  // until the big one is being scored
+        resp m;
+        int depth = 0;
+        if (http(g_port, "GET", "/metrics", NULL, 0, &m) == 0 && m.body) {
+            const char *q = strstr(m.body, "\nfinerank_queue_depth ");
+            if (q) depth = atoi(q + strlen("\nfinerank_queue_depth "));
+        }
+        resp_free(&m);
+        if (depth >= 1) break;
+        usleep(1000);
+    }
+    pthread_create(&ts, NULL, client, &small);
+    usleep(300000);  // the small one reaches the worker queue (else it gets the drain's 503 anyway)
+    fr_server_drain(s);
+    fr_server_free(s);
+    pthread_join(tb, NULL);
+    pthread_join(ts, NULL);
+    CHECK_EQ(big.status, 200);
+    CHECK_EQ(small.status, 503);
+    free(big.results);
+    free(small.results);
+    free(body);
+    g_port = saved;
+}
+
 // ---- per-IP connection limit, no model ----
 static void test_limits_no_model(void) {
     fr_server_opts so = fr_server_opts_default();
@@ -1307,6 +1361,7 @@ int main(void) {
     fr_server_free(s);
     test_overload();
     test_retry_after();
+    test_drain_queued();
     test_limits_no_model();
     test_fused();
     test_dense_hybrid(ixdir);
