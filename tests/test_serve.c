@@ -468,6 +468,38 @@ static void test_max_chunks(void) {
     json_decref(o);
 }
 
+// max_chunks_per_doc with an empty document and a query longer than max_length: the empty
+// passage has no windows, so its pair is truncated like any other (was a 683-token sequence
+// the scorer refused: 500, and in fused mode the error of every request in the batch).
+static void test_max_chunks_empty_doc(void) {
+    char q[2048] = "";
+    for (int i = 0; i < 40; i++) strcat(q, "diabetes diet sugar ");
+    fr_model *m = NULL;
+    fr_error err;
+    fr_model_opts mo = fr_model_opts_default();
+    CHECK(fr_model_open(MODEL, &mo, &m, &err) == 0);
+    if (m) {
+        const char *d[2] = {"", "sugar"};
+        fr_rerank_score rs[2];
+        fr_score_opts so = fr_score_opts_default();
+        so.threads = 1;
+        so.long_docs = FR_LONG_MAX;
+        so.max_windows = 3;
+        CHECK_EQ(fr_model_rerank(m, q, d, NULL, 2, &so, rs, &err), 0);
+        CHECK_EQ(rs[0].windows, 1);
+        fr_model_free(m);
+    }
+    json_t *o = json_pack("{ss s[ss] si}", "query", q, "documents", "", "sugar", "max_chunks_per_doc", 3);
+    char *b = json_dumps(o, JSON_COMPACT);
+    resp r;
+    CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_EQ(json_array_size(json_object_get(r.json, "results")), 2);
+    resp_free(&r);
+    free(b);
+    json_decref(o);
+}
+
 static void test_extensions(void) {
     const char *b = "{\"query\":\"diabetes guideline\",\"explain\":true,\"now\":\"2024-01-01\","
                     "\"freshness\":\"exp:scale=365d\",\"authority_table\":{\"guideline\":1.0,"
@@ -1029,6 +1061,60 @@ static void test_fused(void) {
     fr_server_free(s);
 }
 
+// ---- drain timeout with queued requests ----
+// One worker busy with a long request, a second request queued behind it, a 1 s drain: the
+// queued one is answered 503 when the server stops instead of running after the timeout
+// (SIGTERM used to wait for every queued request, whatever --drain-timeout said), and both
+// answers reach their clients (the daemon used to stop before sending what the workers
+// finished after the timeout: the connection closed with no response).
+static void test_drain_queued(void) {
+    fr_server_opts so = fr_server_opts_default();
+    so.port = 0;
+    so.model_dir = MODEL;
+    so.scorer_threads = 1;
+    so.workers = 1;
+    so.max_documents = 100000;
+    so.drain_timeout_s = 1;
+    fr_server *s = NULL;
+    fr_error err;
+    CHECK(fr_server_start(&so, &s, &err) == 0);
+    if (!s) return;
+    int saved = g_port;
+    g_port = fr_server_port(s);
+    json_t *o = json_pack("{ss si}", "query", "blood glucose diet", "deadline_ms", 8000);
+    json_t *a = json_array();
+    for (int i = 0; i < 20000; i++) json_array_append_new(a, json_string(DOCS[(size_t)i % NDOCS]));
+    json_object_set_new(o, "documents", a);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    client_arg big = {.body = body}, small = {.body = "{\"query\":\"diet\",\"documents\":[\"sugar\"]}"};
+    pthread_t tb, ts;
+    pthread_create(&tb, NULL, client, &big);
+    for (int tries = 0; tries < 5000; tries++) {  // until the big one is being scored
+        resp m;
+        int depth = 0;
+        if (http(g_port, "GET", "/metrics", NULL, 0, &m) == 0 && m.body) {
+            const char *q = strstr(m.body, "\nfinerank_queue_depth ");
+            if (q) depth = atoi(q + strlen("\nfinerank_queue_depth "));
+        }
+        resp_free(&m);
+        if (depth >= 1) break;
+        usleep(1000);
+    }
+    pthread_create(&ts, NULL, client, &small);
+    usleep(300000);  // the small one reaches the worker queue (else it gets the drain's 503 anyway)
+    fr_server_drain(s);
+    fr_server_free(s);
+    pthread_join(tb, NULL);
+    pthread_join(ts, NULL);
+    CHECK_EQ(big.status, 200);
+    CHECK_EQ(small.status, 503);
+    free(big.results);
+    free(small.results);
+    free(body);
+    g_port = saved;
+}
+
 // ---- per-IP connection limit, no model ----
 static void test_limits_no_model(void) {
     fr_server_opts so = fr_server_opts_default();
@@ -1265,6 +1351,7 @@ int main(void) {
     test_tei();
     test_tei_left();
     test_max_chunks();
+    test_max_chunks_empty_doc();
     test_extensions();
     test_parallel();
     test_parallel64();
@@ -1274,6 +1361,7 @@ int main(void) {
     fr_server_free(s);
     test_overload();
     test_retry_after();
+    test_drain_queued();
     test_limits_no_model();
     test_fused();
     test_dense_hybrid(ixdir);

@@ -240,6 +240,18 @@ int fr__pair_seqs_build(const fr_model *m, const char *query, const char *const 
                 fr__err_prefix(err, rc, "document %zu", i);
                 goto out;
             }
+            if (!p.n && full.n > max_len) {
+                // An empty passage has no windows: its pair truncated (the query cut), not a
+                // sequence longer than the model's positions that the scorer would refuse.
+                fr_encode_opts to = eo;
+                to.max_length = (int)max_len;
+                to.strategy = FR_TRUNC_LONGEST_FIRST;
+                fr_encoding_free(&full);
+                if ((rc = fr_tokenizer_encode(m->tok, query, -1, d, dl, &to, &full, err)) < 0) {
+                    fr__err_prefix(err, rc, "document %zu", i);
+                    goto out;
+                }
+            }
             size_t mw = o.long_docs == FR_LONG_FIRST ? 1 : (size_t)o.max_windows;
             if ((rc = add_windows(sl, i, &full, &p, &q, max_len, (size_t)o.window_stride, mw,
                                   err)) < 0)

@@ -28,7 +28,8 @@
  * scorer pool (batcher.c) is shared by every rerank request and by the search pipeline's
  * cross-encoder. The index: one reader handle, reopened under a write lock after each
  * commit; one writer handle, opened at the first write, serialised by a mutex.
- * Draining (SIGTERM in the CLI): stop accepting, 503 to new requests, wait for in-flight ones.
+ * Draining (SIGTERM in the CLI): stop accepting, 503 to new requests, wait for in-flight ones
+ * up to drain_timeout_s; requests then still waiting for a worker get 503, not a run.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +58,7 @@ struct fr_server {
     int port;
     atomic_int state;
     atomic_int inflight;
+    atomic_int answering;           // resumed by a worker, response not yet completed
     int drained;
     fr__limits lim;
     fr__metrics *mx;
@@ -101,6 +103,7 @@ struct conn {
     int status;                     // 0 until a worker has answered
     char *out;                      // the answer's body (malloc'd; reply() takes it)
     const char *score_type;
+    int resumed;                    // counted in s->answering
     conn *next;                     // work queue link
 };
 
@@ -505,8 +508,22 @@ static void *request_worker(void *arg) {
         s->wq_head = st->next;
         if (!s->wq_head) s->wq_tail = NULL;
         s->wq_len--;
+        // Still queued when the server stops (fr_server_free: the drain is over or timed out):
+        // answered 503 at once, not run, so SIGTERM exits within --drain-timeout.
+        int stopping = s->wq_stop;
         pthread_mutex_unlock(&s->wq_mu);
-        run_work(s, st);
+        if (stopping) {
+            fr__http_err e = {0};
+            fr__http_fail(&e, 503, "", "draining: the server stopped before this request started");
+            fr__buf_free(&st->body);
+            st->status = 503;
+            st->out = fr__http_err_json(&e);
+            st->score_type = NULL;
+        } else {
+            run_work(s, st);
+        }
+        st->resumed = 1;
+        atomic_fetch_add(&s->answering, 1);
         // After this st belongs to the I/O thread again (it may already be sending).
         MHD_resume_connection(st->c);
         pthread_mutex_lock(&s->wq_mu);
@@ -602,6 +619,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn *st = *con_cls;
     if (!st) return;
     if (st->counted) atomic_fetch_sub(&s->inflight, 1);
+    if (st->resumed) atomic_fetch_sub(&s->answering, 1);
     fr__buf_free(&st->body);
     free(st->url);
     free(st->out);
@@ -681,7 +699,7 @@ static int start_workers(fr_server *s, fr_error *err) {
 
 static void stop_workers(fr_server *s) {
     pthread_mutex_lock(&s->wq_mu);
-    s->wq_stop = 1;  // workers finish what is queued (each resumes its connection), then exit
+    s->wq_stop = 1;  // workers answer what is queued with 503 (each resumes its connection), then exit
     pthread_cond_broadcast(&s->wq_cv);
     pthread_mutex_unlock(&s->wq_mu);
     for (int i = 0; i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
@@ -771,6 +789,10 @@ void fr_server_free(fr_server *s) {
     // Workers first: each resumes the connection it holds, so none is suspended when the
     // daemon stops (libmicrohttpd refuses to stop with suspended connections).
     stop_workers(s);
+    // The answers the workers gave last (past the drain timeout: 503s) are sent before the
+    // daemon stops, which would close their connections unanswered.
+    double until = fr__mono_ms() + 1e3 * s->o.timeout_s;
+    while (s->d && atomic_load(&s->answering) > 0 && fr__mono_ms() < until) usleep(1000);
     if (s->d) MHD_stop_daemon(s->d);
     fr_pipeline_free(s->pipe);
     fr__batcher_free(s->ctx.batcher);
