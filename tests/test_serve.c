@@ -888,6 +888,8 @@ static void test_bad_input(void) {
         {"/v1/search", "{\"k\":3}", 422, "query"},
         {"/v1/search", "{\"query\":\"a\",\"diversity\":\"x\"}", 422, ""},
         {"/v1/search", "{\"query\":\"a\",\"candidatez\":3}", 422, ""},
+        {"/v1/search", "{\"query\":\"a\",\"retriever\":{\"mode\":\"bm25\",\"threads\":256}}", 422,
+         "retriever.threads"},
         {"/v1/nothing", "{}", 404, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -211,6 +211,14 @@ static int route_search(fr_server *s, const char *body, size_t len, char **out, 
         fr__http_fail(e, 422, cfg.k > 10000 ? "k" : "candidates", "too large");
         goto out;
     }
+    // A request may ask for more scan threads than the server's default, but not more than
+    // the machine has: each is a thread started per request.
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int max_threads = s->cfg.retriever.threads > cpus ? s->cfg.retriever.threads : (int)cpus;
+    if (cfg.retriever.threads > max_threads) {
+        fr__http_fail(e, 422, "retriever.threads", "at most %d (the server's CPUs)", max_threads);
+        goto out;
+    }
     pthread_rwlock_rdlock(&s->ix_lock);
     int prc = fr_pipeline_run(s->pipe, q, &cfg, &res, &fe);
     if (prc < 0) {
