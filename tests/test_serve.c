@@ -555,7 +555,7 @@ static void test_extensions(void) {
 typedef struct client_arg {
     const char *body;
     char *results;      // the "results" array, compact JSON
-    int status;
+    _Atomic int status; // polled by the main thread while the client runs (test_retry_after)
 } client_arg;
 
 static void *client(void *p) {
