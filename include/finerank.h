@@ -103,6 +103,9 @@ typedef struct fr_encode_opts {
     int truncate_left;          // used when max_length > 0: 1 drops tokens from the start of
                                 // each sequence (HF TruncationDirection::Left), 0 from the end
     int want_tokens;            // 1: fill fr_encoding.tokens as well as ids
+    int max_pair_tokens;        // > 0: the pair (second sequence) is first cut to this many
+                                // tokens (from the end; the start with truncate_left), then
+                                // max_length applies to the whole (Cohere's max_tokens_per_doc)
 } fr_encode_opts;
 
 fr_encode_opts fr_encode_opts_default(void);

@@ -277,6 +277,24 @@ static void test_cohere_v2_jina(void) {
     CHECK_STR(json_string_value(json_object_get(r.json, "model")), "rerank-v3.5");
     resp_free(&r);
     free(b);
+    // max_tokens_per_doc cuts the document before the pair is fitted to max_length, also when
+    // the query is long: 100 "the" (one token each) scores exactly as the 4-token document
+    {
+        char q[1024] = "", d100[1024] = "", body[4096];
+        for (int i = 0; i < 100; i++) strcat(q, i ? " diabetes" : "diabetes");
+        for (int i = 0; i < 100; i++) strcat(d100, i ? " the" : "the");
+        double sc[2] = {-1, -2};
+        for (int v = 0; v < 2; v++) {
+            snprintf(body, sizeof body, "{\"query\":\"%s\",\"documents\":[\"%s\"]%s}", q,
+                     v ? "the the the the" : d100, v ? "" : ",\"max_tokens_per_doc\":4");
+            CHECK(http(g_port, "POST", "/v2/rerank", body, (size_t)-1, &r) == 0);
+            CHECK_EQ(r.status, 200);
+            sc[v] = json_number_value(json_object_get(json_array_get(json_object_get(r.json, "results"), 0),
+                                                      "relevance_score"));
+            resp_free(&r);
+        }
+        CHECK(sc[0] == sc[1]);
+    }
     // Jina: same path as Cohere v1, return_documents defaults to true
     b = rerank_body("{\"model\":\"jina-reranker-v2-base-multilingual\"}");
     CHECK(http(g_port, "POST", "/v1/rerank", b, (size_t)-1, &r) == 0);

@@ -258,6 +258,20 @@ static void test_truncation(void) {
     o.max_length = 3;
     CHECK(fr_tokenizer_encode(t, "a b c", -1, NULL, 0, &o, &e, &err) < 0);
     CHECK(strstr(err.msg, "Second sequence not provided") != NULL);
+    // max_pair_tokens (Cohere's max_tokens_per_doc): the pair is cut first, then the whole
+    fr_encode_opts p = fr_encode_opts_default();
+    p.max_length = 100;
+    p.max_pair_tokens = 2;
+    CHECK(enc_eq(t, "a b", "c a b c", &p, IDS(10, 1, 2, 11, 3, 1, 11), NULL));
+    p.truncate_left = 1;  // the pair's start goes
+    CHECK(enc_eq(t, "a b", "c a b c", &p, IDS(10, 1, 2, 11, 2, 3, 11), NULL));
+    p.truncate_left = 0;
+    // a long query: longest_first then works on (6, 2) and keeps the document's 2 tokens;
+    // cutting the pair only by longest_first would have kept 3 of them
+    p.max_length = 8;
+    CHECK(enc_eq(t, "a b c a b c", "c c c c c c", &p, IDS(10, 1, 2, 3, 11, 3, 3, 11), NULL));
+    p.max_pair_tokens = 0;
+    CHECK(enc_eq(t, "a b c a b c", "c c c c c c", &p, IDS(10, 1, 2, 11, 3, 3, 3, 11), NULL));
     fr_tokenizer_free(t);
 }
 

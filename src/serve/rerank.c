@@ -37,36 +37,18 @@ static int encode_pair(fr__serve_ctx *c, const fr__rr_req *r, size_t i, fr_encod
     o.max_length = c->info.max_length;
     o.strategy = FR_TRUNC_LONGEST_FIRST;
     o.truncate_left = r->truncate_left;
+    o.max_pair_tokens = r->max_tokens_per_doc;  // the document first, then the pair
     fr_error fe;
-    if (!r->truncate || r->max_tokens_per_doc > 0) {
+    if (!r->truncate) {
         fr_encode_opts full = o;
         full.max_length = 1 << 30;
         if (fr_tokenizer_encode(c->tok, r->query, (ptrdiff_t)r->query_len, d->text,
                                 (ptrdiff_t)d->len, &full, enc, &fe) < 0)
             return fr__http_fail(e, 422, field, "%s", fe.msg);
-        size_t nfull = enc->n;
-        if (!r->truncate && nfull > (size_t)c->info.max_length)
+        if (enc->n > (size_t)c->info.max_length)
             return fr__http_fail(e, 413, field, "the pair has %zu tokens but the model takes at "
-                                 "most %d (set \"truncate\": true)", nfull, c->info.max_length);
-        if (r->max_tokens_per_doc > 0) {
-            // The passage alone, without specials: how many of its tokens must go.
-            fr_encoding de = {0};
-            fr_encode_opts po = full;
-            po.add_special_tokens = 0;
-            int rc = fr_tokenizer_encode(c->tok, d->text, (ptrdiff_t)d->len, NULL, 0, &po, &de, &fe);
-            size_t dn = de.n;
-            fr_encoding_free(&de);
-            if (rc < 0) return fr__http_fail(e, 422, field, "%s", fe.msg);
-            if (dn > (size_t)r->max_tokens_per_doc) {
-                size_t want = nfull - (dn - (size_t)r->max_tokens_per_doc);
-                if (want <= (size_t)c->info.max_length) {
-                    o.max_length = (int)want;
-                    o.strategy = FR_TRUNC_ONLY_SECOND;
-                }
-            }
-        }
-        if (nfull <= (size_t)o.max_length) return 0;
-        fr_encoding_free(enc);
+                                 "most %d (set \"truncate\": true)", enc->n, c->info.max_length);
+        return 0;
     }
     if (fr_tokenizer_encode(c->tok, r->query, (ptrdiff_t)r->query_len, d->text, (ptrdiff_t)d->len,
                             &o, enc, &fe) < 0)

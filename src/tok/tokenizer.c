@@ -314,6 +314,8 @@ int fr_tokenizer_encode(const fr_tokenizer *tok, const char *text, ptrdiff_t tex
             goto done;
         }
     }
+    if (pair && opts->max_pair_tokens > 0 && seq[1].n > (size_t)opts->max_pair_tokens)
+        fr__enc_truncate(&seq[1], (size_t)opts->max_pair_tokens, opts->truncate_left != 0);
     // truncation: the caller's max_length wins over the file's block
     fr__trunc tr = tok->trunc;
     if (opts->max_length > 0) {
