@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "finerank.h"
+#include "serve/serve.h"
 #include "test.h"
 
 #define MODEL "tests/data/models/bert-gelu"
@@ -1041,6 +1042,67 @@ static void test_search_documents(void) {
     resp_free(&r);
 }
 
+// ---- fused batches: a request the model refuses fails alone ----
+typedef struct bjob {
+    fr__batcher *b;
+    const fr_seq *seqs;
+    size_t n;
+    float *lg;           // n * num_labels
+    unsigned char *sc;   // n
+    int rc;
+} bjob;
+
+static void *bjob_run(void *p) {
+    bjob *j = p;
+    fr_error e;
+    j->rc = fr__batcher_score(j->b, j->seqs, j->n, 0, j->lg, j->sc, &e);
+    return NULL;
+}
+
+static void test_fused_isolation(void) {
+    fr_model *m = NULL;
+    fr_error err;
+    CHECK_EQ(fr_model_open(MODEL, NULL, &m, &err), 0);
+    fr__batcher *b = NULL;
+    if (!m || fr__batcher_new(m, 1, 8192, 64, 1, NULL, &b, &err) < 0) {
+        CHECK(0);
+        fr_model_free(m);
+        return;
+    }
+    enum { NBIG = 3000 };
+    static int32_t ids[60], good_ids[5] = {2, 111, 111, 111, 3}, bad_ids[3] = {2, 1 << 30, 3};
+    static uint8_t types[60];
+    static fr_seq big[NBIG];
+    static float lg[NBIG * 4], glg[4], blg[4];
+    static unsigned char sc[NBIG], gsc[1], bsc[1];
+    for (int i = 0; i < 60; i++) ids[i] = 111;
+    for (int i = 0; i < NBIG; i++) big[i] = (fr_seq){ids, types, 60};
+    fr_seq good = {good_ids, types, 5}, bad = {bad_ids, types, 3};
+    // a lone good request: its reference score
+    bjob jg = {b, &good, 1, glg, gsc, 0};
+    bjob_run(&jg);
+    CHECK_EQ(jg.rc, 0);
+    float want = glg[0];
+    // A long job holds the one worker while a good and a bad request queue behind it; they
+    // then share one fused batch. The bad one has an id outside the vocabulary.
+    bjob jbig = {b, big, NBIG, lg, sc, 0}, jb = {b, &bad, 1, blg, bsc, 0};
+    jg.rc = -1;
+    glg[0] = 0;
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, bjob_run, &jbig);
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    pthread_create(&t[1], NULL, bjob_run, &jg);
+    pthread_create(&t[2], NULL, bjob_run, &jb);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    CHECK_EQ(jbig.rc, 0);
+    CHECK(jb.rc < 0);
+    CHECK_EQ(jg.rc, 0);   // was the bad request's error when they shared the batch
+    CHECK_NEAR(glg[0], want, 1e-5);
+    fr__batcher_free(b);
+    fr_model_free(m);
+}
+
 // ---- fused batches: one GEMM across requests, scores within nn's 1e-5 bound ----
 static void test_fused(void) {
     fr_server_opts so = fr_server_opts_default();
@@ -1384,6 +1446,7 @@ int main(void) {
     test_drain_queued();
     test_limits_no_model();
     test_fused();
+    test_fused_isolation();
     test_dense_hybrid(ixdir);
     test_cli_sigterm(ixdir);
     char cmd[256];

@@ -71,6 +71,23 @@ typedef struct slot {
 
 #define MAX_RUNS 256  // chunks per worker batch
 
+// Hands batch entries [a, e) their logits (lg, batch order) or the error rc/err. Called
+// with b->mu held; the caller wakes the waiting requests.
+static void record(fr__batcher *b, const slot *sl, const float *lg, size_t a, size_t e, int rc,
+                   const fr_error *err) {
+    for (size_t i = a; i < e; i++) {
+        job *j = sl[i].j;
+        if (rc < 0) {
+            if (!j->rc) j->rc = rc, j->err = *err;
+        } else {
+            memcpy(j->logits + sl[i].idx * (size_t)b->num_labels, lg + i * (size_t)b->num_labels,
+                   (size_t)b->num_labels * sizeof *lg);
+            j->scored[sl[i].idx] = 1;
+        }
+        j->done++;
+    }
+}
+
 static void *worker(void *arg) {
     fr__batcher *b = arg;
     size_t run[MAX_RUNS + 1];   // start of each chunk in the batch arrays
@@ -140,31 +157,29 @@ static void *worker(void *arg) {
         fr_score_opts so = fr_score_opts_default();
         so.threads = 1;
         fr_error err;
-        int rc = 0;
+        int rc = -1;
         if (b->fuse) {
             so.batch_tokens = (int)(tokens + 1);
             rc = fr_model_score_ids(b->model, seqs, n, &so, lg, &err);
+        }
+        if (b->mx) fr__metrics_batch(b->mx, n, tokens);
+        if (rc == 0) {
+            pthread_mutex_lock(&b->mu);
+            record(b, sl, lg, 0, n, 0, NULL);
         } else {
-            for (size_t r = 0; r < nrun && rc == 0; r++) {
+            // One chunk per call: exact mode always; in fused mode after the fused call
+            // failed, so that a request the model refuses fails alone, not its neighbours.
+            pthread_mutex_lock(&b->mu);
+            for (size_t r = 0; r < nrun; r++) {
                 size_t a = run[r], e = run[r + 1], t = 0;
                 for (size_t i = a; i < e; i++) t += seqs[i].n;
                 so.batch_tokens = (int)(t + 1);
-                rc = fr_model_score_ids(b->model, seqs + a, e - a, &so,
-                                        lg + a * (size_t)b->num_labels, &err);
+                pthread_mutex_unlock(&b->mu);
+                int rr = fr_model_score_ids(b->model, seqs + a, e - a, &so,
+                                            lg + a * (size_t)b->num_labels, &err);
+                pthread_mutex_lock(&b->mu);
+                record(b, sl, lg, a, e, rr, &err);
             }
-        }
-        if (b->mx) fr__metrics_batch(b->mx, n, tokens);
-        pthread_mutex_lock(&b->mu);
-        for (size_t i = 0; i < n; i++) {
-            job *j = sl[i].j;
-            if (rc < 0) {
-                if (!j->rc) j->rc = rc, j->err = err;
-            } else {
-                memcpy(j->logits + sl[i].idx * (size_t)b->num_labels, lg + i * (size_t)b->num_labels,
-                       (size_t)b->num_labels * sizeof *lg);
-                j->scored[sl[i].idx] = 1;
-            }
-            j->done++;
         }
         pthread_cond_broadcast(&b->done);
     }
