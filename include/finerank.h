@@ -334,6 +334,9 @@ typedef enum {
     FR_VEC_I8 = 1,
     FR_VEC_I8_RESCORE = 2,  // int8 scan, exact F32 rescoring of the best max(4k, k + 100)
 } fr_vec_type;
+// "f32", "int8", "int8-rescore" (the CLI's --vec and the HTTP /info names); static strings.
+const char *fr_vec_type_name(fr_vec_type t);
+int fr_vec_type_parse(const char *s, fr_vec_type *out);  // FR_EINVAL for any other string
 typedef struct fr_vec_hit {
     uint32_t id;    // row number, in insertion order
     float score;    // dot product (int8: dequantised)

@@ -102,6 +102,16 @@ static void check_i8_exact(size_t n, int dim, size_t dups) {
 }
 
 int main(int argc, char **argv) {
+    // the names the CLI and HTTP use, both ways
+    for (int t = FR_VEC_F32; t <= FR_VEC_I8_RESCORE; t++) {
+        fr_vec_type back = FR_VEC_F32;
+        CHECK_EQ(fr_vec_type_parse(fr_vec_type_name((fr_vec_type)t), &back), 0);
+        CHECK_EQ(back, t);
+    }
+    CHECK_STR(fr_vec_type_name(FR_VEC_I8_RESCORE), "int8-rescore");
+    fr_vec_type other;
+    CHECK_EQ(fr_vec_type_parse("int4", &other), FR_EINVAL);
+    CHECK_EQ(fr_vec_type_parse(NULL, &other), FR_EINVAL);
     // exactness of the int8 kernels: 8-row blocks, tails, thread splits, padding, ties
     check_i8_exact(9001, 384, 0);
     check_i8_exact(4099, 100, 600);

@@ -44,15 +44,12 @@ static int fail(fr_index *ix, const fr_error *err) {
     return 1;
 }
 
-static const char *const VEC_NAMES[] = {"f32", "int8", "int8-rescore"};  // by fr_vec_type
-
 static int print_stats(fr_index *ix, int json) {
     fr_index_stats st;
     fr_index_embedding em;
     fr_error err = {0};
     if (fr_index_stats_get(ix, &st, &err) < 0) return fail(ix, &err);
     int has_emb = fr_index_embedding_get(ix, &em, &err) == 0;
-    const char *const *vt = VEC_NAMES;
     if (json)
         printf("{\"docs\":%llu,\"live\":%llu,\"segments\":%llu,\"terms\":%llu,\"bytes\":%llu,"
                "\"avg_dl\":%.4f,\"avg_title_len\":%.4f,\"avg_text_len\":%.4f,\"k1\":%g,\"b\":%g,"
@@ -65,7 +62,7 @@ static int print_stats(fr_index *ix, int json) {
         json_t *m = json_string(em.model);
         char *ms = json_dumps(m, JSON_ENCODE_ANY);
         printf(",\"embedding\":{\"model\":%s,\"dim\":%d,\"vec\":\"%s\",\"vectors\":%llu,"
-               "\"missing\":%llu}", ms ? ms : "null", em.dim, vt[em.type],
+               "\"missing\":%llu}", ms ? ms : "null", em.dim, fr_vec_type_name(em.type),
                (unsigned long long)em.n_vectors, (unsigned long long)em.n_missing);
         free(ms);
         json_decref(m);
@@ -81,7 +78,7 @@ static int print_stats(fr_index *ix, int json) {
                st.avg_dl, st.avg_title_len, st.avg_text_len, st.k1, st.b, st.title_weight,
                st.lang, (unsigned long long)st.generation);
     if (!json && has_emb)
-        printf("embedding   %s, %d dims, %s, %llu vectors%s\n", em.model, em.dim, vt[em.type],
+        printf("embedding   %s, %d dims, %s, %llu vectors%s\n", em.model, em.dim, fr_vec_type_name(em.type),
                (unsigned long long)em.n_vectors, em.n_missing ? " (some segments lack vectors: "
                "finerank embed --index backfills)" : "");
     return 0;
@@ -148,10 +145,10 @@ int cmd_index(int argc, char **argv) {
     if (vec_given && fr_index_embedding_get(ix, &em, &err) == 0 && em.type != o.vec_type) {
         // The stored type is fixed when the model is recorded; silently keeping it would
         // leave the user believing the new one is in effect.
-        const char *const *vt = VEC_NAMES;
+        const char *want = fr_vec_type_name(o.vec_type);
         fprintf(stderr, "finerank index: %s stores %s vectors, not %s; change the type with "
-                "finerank embed --model %s --index %s --vec %s\n", dir, vt[em.type],
-                vt[o.vec_type], em.model, dir, vt[o.vec_type]);
+                "finerank embed --model %s --index %s --vec %s\n", dir, fr_vec_type_name(em.type),
+                want, em.model, dir, want);
         fr_index_close(ix);
         return 1;
     }

@@ -68,10 +68,10 @@ double cli_parse_double(const char *opt, const char *s) {
 }
 
 int cli_parse_vec_type(const char *s) {
-    if (!strcmp(s, "f32")) return FR_VEC_F32;
-    if (!strcmp(s, "int8")) return FR_VEC_I8;
-    if (!strcmp(s, "int8-rescore")) return FR_VEC_I8_RESCORE;
-    cli_usage_error("--vec: expected f32, int8 or int8-rescore, got '%s'", s);
+    fr_vec_type t;
+    if (fr_vec_type_parse(s, &t) < 0)
+        cli_usage_error("--vec: expected f32, int8 or int8-rescore, got '%s'", s);
+    return (int)t;
 }
 
 int64_t cli_parse_date(const char *opt, const char *s) {

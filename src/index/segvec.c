@@ -30,10 +30,6 @@
 
 #define EMBED_BATCH 256  // documents per fr_embedder_embed call (it packs them by length)
 
-static const char *type_name(uint32_t t) {
-    return t == FR_VEC_I8 ? "int8" : t == FR_VEC_I8_RESCORE ? "int8-rescore" : "f32";
-}
-
 void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]) {
     size_t n = strlen(seg);
     if (n > 4 && !strcmp(seg + n - 4, ".frs")) n -= 4;
@@ -59,8 +55,8 @@ int fr__segvec_open(fr_index *ix, fr__segref *r, const char *name, int verify, f
         (uint32_t)fr__vecs_type(v) != ix->emb.type) {
         rc = fr__err(err, FR_ECORRUPT, "%s: %zu vectors of %d dims (%s), but segment %s has %u "
                      "documents and the index records %u dims (%s)", name, fr_vecs_count(v),
-                     fr_vecs_dim(v), type_name(fr__vecs_type(v)), r->name, r->seg->n_docs,
-                     ix->emb.dim, type_name(ix->emb.type));
+                     fr_vecs_dim(v), fr_vec_type_name(fr__vecs_type(v)), r->name, r->seg->n_docs,
+                     ix->emb.dim, fr_vec_type_name((fr_vec_type)ix->emb.type));
         fr__vecs_view_free(v);
         fr__mmap_close(&m);
         return rc;

@@ -251,6 +251,19 @@ static void *rows_grow(void *old, size_t used, size_t bytes) {
     return p;
 }
 
+const char *fr_vec_type_name(fr_vec_type t) {
+    return t == FR_VEC_I8 ? "int8" : t == FR_VEC_I8_RESCORE ? "int8-rescore" : "f32";
+}
+
+int fr_vec_type_parse(const char *s, fr_vec_type *out) {
+    for (int t = FR_VEC_F32; t <= FR_VEC_I8_RESCORE; t++)
+        if (s && !strcmp(s, fr_vec_type_name((fr_vec_type)t))) {
+            *out = (fr_vec_type)t;
+            return 0;
+        }
+    return FR_EINVAL;
+}
+
 int fr_vecs_new(int dim, fr_vec_type type, fr_vecs **out, fr_error *err) {
     *out = NULL;
     if (dim < 1 || dim > 65536) return fr__err(err, FR_EINVAL, "fr_vecs_new: dim %d out of range", dim);

@@ -386,8 +386,8 @@ static char *info_json(fr_server *s) {
         fr_index_embedding em;
         json_t *emb = json_null();
         if (fr_index_embedding_get(s->ix, &em, NULL) == 0) {
-            static const char *const vt[] = {"f32", "int8", "int8-rescore"};  // by fr_vec_type
-            emb = json_pack("{ss si ss sI sI}", "model", em.model, "dim", em.dim, "vec", vt[em.type],
+            emb = json_pack("{ss si ss sI sI}", "model", em.model, "dim", em.dim, "vec",
+                            fr_vec_type_name(em.type),
                             "vectors", (json_int_t)em.n_vectors, "missing", (json_int_t)em.n_missing);
         }
         pthread_rwlock_unlock(&s->ix_lock);
