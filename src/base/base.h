@@ -56,6 +56,10 @@ typedef struct fr__mmap {
 int fr__mmap_open(const char *path, fr__mmap *m, fr_error *err);
 void fr__mmap_close(fr__mmap *m);
 
+// ---- time ----
+// Unix ms → Unix seconds, rounded down (so dates before 1970 land in the right second).
+static inline int64_t fr__ms_to_s(int64_t ms) { return ms / 1000 - (ms % 1000 < 0); }
+
 // ---- overflow-checked arithmetic ----
 static inline int fr__mul_overflow(size_t a, size_t b, size_t *out) {
     return __builtin_mul_overflow(a, b, out);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "cli/cli.h"
 #include "finerank.h"
 
@@ -78,7 +79,7 @@ int64_t cli_parse_date(const char *opt, const char *s) {
     fr_error err = {0};
     int64_t ms;
     if (fr_date_parse(s, strlen(s), opt, &ms, &err) < 0) cli_usage_error("%s", err.msg);
-    return ms / 1000 - (ms % 1000 < 0);  // Unix seconds, rounded down
+    return fr__ms_to_s(ms);
 }
 
 static void usage(FILE *f) {

@@ -379,7 +379,7 @@ static int parse_date(const char *s, size_t n, int64_t *t, fr_error *err) {
     int64_t ms;
     int rc = fr_date_parse(s, n, "\"date\"", &ms, err);
     if (rc < 0) return rc;
-    *t = ms / 1000 - (ms % 1000 < 0);
+    *t = fr__ms_to_s(ms);
     return 0;
 }
 

@@ -373,7 +373,7 @@ static void fmt_date_field(json_t *o, const char *key, int64_t ms, int64_t none)
         return;
     }
     char b[32];
-    time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+    time_t t = (time_t)fr__ms_to_s(ms);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);

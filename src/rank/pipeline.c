@@ -303,7 +303,7 @@ int fr_pipeline_run(fr_pipeline *p, const char *query, const fr_pipeline_config 
     if (cfg->date_from_ms != INT64_MIN)
         so.date_from = cfg->date_from_ms / 1000 + (cfg->date_from_ms % 1000 > 0);
     if (cfg->date_to_ms != INT64_MAX)
-        so.date_to = cfg->date_to_ms / 1000 - (cfg->date_to_ms % 1000 < 0);
+        so.date_to = fr__ms_to_s(cfg->date_to_ms);
     so.source = cfg->filter_source[0] ? cfg->filter_source : NULL;
     so.lang = cfg->filter_lang[0] ? cfg->filter_lang : NULL;
     const fr_retriever_opts *rt = &cfg->retriever;

@@ -274,7 +274,7 @@ static void fmt_dur(int64_t ms, char *b, size_t cap) {
 }
 
 static void fmt_date(int64_t ms, char *b, size_t cap) {
-    time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+    time_t t = (time_t)fr__ms_to_s(ms);
     struct tm tm;
     gmtime_r(&t, &tm);
     if (ms % MS_PER_DAY == 0) strftime(b, cap, "%Y-%m-%d", &tm);
