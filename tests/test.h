@@ -73,6 +73,27 @@ static inline const char *fr_test_shared(const char *rel) {
     return access(path, R_OK) == 0 ? path : NULL;
 }
 
+// Reads a whole file. Returns a malloc'd, NUL-terminated buffer (caller frees) with its length
+// in *len (the NUL not counted; 0 on failure), or NULL when it cannot be opened or read in full.
+static inline char *fr_test_slurp(const char *path, size_t *len) {
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    size_t got = b ? fread(b, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (!b || got != (size_t)n) {
+        free(b);
+        return NULL;
+    }
+    b[got] = 0;
+    *len = got;
+    return b;
+}
+
 // Runs cmd through popen; OUT: what it writes to stdout (and to stderr when cmd redirects
 // it), at most cap-1 bytes, NUL-terminated. Returns the exit status, or -1 when cmd could not
 // run or did not exit normally.

@@ -146,19 +146,6 @@ static void check_model(const char *name, int want_normalized) {
 static char tmp[] = "/tmp/fr_embed_XXXXXX";
 static const char *SRC = "tests/data/models/embed-bert-cls";
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = 0;
-    fclose(f);
-    return b;
-}
-
 static void spit(const char *name, const char *data) {
     char p[512];
     snprintf(p, sizeof p, "%s/%s", tmp, name);
@@ -181,7 +168,7 @@ static void fixture(const char *name, const char *data) {
     for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {
         size_t n;
         snprintf(p, sizeof p, "%s/%s", SRC, FILES[i]);
-        char *b = slurp(p, &n);
+        char *b = fr_test_slurp(p, &n);
         snprintf(p, sizeof p, "%s/%s", tmp, FILES[i]);
         unlink(p);
         if (name && !strcmp(name, FILES[i])) {
@@ -266,7 +253,7 @@ static void test_bad(void) {
     size_t n;
     char p[512];
     snprintf(p, sizeof p, "%s/config.json", SRC);
-    char *cfg = slurp(p, &n), *a = strstr(cfg, "\"architectures\"");
+    char *cfg = fr_test_slurp(p, &n), *a = strstr(cfg, "\"architectures\"");
     CHECK(a != NULL);
     if (a) {
         char *end = strchr(a, ']');

@@ -88,15 +88,8 @@ static int read_only_segment(const char *dir, char **data, size_t *len) {
         }
     closedir(d);
     if (n != 1) return -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *data = malloc(sz > 0 ? (size_t)sz : 1);
-    *len = *data && sz > 0 ? fread(*data, 1, (size_t)sz, f) : 0;
-    fclose(f);
-    return *len == (size_t)sz ? 0 : -1;
+    *data = fr_test_slurp(path, len);
+    return *data ? 0 : -1;
 }
 
 static void test_same_index(void) {

@@ -13,19 +13,6 @@
 static const char *SRC = "tests/data/models/bert-gelu";
 static char tmp[256];
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    b[*len] = 0;
-    fclose(f);
-    return b;
-}
-
 static void spit(const char *dir, const char *name, const char *data, size_t len) {
     char p[512];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -41,7 +28,7 @@ static void fixture(const char *name, const char *data, size_t len) {
         char p[512];
         size_t n;
         snprintf(p, sizeof p, "%s/%s", SRC, files[i]);
-        char *b = slurp(p, &n);
+        char *b = fr_test_slurp(p, &n);
         snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
         unlink(p);
         if (name && !strcmp(name, files[i])) {
@@ -58,7 +45,7 @@ static void config_with(const char *from, const char *to) {
     char p[512];
     size_t n;
     snprintf(p, sizeof p, "%s/config.json", SRC);
-    char *b = slurp(p, &n), *at = strstr(b, from);
+    char *b = fr_test_slurp(p, &n), *at = strstr(b, from);
     FR_ASSERT(at);
     char out[8192];
     int k = snprintf(out, sizeof out, "%.*s%s%s", (int)(at - b), b, to, at + strlen(from));
@@ -123,7 +110,7 @@ static void test_dirs(void) {
     CHECK_EQ(open_err(&err), FR_EFORMAT);
     // a tokenizer whose ids run past the embedding table (roberta's 461 tokens vs 442 rows)
     size_t n;
-    char *tj = slurp("tests/data/models/roberta/tokenizer.json", &n);
+    char *tj = fr_test_slurp("tests/data/models/roberta/tokenizer.json", &n);
     fixture("tokenizer.json", tj, n);
     free(tj);
     CHECK_EQ(open_err(&err), FR_EFORMAT);
@@ -139,7 +126,7 @@ static void weights_patched(const char *from, const char *to, long at, const voi
     char p[512];
     size_t n;
     snprintf(p, sizeof p, "%s/model.safetensors", SRC);
-    char *b = slurp(p, &n);
+    char *b = fr_test_slurp(p, &n);
     if (from) {
         char *x = memmem(b, n, from, strlen(from));
         FR_ASSERT(x && strlen(from) == strlen(to));
@@ -247,7 +234,7 @@ static void test_sharded(void) {
         char p[512];
         size_t n;
         snprintf(p, sizeof p, "%s/%s", S, files[i]);
-        char *b = slurp(p, &n);
+        char *b = fr_test_slurp(p, &n);
         if (i == 3) {  // point one tensor at the other shard
             char *x = strstr(b, "\"classifier.bias\": \"model-00001");
             if (x) memcpy(x + strlen("\"classifier.bias\": \"model-0000"), "2", 1);
