@@ -139,6 +139,19 @@ static char *rerank_body(const char *extra) {
     return s;
 }
 
+// A rerank body of n documents cycling through DOCS (the long requests of the queue, overload
+// and drain tests), with "deadline_ms" when deadline_ms > 0. Caller frees.
+static char *big_body(int n, int deadline_ms) {
+    json_t *o = json_pack("{ss}", "query", "blood glucose diet");
+    if (deadline_ms > 0) json_object_set_new(o, "deadline_ms", json_integer(deadline_ms));
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, json_string(DOCS[(size_t)i % NDOCS]));
+    json_object_set_new(o, "documents", a);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return body;
+}
+
 // Relevance of each DOCS[i] computed directly: tokenizer + fr_model_score_ids + sigmoid.
 static double g_direct[NDOCS], g_logit[NDOCS];
 static void direct_scores(void) {
@@ -720,12 +733,7 @@ static void test_overload(void) {
     if (!s) return;
     int saved = g_port;
     g_port = fr_server_port(s);
-    json_t *o = json_pack("{ss}", "query", "blood glucose diet");
-    json_t *a = json_array();
-    for (int i = 0; i < 400; i++) json_array_append_new(a, json_string(DOCS[(size_t)i % NDOCS]));
-    json_object_set_new(o, "documents", a);
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
+    char *body = big_body(400, 0);
     enum { N = 12 };
     client_arg args[N];
     pthread_t t[N];
@@ -778,12 +786,7 @@ static void test_retry_after(void) {
     if (!s) return;
     int saved = g_port;
     g_port = fr_server_port(s);
-    json_t *o = json_pack("{ss}", "query", "blood glucose diet");
-    json_t *a = json_array();
-    for (int i = 0; i < 3000; i++) json_array_append_new(a, json_string(DOCS[(size_t)i % NDOCS]));
-    json_object_set_new(o, "documents", a);
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
+    char *body = big_body(3000, 0);
     client_arg big = {.body = body};
     pthread_t t;
     pthread_create(&t, NULL, client, &big);
@@ -1163,12 +1166,7 @@ static void test_drain_queued(void) {
     if (!s) return;
     int saved = g_port;
     g_port = fr_server_port(s);
-    json_t *o = json_pack("{ss si}", "query", "blood glucose diet", "deadline_ms", 8000);
-    json_t *a = json_array();
-    for (int i = 0; i < 20000; i++) json_array_append_new(a, json_string(DOCS[(size_t)i % NDOCS]));
-    json_object_set_new(o, "documents", a);
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
+    char *body = big_body(20000, 8000);
     client_arg big = {.body = body}, small = {.body = "{\"query\":\"diet\",\"documents\":[\"sugar\"]}"};
     pthread_t tb, ts;
     pthread_create(&tb, NULL, client, &big);
