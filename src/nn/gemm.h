@@ -89,6 +89,7 @@ typedef struct fr__dense {
     float *scale;             // INT8: (np) per-channel scales, 0 for padding rows
     int32_t *wsum;            // INT8, ZMM: (np) -128 * sum_k q_jk, the u8-offset correction
     uint16_t *bf;             // BF16: PAIRS (np/16, k, 16); ZMM (np/16, kp/2, 16, 2)
+    int borrowed;             // q / bf live in the caller's memory (fr__dense_pack_in)
 } fr__dense;
 
 // Packs the row-wise concatenation of nw weight matrices ws[i] (ns[i], k), PyTorch layout,
@@ -100,6 +101,14 @@ int fr__dense_pack(fr__dense *d, fr__wtype type, const float *const *ws, const f
 int fr__dense_pack_isa(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
                        const float *const *ws, const float *const *bs, const size_t *ns,
                        size_t nw, size_t k);
+// The same, with the packed weights (q or bf) written into mem: fr__dense_weight_bytes(isa,
+// type, sum of ns, k) zeroed bytes, 64-byte aligned, that the caller owns and keeps alive
+// until fr__dense_free (which then leaves them alone). mem NULL: allocated and owned. The
+// encoder packs all of a model's layers into one huge-page arena this way (model/encoder.c).
+int fr__dense_pack_in(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
+                      const float *const *ws, const float *const *bs, const size_t *ns, size_t nw,
+                      size_t k, void *mem);
+size_t fr__dense_weight_bytes(const fr__gemm_isa *isa, fr__wtype type, size_t n, size_t k);
 void fr__dense_free(fr__dense *d);
 
 // Scratch bytes fr__dense_apply needs for m rows of k inputs.
