@@ -232,23 +232,39 @@ TARGET static void to_bf16(const float *x, size_t m, size_t k, size_t kp, uint16
         }
 }
 
-// Rows xb[0..mr) (bf16, stride kp) × nv <= 4 panels; y = acc + b for channels < nvalid.
-TARGET static void bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const uint16_t *w,
-                             const float *b, float *y, size_t ldy, size_t nvalid) {
+// acc + Σ2 x_bf16 · w_bf16 per f32 lane (vdpbf16ps), in place: as dpbusd above.
+TARGET static inline __m512 dpbf16(__m512 acc, __m512bh x, __m512bh w) {
+    __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+    return acc;
+}
+
+// Rows xb[0..mr) (bf16, stride kp) × nv <= 4 panels; y = acc + b for channels < nvalid. pf:
+// NULL or the next 4-panel group (64 · kp bf16), prefetched into L2 at 256 bytes per k pair.
+// Inlined with constant mr and pf as q8_tile is.
+TARGET static inline __attribute__((always_inline)) void
+bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const uint16_t *w, const float *b, float *y,
+          size_t ldy, size_t nvalid, const uint16_t *pf) {
     PANEL_PTRS(uint16_t, w, kp * 16);
     ROWS(ROWPTR16)
 #define INIT(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0, c##r##3 = c##r##0;
     ROWS(INIT)
     for (size_t c = 0, o = 0; c < kp; c += 2, o += 32) {
+        if (pf) {
+            const char *p = (const char *)(pf + 4 * o);  // 256 bytes per k pair
+            _mm_prefetch(p, _MM_HINT_T1);
+            _mm_prefetch(p + 64, _MM_HINT_T1);
+            _mm_prefetch(p + 128, _MM_HINT_T1);
+            _mm_prefetch(p + 192, _MM_HINT_T1);
+        }
         const __m512bh v0 = (__m512bh)_mm512_loadu_si512(w0 + o), v1 = (__m512bh)_mm512_loadu_si512(w1 + o),
                        v2 = (__m512bh)_mm512_loadu_si512(w2 + o), v3 = (__m512bh)_mm512_loadu_si512(w3 + o);
 #define STEP(r)                                                                                     \
     {                                                                                               \
         const __m512bh x = (__m512bh)_mm512_set1_epi32(load_dword(a##r + c));                       \
-        c##r##0 = _mm512_dpbf16_ps(c##r##0, x, v0);                                                 \
-        c##r##1 = _mm512_dpbf16_ps(c##r##1, x, v1);                                                 \
-        c##r##2 = _mm512_dpbf16_ps(c##r##2, x, v2);                                                 \
-        c##r##3 = _mm512_dpbf16_ps(c##r##3, x, v3);                                                 \
+        c##r##0 = dpbf16(c##r##0, x, v0);                                                           \
+        c##r##1 = dpbf16(c##r##1, x, v1);                                                           \
+        c##r##2 = dpbf16(c##r##2, x, v2);                                                           \
+        c##r##3 = dpbf16(c##r##3, x, v3);                                                           \
     }
         ROWS(STEP)
 #undef STEP
@@ -265,19 +281,46 @@ TARGET static void bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const
 #undef INIT
 }
 
+typedef void (*bf16_tile_fn)(const uint16_t *, size_t, int, const uint16_t *, const float *,
+                             float *, size_t, size_t, const uint16_t *);
+#define TILE_FN(R)                                                                                  \
+    TARGET static void bf16_tile_##R(const uint16_t *a, size_t kp, int nv, const uint16_t *w,      \
+                                     const float *b, float *y, size_t ldy, size_t nvalid,          \
+                                     const uint16_t *pf) {                                         \
+        (void)pf;                                                                                   \
+        bf16_tile(a, kp, R, nv, w, b, y, ldy, nvalid, NULL);                                        \
+    }                                                                                               \
+    TARGET static void bf16_tile_##R##_pf(const uint16_t *a, size_t kp, int nv, const uint16_t *w, \
+                                          const float *b, float *y, size_t ldy, size_t nvalid,     \
+                                          const uint16_t *pf) {                                    \
+        bf16_tile(a, kp, R, nv, w, b, y, ldy, nvalid, pf);                                          \
+    }
+TILE_FN(1) TILE_FN(2) TILE_FN(3) TILE_FN(4) TILE_FN(5) TILE_FN(6)
+#undef TILE_FN
+static const bf16_tile_fn bf16_fns[2][MR + 1] = {
+    {NULL, bf16_tile_1, bf16_tile_2, bf16_tile_3, bf16_tile_4, bf16_tile_5, bf16_tile_6},
+    {NULL, bf16_tile_1_pf, bf16_tile_2_pf, bf16_tile_3_pf, bf16_tile_4_pf, bf16_tile_5_pf,
+     bf16_tile_6_pf},
+};
+
+// Few rows prefetch the next weight group as q8 does.
 TARGET static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy,
                         void *scratch) {
     const size_t kp = d->kp, npanel = d->np / 16;
     uint16_t *xb = scratch;  // (m, kp): fr__dense_scratch_bytes has 2 * m * round_up(k, 32)
     to_bf16(x, m, d->k, kp, xb);
+    const int few = m <= MB;
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
         for (size_t p = 0; p < npanel; p += NV) {
             size_t j = p * 16;
             int nv = npanel - p < NV ? (int)(npanel - p) : NV;
-            for (size_t i = i0; i < i1; i += MR)
-                bf16_tile(xb + i * kp, kp, i1 - i < MR ? (int)(i1 - i) : MR, nv, d->bf + p * kp * 16,
-                          d->b + j, y + i * ldy + j, ldy, d->n - j);
+            const uint16_t *pf = few && p + 2 * NV <= npanel ? d->bf + (p + NV) * kp * 16 : NULL;
+            for (size_t i = i0; i < i1; i += MR, pf = NULL) {
+                int mr = i1 - i < MR ? (int)(i1 - i) : MR;
+                bf16_fns[pf != NULL][mr](xb + i * kp, kp, nv, d->bf + p * kp * 16, d->b + j,
+                                         y + i * ldy + j, ldy, d->n - j, pf);
+            }
         }
     }
 }
