@@ -34,6 +34,8 @@
  *   BF16  bf (np/16, kp/2, 16, 2): per k pair, sixteen channels' two bf16 weights (the dword
  *         lanes of vdpbf16ps); kp = k rounded up to 2.
  *
+ * The encoder packs all of a model's layers into one huge-page arena (fr__dense_pack_in,
+ * model/encoder.c), in the order a forward pass reads them.
  * Kernels are single-threaded (the engine parallelises over sequence batches). An ISA table
  * (fr__gemm_isa) carries each variant: gemm_ref.c (portable C, the definition of the results),
  * gemm_avx2.c (AVX2 + FMA) and gemm_avx512.c (AVX512-VNNI + AVX512-BF16). INT8 results are

@@ -34,6 +34,12 @@
  *
  * Workload: token rows (hundreds to thousands) × 384..1536 channels, k = 384 or 1536. Rows are
  * blocked by MB so their activation bytes stay in L2 while 64-channel weight panels stream.
+ * And a query's few rows (4..30 tokens) with cold weights (a vector scan between two queries
+ * evicts them): the tiles are instantiated per row count (a 4-row tail no longer computes six),
+ * and for m <= MB each group's first row tile prefetches the next weight group into L2, so
+ * the stream of weights overlaps the vpdpbusd work (MiniLM-L6, 10 tokens, int8, cold: 1.3 →
+ * 0.9 ms per query with encoder.c's huge-page weight arena; bench/embed/README.md "Query
+ * dtype").
  */
 #include "nn/gemm.h"
 
