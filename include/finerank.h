@@ -315,7 +315,9 @@ typedef struct fr_embed_opts {
     const char *prompt;         // literal prefix (e5's "query: "); overrides prompt_name
     int dtype;                  // -1 (default): the embedder's fr_embedder_opts.dtype; else an
                                 // fr_dtype for this call's dense layers, e.g. int8 queries
-                                // against f32 document vectors (packed on first use)
+                                // against f32 document vectors (packed on first use; the
+                                // packed copy adds 1/4 (int8) or 1/2 (bf16) of the dense
+                                // layers' f32 bytes to the handle)
 } fr_embed_opts;
 fr_embed_opts fr_embed_opts_default(void);
 // Packs the dense layers for dtype now (a few tens of ms for MiniLM-sized models) rather than
