@@ -313,8 +313,17 @@ typedef struct fr_embed_opts {
     const char *prompt_name;    // a "prompts" key; NULL: default_prompt_name (none if unset).
                                 // A name the model lacks is FR_ENOTFOUND.
     const char *prompt;         // literal prefix (e5's "query: "); overrides prompt_name
+    int dtype;                  // -1 (default): the embedder's fr_embedder_opts.dtype; else an
+                                // fr_dtype for this call's dense layers, e.g. int8 queries
+                                // against f32 document vectors (packed on first use; the
+                                // packed copy adds 1/4 (int8) or 1/2 (bf16) of the dense
+                                // layers' f32 bytes to the handle)
 } fr_embed_opts;
 fr_embed_opts fr_embed_opts_default(void);
+// Packs the dense layers for dtype now (a few tens of ms for MiniLM-sized models) rather than
+// on the first fr_embedder_embed that asks for it; a no-op when done. Thread-safe, also
+// beside running embeds.
+int fr_embedder_prepare(fr_embedder *e, fr_dtype dtype, fr_error *err);
 
 // Embeds n texts (NUL-terminated UTF-8): prompt + text, truncated to max_length tokens, as
 // SentenceTransformer.encode does. OUT: out (n * dim floats, row-major, caller-owned).
@@ -1003,6 +1012,10 @@ typedef struct fr_retriever_opts {
     size_t depth;               // hybrid: hits taken from each list (100; at least k)
     int threads;                // threads of the dense scan (1); hybrid with >= 2 also runs
                                 // BM25 on a second thread beside the query embedding
+    fr_dtype query_dtype;       // dense layers of the query embedding (f32): int8 or bf16
+                                // embed queries ~4x / ~2x faster against vectors stored in
+                                // any type (bench/embed/README.md "Query dtype": cosine to
+                                // the f32 query >= 0.9999 on the benchmark model)
 } fr_retriever_opts;
 fr_retriever_opts fr_retriever_opts_default(void);
 // The top so->k for query; so's filters apply to both lists. A dense or hybrid retriever on
@@ -1010,6 +1023,10 @@ fr_retriever_opts fr_retriever_opts_default(void);
 // (the embedder is loaded once per index handle). OUT: hits (so->k), *n_hits.
 int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
                 const fr_search_opts *so, fr_hit *hits, size_t *n_hits, fr_error *err);
+// Loads what a dense or hybrid ro needs before the first query (the index's embedding model,
+// and its weights packed for ro->query_dtype); a no-op for bm25 or an index without
+// embeddings. A server calls it at start. Safe from many threads.
+int fr_retriever_prepare(fr_index *ix, const fr_retriever_opts *ro, fr_error *err);
 // Fuses a BM25 list and a dense list (each best first) as ro says: RRF with rrf_k, or the
 // weighted sum with weights (1 - dense_weight, dense_weight). OUT: out (nb + nd entries),
 // *n_out.

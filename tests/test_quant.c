@@ -167,6 +167,12 @@ static void test_kernels(void) {
                                        {8, 16, 2}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         check_shape(shapes[s][0], shapes[s][1], shapes[s][2], s % 2 ? 3.0f : 0.5f);
+    // A query's few rows: every row count of one and two 6-row tiles (gemm_avx512.c's kernels
+    // specialised per count), n = 200 (13 panels: groups that prefetch the next one, a
+    // 1-panel last group), and the 96-row block edge.
+    for (size_t m = 1; m <= 12; m++) check_shape(m, 200, 384, m % 2 ? 3.0f : 0.5f);
+    check_shape(96, 130, 64, 1.0f);
+    check_shape(97, 130, 64, 1.0f);
     check_extremes(256);
     check_extremes(4099);
     for (int v = 1; v < N_ISA; v++)

@@ -29,13 +29,16 @@ static fr_pipeline *pipe_;
 static const char *QUERY = "young cat";
 
 // The dense list by hand: every doc's passage ("title text"; no titles here) embedded with
-// the model's passage prompt, the query with its query prompt, dot products in double.
-static size_t dense_by_hand(fr_embedder *e, const char *query, fr_hit *out) {
+// the model's passage prompt, the query with its query prompt (its dense layers in qdtype,
+// -1: f32), dot products in double.
+static size_t dense_by_hand_as(fr_embedder *e, const char *query, int qdtype, fr_hit *out) {
     float q[64], v[64];
     fr_embed_opts eo = fr_embed_opts_default();
     eo.prompt_name = "query";
+    eo.dtype = qdtype;
     CHECK_EQ(fr_embedder_embed(e, &query, 1, &eo, q, NULL), 0);
     eo.prompt_name = "passage";
+    eo.dtype = -1;
     for (int i = 0; i < NDOC; i++) {
         CHECK_EQ(fr_embedder_embed(e, &texts[i], 1, &eo, v, NULL), 0);
         double d = 0;
@@ -48,6 +51,9 @@ static size_t dense_by_hand(fr_embedder *e, const char *query, fr_hit *out) {
                 fr_hit t = out[i]; out[i] = out[j]; out[j] = t;
             }
     return NDOC;
+}
+static size_t dense_by_hand(fr_embedder *e, const char *query, fr_hit *out) {
+    return dense_by_hand_as(e, query, -1, out);
 }
 
 static double rank_term(const fr_hit *l, size_t n, uint32_t doc, double k) {
@@ -262,7 +268,72 @@ static void test_config(void) {
     CHECK_EQ(back.retriever.kind, FR_RETRIEVER_HYBRID);
     CHECK_EQ(back.retriever.fusion, FR_FUSE_WEIGHTED);
     CHECK(back.retriever.rrf_k == 10);
+    CHECK_EQ(back.retriever.query_dtype, FR_DTYPE_F32);
     free(s);
+    CHECK_EQ(fr_pipeline_config_set(&c, "retriever.query_dtype", "int8", &err), 0);
+    CHECK_EQ(c.retriever.query_dtype, FR_DTYPE_INT8);
+    CHECK_EQ(fr_pipeline_config_set(&c, "retriever.query_dtype", "int4", &err), FR_EINVAL);
+    CHECK(strstr(err.msg, "f32, bf16 or int8") != NULL);
+    s = fr_pipeline_config_to_json(&c);
+    CHECK(s && strstr(s, "\"query_dtype\": \"int8\"") != NULL);
+    back = fr_pipeline_config_default();
+    CHECK_EQ(fr_pipeline_config_apply_json(&back, s, strlen(s), "roundtrip", &err), 0);
+    CHECK_EQ(back.retriever.query_dtype, FR_DTYPE_INT8);
+    free(s);
+}
+
+// query_dtype int8 / bf16: the query embedded in that type against the f32 document vectors,
+// in fr_retrieve (dense, hybrid in sequence and overlapped) and through the pipeline config.
+static void test_query_dtype(fr_embedder *e) {
+    fr_error err;
+    fr_hit want[NDOC], got[2 * NDOC], seq[2 * NDOC], f32[NDOC];
+    size_t ng = 0, ns = 0;
+    dense_by_hand(e, QUERY, f32);
+    for (fr_dtype dt = FR_DTYPE_BF16; dt <= FR_DTYPE_INT8; dt++) {
+        fr_retriever_opts ro = fr_retriever_opts_default();
+        ro.kind = FR_RETRIEVER_DENSE;
+        ro.query_dtype = dt;
+        CHECK_EQ(fr_retriever_prepare(ix, &ro, &err), 0);
+        fr_search_opts so = fr_search_opts_default();
+        so.k = NDOC;
+        dense_by_hand_as(e, QUERY, (int)dt, want);
+        CHECK_EQ(fr_retrieve(ix, QUERY, &ro, &so, got, &ng, &err), 0);
+        check_same(got, ng, want, NDOC, 1e-5);
+        // every document's score is the f32 query's within 5e-3 (a unit-norm model: cosines;
+        // this tiny random model has near-ties, so ranks may swap)
+        double worst = 0;
+        for (size_t i = 0; i < ng; i++)
+            for (int j = 0; j < NDOC; j++)
+                if (f32[j].doc == got[i].doc && fabs(got[i].score - f32[j].score) > worst)
+                    worst = fabs(got[i].score - f32[j].score);
+        printf("query_dtype %s: max |score - f32 score| %.2e\n", fr_dtype_name(dt), worst);
+        CHECK(worst < 5e-3);
+        // hybrid: overlapped (threads 2) equals in sequence
+        ro.kind = FR_RETRIEVER_HYBRID;
+        so.k = 8;
+        ro.threads = 1;
+        CHECK_EQ(fr_retrieve(ix, QUERY, &ro, &so, seq, &ns, &err), 0);
+        ro.threads = 2;
+        CHECK_EQ(fr_retrieve(ix, QUERY, &ro, &so, got, &ng, &err), 0);
+        check_same(got, ng, seq, ns, 0);
+    }
+    fr_retriever_opts bad = fr_retriever_opts_default();
+    bad.kind = FR_RETRIEVER_DENSE;
+    bad.query_dtype = (fr_dtype)5;
+    CHECK_EQ(fr_retrieve(ix, QUERY, &bad, NULL, got, &ng, &err), FR_EINVAL);
+    CHECK(strstr(err.msg, "query_dtype") != NULL);
+    // the pipeline: "query_dtype" in the retriever section
+    fr_pipeline_config cfg = fr_pipeline_config_default();
+    const char *js = "{\"retriever\": {\"mode\": \"dense\", \"query_dtype\": \"int8\"}, "
+                     "\"candidates\": 10, \"k\": 3, \"reranker\": \"none\"}";
+    CHECK_EQ(fr_pipeline_config_apply_json(&cfg, js, strlen(js), "t", &err), 0);
+    CHECK_EQ(cfg.retriever.query_dtype, FR_DTYPE_INT8);
+    dense_by_hand_as(e, QUERY, FR_DTYPE_INT8, want);
+    fr_result res = {0};
+    CHECK_EQ(fr_pipeline_run(pipe_, QUERY, &cfg, &res, &err), 0);
+    CHECK_EQ(res.n, 3);
+    for (size_t i = 0; i < res.n; i++) CHECK_EQ(res.items[i].doc, want[i].doc);
+    fr_result_free(&res);
 }
 
 // ---- concurrency ----
@@ -328,6 +399,7 @@ int main(void) {
     CHECK_EQ(fr_pipeline_new(ix, NULL, &pipe_, &err), 0);
     test_fusion(e);
     test_config();
+    test_query_dtype(e);
     test_overlap();
     test_overlap_error();
     test_threads(dir);

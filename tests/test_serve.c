@@ -1336,20 +1336,23 @@ static void test_dense_hybrid(const char *plain_ixdir) {
     static const char *bodies[] = {
         "{\"query\":\"young cat\",\"k\":4,\"retriever\":\"dense\"}",
         "{\"query\":\"young cat\",\"k\":4,\"retriever\":{\"mode\":\"hybrid\",\"fusion\":\"rrf\",\"rrf_k\":60,"
-        "\"fusion_depth\":6},\"candidates\":6,\"rerank_top\":0}"};
-    for (int b = 0; b < 2; b++) {
+        "\"fusion_depth\":6},\"candidates\":6,\"rerank_top\":0}",
+        // the query embedded in int8 against the f32 vectors
+        "{\"query\":\"young cat\",\"k\":4,\"retriever\":{\"mode\":\"dense\",\"query_dtype\":\"int8\"}}"};
+    for (int b = 0; b < 3; b++) {
         fr_retriever_opts ro = fr_retriever_opts_default();
-        ro.kind = b ? FR_RETRIEVER_HYBRID : FR_RETRIEVER_DENSE;
+        ro.kind = b == 1 ? FR_RETRIEVER_HYBRID : FR_RETRIEVER_DENSE;
         ro.depth = 6;
+        if (b == 2) ro.query_dtype = FR_DTYPE_INT8;
         fr_search_opts sopt = fr_search_opts_default();
-        sopt.k = b ? 6 : 4;
+        sopt.k = b == 1 ? 6 : 4;
         fr_hit want[8];
         size_t nw = 0;
         CHECK_EQ(fr_retrieve(ix, "young cat", &ro, &sopt, want, &nw, &err), 0);
         resp r;
         CHECK(http(port, "POST", "/v1/search", bodies[b], (size_t)-1, &r) == 0);
         CHECK_EQ(r.status, 200);
-        CHECK_STR(json_string_value(json_object_get(r.json, "retriever")), b ? "hybrid" : "dense");
+        CHECK_STR(json_string_value(json_object_get(r.json, "retriever")), b == 1 ? "hybrid" : "dense");
         json_t *res = json_object_get(r.json, "results");
         CHECK_EQ(json_array_size(res), 4);
         for (size_t i = 0; i < json_array_size(res) && i < nw; i++) {
@@ -1375,6 +1378,11 @@ static void test_dense_hybrid(const char *plain_ixdir) {
     CHECK(http(port, "POST", "/v1/search", "{\"query\":\"q\",\"retriever\":\"sparse\"}", (size_t)-1, &r) == 0);
     CHECK_EQ(r.status, 422);
     CHECK(r.body && strstr(r.body, "retriever"));
+    resp_free(&r);
+    CHECK(http(port, "POST", "/v1/search", "{\"query\":\"q\",\"retriever\":{\"query_dtype\":\"int4\"}}",
+               (size_t)-1, &r) == 0);
+    CHECK_EQ(r.status, 422);
+    CHECK(r.body && strstr(r.body, "retriever.query_dtype"));
     resp_free(&r);
     fr_server_free(s);
     // an index without embeddings: dense is a 422 that names the backfill

@@ -1,4 +1,4 @@
-/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] — does hybrid retrieval stay within
+/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] [DTYPES=f32] — does hybrid retrieval stay within
  * 1.5x of BM25's latency (issue 8)? Per query, one thread for BM25, as `finerank search`:
  *   bm25    fr_index_search top-K
  *   dense   fr_vecs_search top-K over one int8 row per document (random unit vectors of 384
@@ -14,6 +14,12 @@
  *           sequential one.
  *   dense, no embedding before it  the same scan again right after a BM25 search (per query,
  *           interleaved with the above): does the embedder slow the scan that follows it?
+ *   embed query, DTYPE  with DTYPES a comma list (f32,bf16,int8): per dtype, a dense scan
+ *           (it evicts the weights from the caches, as between two real queries) and then
+ *           fr_embedder_embed of the query on one thread with an embedder opened with that
+ *           dtype: per-query latency with cold weights, the dtypes interleaved per query. Also
+ *           min / mean cosine of each dtype's embedding to f32's (when listed; else the
+ *           first's). The other stages embed with the first dtype.
  * fr_retrieve's defaults are depth 100 and a 1-thread scan; this measures top-K lists and a
  * 2-thread scan. p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines)
  * after one warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank
@@ -49,6 +55,7 @@ static void die(const char *what, fr_error *err) {
 }
 
 enum { BM25, EMBED, DENSE, FUSE, HYBRID, OVERLAP, DENSE_ALONE, NSTAGE };
+#define MAXDT 4
 
 typedef struct { fr_index *ix; const char *q; const fr_search_opts *so; fr_hit *hits; size_t n; } bm25_job;
 static void *bm25_run(void *arg) {
@@ -74,12 +81,21 @@ static void dense_run(fr_index *ix, const fr_vecs *v, const float *qv, size_t K,
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_hybrid INDEX QUERIES [MODEL|-] [K=1000] [NQ=200]\n");
+        fprintf(stderr, "usage: bench_hybrid INDEX QUERIES [MODEL|-] [K=1000] [NQ=200] [DTYPES=f32]\n");
         return 2;
     }
     const char *model = argc > 3 && strcmp(argv[3], "-") ? argv[3] : NULL;
     size_t K = argc > 4 ? strtoull(argv[4], 0, 10) : 1000, NQ = argc > 5 ? strtoull(argv[5], 0, 10) : 200;
     const int D = 384;
+    fr_dtype dts[MAXDT];
+    int ndt = 0;
+    {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", argc > 6 ? argv[6] : "f32");
+        for (char *t = strtok(buf, ","); t && ndt < MAXDT; t = strtok(NULL, ","))
+            if (fr_dtype_parse(t, &dts[ndt++]) < 0) { fprintf(stderr, "bench_hybrid: dtype %s?\n", t); return 2; }
+        if (!ndt) dts[ndt++] = FR_DTYPE_F32;
+    }
     fr_error err;
     fr_index *ix = NULL;
     if (fr_index_open(argv[1], NULL, &ix, &err) < 0) die(argv[1], &err);
@@ -108,12 +124,28 @@ int main(int argc, char **argv) {
         if (fr_vecs_add(v, chunk, m, &err) < 0) die("add", &err);
     }
     for (size_t j = 0; j < nq; j++) unit(qv + j * D, D);
-    fr_embedder *emb = NULL;
-    if (model) {
+    fr_embedder *embs[MAXDT] = {0}, *emb = NULL;
+    for (int t = 0; model && t < ndt; t++) {
         fr_embedder_opts eo = fr_embedder_opts_default();
         eo.threads = 2;
-        if (fr_embedder_open(model, &eo, &emb, &err) < 0) die(model, &err);
-        if (fr_embedder_dim(emb) != D) { fprintf(stderr, "bench_hybrid: model dim is not %d\n", D); return 1; }
+        eo.dtype = dts[t];
+        if (fr_embedder_open(model, &eo, &embs[t], &err) < 0) die(model, &err);
+        if (fr_embedder_dim(embs[t]) != D) { fprintf(stderr, "bench_hybrid: model dim is not %d\n", D); return 1; }
+        fr_embedder_info inf;
+        fr_embedder_get_info(embs[t], &inf);
+        fprintf(stderr, "bench_hybrid: embedder %s: kernels %s\n", inf.compute_dtype, inf.kernel_isa);
+    }
+    emb = embs[0];
+    int ref = 0;  // the embeddings cosines compare with: f32's when listed
+    for (int t = 0; t < ndt; t++)
+        if (dts[t] == FR_DTYPE_F32) ref = t;
+    double *elat[MAXDT], cos_min[MAXDT], cos_sum[MAXDT];
+    float *qd[MAXDT];
+    for (int t = 0; t < ndt; t++) {
+        elat[t] = calloc(nq, sizeof(double));
+        qd[t] = malloc((size_t)D * sizeof(float));
+        cos_min[t] = 2;
+        cos_sum[t] = 0;
     }
     fr_hit *bm = malloc(K * sizeof *bm), *dn = malloc(K * sizeof *dn), *fused = malloc(2 * K * sizeof *fused);
     fr_vec_hit *vh = malloc(K * sizeof *vh);
@@ -170,6 +202,26 @@ int main(int argc, char **argv) {
             t0 = now();
             dense_run(ix, v, qv + j * D, K, vh, dn2, &nd2);
             lat[DENSE_ALONE][j] = (now() - t0) * 1e3;
+            // per dtype: a scan (cold weights), then one embedding on one thread
+            for (int t = 0; model && t < ndt; t++) {
+                dense_run(ix, v, qv + j * D, K, vh, dn2, &nd2);
+                fr_embed_opts e1 = fr_embed_opts_default();
+                e1.threads = 1;
+                t0 = now();
+                if (fr_embedder_embed(embs[t], (const char *const *)&qs[j], 1, &e1, qd[t], &err) < 0) die("embed", &err);
+                elat[t][j] = (now() - t0) * 1e3;
+            }
+            for (int t = 0; model && pass == 1 && t < ndt; t++) {
+                double dot = 0, n0 = 0, n1 = 0;
+                for (int c = 0; c < D; c++) {
+                    dot += (double)qd[ref][c] * qd[t][c];
+                    n0 += (double)qd[ref][c] * qd[ref][c];
+                    n1 += (double)qd[t][c] * qd[t][c];
+                }
+                double cs = dot / sqrt(n0 * n1);
+                cos_sum[t] += cs;
+                if (cs < cos_min[t]) cos_min[t] = cs;
+            }
         }
     static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion",
                                   "hybrid, in sequence", "hybrid, bm25 beside the embedding",
@@ -183,7 +235,13 @@ int main(int argc, char **argv) {
     }
     printf("| %zu | top-%zu | hybrid p50 / bm25 p50: in sequence, overlapped | %.2fx, %.2fx | |\n", N, K,
            p50[HYBRID] / p50[BM25], p50[OVERLAP] / p50[BM25]);
-    fr_embedder_free(emb);
+    for (int t = 0; model && t < ndt; t++) {
+        qsort(elat[t], nq, sizeof(double), cmpd);
+        printf("| %zu | top-%zu | embed query %s (1 thread, cold weights) | %.3f | %.3f | cosine to %s: min %.6f, mean %.6f |\n",
+               N, K, fr_dtype_name(dts[t]), elat[t][nq / 2], elat[t][(size_t)(0.99 * (double)(nq - 1))],
+               fr_dtype_name(dts[ref]), cos_min[t], cos_sum[t] / (double)nq);
+        fr_embedder_free(embs[t]);
+    }
     fr_vecs_free(v);
     fr_index_close(ix);
     return 0;

@@ -17,7 +17,9 @@
 #     (not in the library): latency and recall@10 / @K against F32, random and clustered.
 #  4. with HYBRID_INDEX=DIR (a BM25 index of VECTORS documents, e.g. bench/bm25/speed.sh's) and
 #     HYBRID_QUERIES=FILE: BM25 top-1000 vs hybrid (BM25 + query embedding + dense int8 + RRF)
-#     latency per query (bench_hybrid.c), this tree and $BASE.
+#     latency per query (bench_hybrid.c), this tree and $BASE; the hybrid rows embed queries
+#     with the first of $QDTYPES (default int8,bf16,f32), and each type's per-query embedding
+#     latency with cold weights (one thread) and cosine to f32 follow.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command only (OpenBLAS picks its own
 # kernel). Inputs go to $FR_BENCH_DIR (default /tmp/finerank-bench-embed, not committed).
 # EMBED=0 skips part 1. Run it under `flock /work/wt/bench.lock` on the shared machine.
@@ -79,6 +81,6 @@ if [ -n "${HYBRID_INDEX:-}" ]; then
     echo; echo "| docs | k | stage | p50 ms | p99 ms |"; echo "|---|---|---|---|---|"
     for v in base branch; do
         echo "| ($v) | | | | |"
-        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200
+        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200 "${QDTYPES:-int8,bf16,f32}"
     done
 fi

@@ -28,6 +28,7 @@ static const struct { const char *flag, *field; } FLAGS[] = {
     {"--retriever", "retriever"},   {"--fusion", "retriever.fusion"},
     {"--rrf-k", "retriever.rrf_k"}, {"--dense-weight", "retriever.dense_weight"},
     {"--fusion-depth", "retriever.fusion_depth"}, {"--dense-threads", "retriever.threads"},
+    {"--query-dtype", "retriever.query_dtype"},
 };
 
 void cli_pipeline_init(cli_pipeline *pl) {
@@ -126,6 +127,7 @@ const char *cli_pipeline_usage(void) {
 const char *cli_retriever_usage(void) {
     return "  retrieval: [--retriever bm25|dense|hybrid] [--fusion rrf|weighted] [--rrf-k 60]\n"
            "             [--dense-weight 0.5] [--fusion-depth 100] [--dense-threads 1]\n"
+           "             [--query-dtype f32|bf16|int8] (the query embedding's dense layers)\n"
            "            (dense / hybrid use the embeddings stored with the index and its\n"
            "             recorded model: index build --embed-model M, or finerank embed\n"
            "             --model M --index DIR; the filters apply to both lists)\n";

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +47,11 @@ struct fr_embedder {
     char **prompt_names, **prompt_texts;  // (n_prompts) each
     int n_prompts;
     char *default_prompt;
+    // Other compute types than the one opened with (fr_embed_opts.dtype: int8 queries against
+    // f32 documents), packed once on first use or by fr_embedder_prepare. packed[t] is set,
+    // with release order, after enc.packs[t] is complete, so readers need no lock.
+    pthread_mutex_t pack_mu;
+    atomic_int packed[3];
 };
 
 // ---- open ----
@@ -54,7 +60,8 @@ fr_embedder_opts fr_embedder_opts_default(void) {
 }
 
 fr_embed_opts fr_embed_opts_default(void) {
-    return (fr_embed_opts){.threads = 0, .batch_tokens = 0, .prompt_name = NULL, .prompt = NULL};
+    return (fr_embed_opts){.threads = 0, .batch_tokens = 0, .prompt_name = NULL, .prompt = NULL,
+                           .dtype = -1};
 }
 
 static int read_json(const char *dir, const char *sub, const char *file, int required, json_t **out,
@@ -213,6 +220,7 @@ static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder *
         return fr__err(err, FR_EINVAL, "fr_embedder_open: unknown dtype %d", (int)o.dtype);
     fr_embedder *e = calloc(1, sizeof *e);
     if (!e) return fr__err(err, FR_ENOMEM, "out of memory");
+    pthread_mutex_init(&e->pack_mu, NULL);
     json_t *mods = NULL, *sb = NULL, *st = NULL;
     char tdir[4096], path[4200];
     int rc = read_json(dir, "", "modules.json", 0, &mods, err);
@@ -227,6 +235,8 @@ static int open_dir(const char *dir, const fr_embedder_opts *opts, fr_embedder *
     // Pooling needs the hidden size: the backbone is opened first.
     if ((rc = fr__encoder_open(tdir, &e->enc, err)) < 0) goto fail;
     if ((rc = fr__encoder_set_dtype(&e->enc, (fr__wtype)o.dtype, err)) < 0) goto fail;
+    atomic_store(&e->packed[FR__WT_F32], 1);
+    atomic_store(&e->packed[o.dtype], 1);
     if (mods) {
         json_t *pc = NULL;
         fr__st_pooling pl;
@@ -294,6 +304,7 @@ int fr_embedder_open(const char *dir, const fr_embedder_opts *opts, fr_embedder 
 
 void fr_embedder_free(fr_embedder *e) {
     if (!e) return;
+    pthread_mutex_destroy(&e->pack_mu);
     fr_tokenizer_free(e->tok);
     fr__encoder_close(&e->enc);
     for (int i = 0; i < e->n_prompts; i++) {
@@ -307,6 +318,20 @@ void fr_embedder_free(fr_embedder *e) {
 }
 
 int fr_embedder_dim(const fr_embedder *e) { return e->dim; }
+
+int fr_embedder_prepare(fr_embedder *e, fr_dtype dtype, fr_error *err) {
+    if ((unsigned)dtype > FR_DTYPE_INT8)
+        return fr__err(err, FR_EINVAL, "fr_embedder_prepare: unknown dtype %d", (int)dtype);
+    if (atomic_load(&e->packed[dtype])) return 0;
+    pthread_mutex_lock(&e->pack_mu);
+    int rc = 0;
+    if (!atomic_load(&e->packed[dtype])) {
+        rc = fr__encoder_pack(&e->enc, (fr__wtype)dtype, err);
+        if (rc == 0) atomic_store(&e->packed[dtype], 1);
+    }
+    pthread_mutex_unlock(&e->pack_mu);
+    return rc;
+}
 
 void fr_embedder_get_info(const fr_embedder *e, fr_embedder_info *out) {
     memset(out, 0, sizeof *out);
@@ -380,6 +405,7 @@ static void pool(const fr_embedder *e, const float *h, const fr_seq *seqs, size_
 // ---- embedding ----
 typedef struct job {
     const fr_embedder *e;
+    fr__wtype wt;              // compute type of the dense layers
     const fr_seq *seqs;        // sorted by length, longest first
     float *const *rows;        // output row of each sorted sequence
     const size_t *bstart;      // batch b covers seqs[bstart[b], bstart[b + 1])
@@ -398,7 +424,7 @@ static void *worker(void *arg) {
     size_t b;
     while ((b = atomic_fetch_add(&j->next, 1)) < j->n_batches && atomic_load(&j->rc) == 0) {
         size_t lo = j->bstart[b], hi = j->bstart[b + 1];
-        const float *h = fr__encoder_hidden(&j->e->enc, j->seqs + lo, hi - lo, &s);
+        const float *h = fr__encoder_hidden_as(&j->e->enc, j->wt, j->seqs + lo, hi - lo, &s);
         pool(j->e, h, j->seqs + lo, hi - lo, j->rows + lo);
     }
     fr__scratch_free(&s);
@@ -419,6 +445,13 @@ int fr_embedder_embed(const fr_embedder *e, const char *const *texts, size_t n,
     if (!texts || !out) return fr__err(err, FR_EINVAL, "fr_embedder_embed: NULL argument");
     if (o.threads < 0 || o.batch_tokens < 0)
         return fr__err(err, FR_EINVAL, "fr_embedder_embed: negative threads or batch_tokens");
+    if (o.dtype < -1 || o.dtype > FR_DTYPE_INT8)
+        return fr__err(err, FR_EINVAL, "fr_embedder_embed: unknown dtype %d", o.dtype);
+    fr__wtype wt = o.dtype < 0 ? e->enc.dtype : (fr__wtype)o.dtype;
+    // the handle is shared and logically immutable: packing another type is a one-time,
+    // locked cache fill (fr_embedder_prepare)
+    int prc = fr_embedder_prepare((fr_embedder *)(uintptr_t)e, (fr_dtype)wt, err);
+    if (prc < 0) return prc;
     const char *prefix = o.prompt;
     if (!prefix) {
         const char *name = o.prompt_name ? o.prompt_name : e->default_prompt;
@@ -483,7 +516,7 @@ int fr_embedder_embed(const fr_embedder *e, const char *const *texts, size_t n,
     size_t max_tokens, max_seqs;
     size_t n_batches = fr__plan_batches(sorted, n, total, threads, budget, bstart, &max_tokens,
                                         &max_seqs);
-    job j = {.e = e, .seqs = sorted, .rows = rows, .bstart = bstart, .n_batches = n_batches,
+    job j = {.e = e, .wt = wt, .seqs = sorted, .rows = rows, .bstart = bstart, .n_batches = n_batches,
              .max_tokens = max_tokens, .max_len = sorted[0].n, .max_seqs = max_seqs};
     atomic_init(&j.next, 0);
     atomic_init(&j.rc, 0);

@@ -23,7 +23,10 @@
 #include "model/encoder.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nn/nn.h"
 
@@ -174,30 +177,78 @@ fail:
 }
 
 int fr__encoder_set_dtype(fr__encoder *e, fr__wtype t, fr_error *err) {
-    if (t == FR__WT_F32 || e->dense) return 0;
+    int rc = fr__encoder_pack(e, t, err);
+    if (rc < 0) return rc;
+    e->dtype = t;
+    e->dense = e->packs[t].dense;
+    return 0;
+}
+
+// Packed weights are cold at every query of a retrieval loop (the vector scan between two
+// queries evicts them) and a query's few tokens leave the kernels bound by how fast they
+// stream in: one arena in forward order, 2 MiB-aligned with MADV_HUGEPAGE, lets the hardware
+// prefetcher run across 4 KiB boundaries and matrices without a TLB miss per page
+// (bench_membw: 23 → 32 GB/s on one core with huge pages; a 10-token int8 MiniLM-L6 query,
+// cold, 1.16 → see bench/embed/README.md "Query dtype").
+static void *arena_new(size_t bytes) {
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (posix_memalign(&p, bytes >= huge ? huge : 64, bytes)) return NULL;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= huge) madvise(p, (bytes + 4095) & ~(size_t)4095, MADV_HUGEPAGE);  // a hint
+#endif
+    memset(p, 0, bytes);  // the packers rely on zero padding (calloc's contract)
+    return p;
+}
+
+int fr__encoder_pack(fr__encoder *e, fr__wtype t, fr_error *err) {
+    if (t == FR__WT_F32 || e->packs[t].dense) return 0;
     size_t nl = (size_t)e->cfg.layers, H = (size_t)e->cfg.hidden, I = (size_t)e->cfg.intermediate;
-    e->dense = calloc(nl * 4, sizeof *e->dense);
-    if (!e->dense) return fr__err(err, FR_ENOMEM, "out of memory");
+    const fr__gemm_isa *isa = fr__gemm_isa_best();
+    // the four matrices of a layer: (n, k)
+    const size_t shape[4][2] = {{3 * H, H}, {H, H}, {I, H}, {H, I}};
+    size_t bytes = 0;
+    for (int j = 0; j < 4; j++) bytes += fr__dense_weight_bytes(isa, t, shape[j][0], shape[j][1]);
+    bytes *= nl;
+    fr__dense *D = calloc(nl ? nl * 4 : 1, sizeof *D);
+    uint8_t *mem = arena_new(bytes ? bytes : 1);
+    if (!D || !mem) {
+        free(D);
+        free(mem);
+        return fr__err(err, FR_ENOMEM, "out of memory packing %zu bytes of weights", bytes);
+    }
+    size_t at = 0;
     for (size_t l = 0; l < nl; l++) {
         const fr__layer *L = &e->layers[l];
-        fr__dense *D = e->dense + l * 4;
         const float *qkv_w[3] = {L->wq, L->wk, L->wv}, *qkv_b[3] = {L->bq, L->bk, L->bv};
-        size_t qkv_n[3] = {H, H, H};
-        if (fr__dense_pack(&D[0], t, qkv_w, qkv_b, qkv_n, 3, H) < 0 ||
-            fr__dense_pack(&D[1], t, &L->wo, &L->bo, &H, 1, H) < 0 ||
-            fr__dense_pack(&D[2], t, &L->w1, &L->b1, &I, 1, H) < 0 ||
-            fr__dense_pack(&D[3], t, &L->w2, &L->b2, &H, 1, I) < 0)
-            return fr__err(err, FR_ENOMEM, "out of memory packing layer %zu", l);
+        const float *const *ws[4] = {qkv_w, &L->wo, &L->w1, &L->w2};
+        const float *const *bs[4] = {qkv_b, &L->bo, &L->b1, &L->b2};
+        const size_t ns[4][3] = {{H, H, H}, {H}, {I}, {H}};
+        for (int j = 0; j < 4; j++) {
+            int rc = fr__dense_pack_in(&D[l * 4 + (size_t)j], isa, t, ws[j], bs[j], ns[j], j ? 1 : 3,
+                                       shape[j][1], mem + at);
+            at += fr__dense_weight_bytes(isa, t, shape[j][0], shape[j][1]);
+            if (rc < 0) {
+                for (size_t i = 0; i < nl * 4; i++) fr__dense_free(&D[i]);
+                free(D);
+                free(mem);
+                return fr__err(err, FR_ENOMEM, "out of memory packing layer %zu", l);
+            }
+        }
     }
-    e->dtype = t;
+    e->packs[t].dense = D;
+    e->packs[t].mem = mem;
     return 0;
 }
 
 void fr__encoder_close(fr__encoder *e) {
     if (!e) return;
-    if (e->dense)
-        for (size_t i = 0; i < (size_t)e->cfg.layers * 4; i++) fr__dense_free(&e->dense[i]);
-    free(e->dense);
+    for (int t = 0; t < 3; t++) {
+        if (e->packs[t].dense)
+            for (size_t i = 0; i < (size_t)e->cfg.layers * 4; i++) fr__dense_free(&e->packs[t].dense[i]);
+        free(e->packs[t].dense);
+        free(e->packs[t].mem);
+    }
     for (size_t i = 0; i < e->n_owned; i++) free(e->owned[i]);
     free(e->owned);
     free(e->layers);
@@ -258,12 +309,12 @@ static void embed(const fr__encoder *e, const fr_seq *seqs, size_t n, float *x) 
     }
 }
 
-// Dense layer `slot` (gemm.h order) of layer l: sgemm on the float weights, or the packed
-// BF16 / INT8 kernels.
-static void dense(const fr__encoder *e, int l, int slot, const float *x, size_t T, size_t k,
+// Dense layer `slot` (gemm.h order) of layer l: sgemm on the float weights (P NULL), or the
+// packed BF16 / INT8 kernels of P (layers, 4).
+static void dense(const fr__dense *P, int l, int slot, const float *x, size_t T, size_t k,
                   const float *w, const float *b, size_t n, float *y, size_t ldy, fr__nn_act act,
                   fr__scratch *s) {
-    if (e->dense) fr__dense_apply(&e->dense[(size_t)l * 4 + (size_t)slot], x, T, y, ldy, act, s->qbuf);
+    if (P) fr__dense_apply(&P[(size_t)l * 4 + (size_t)slot], x, T, y, ldy, act, s->qbuf);
     else fr__nn_linear(x, T, k, w, b, n, y, ldy, act);
 }
 
@@ -272,6 +323,13 @@ static fr__nn_act nn_act(fr__hidden_act a) {
 }
 
 const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s) {
+    return fr__encoder_hidden_as(e, e->dtype, seqs, n, s);
+}
+
+const float *fr__encoder_hidden_as(const fr__encoder *e, fr__wtype wt, const fr_seq *seqs, size_t n,
+                                   fr__scratch *s) {
+    const fr__dense *P = e->packs[wt].dense;
+    FR_ASSERT(wt == FR__WT_F32 || P);  // fr__encoder_pack first
     const fr__model_config *c = &e->cfg;
     size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, nh = (size_t)c->heads, d = H / nh;
     float eps = (float)c->layer_norm_eps, scale = (float)(1.0 / sqrt((double)d));
@@ -283,8 +341,8 @@ const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t
     fr__nn_layernorm(x, NULL, T, H, e->emb_g, e->emb_b, eps);
     for (int l = 0; l < c->layers; l++) {
         const fr__layer *L = &e->layers[l];
-        if (e->dense) {  // one fused (3H, H) product
-            fr__dense_apply(&e->dense[(size_t)l * 4], x, T, s->qkv, 3 * H, FR__NN_NONE, s->qbuf);
+        if (P) {  // one fused (3H, H) product
+            fr__dense_apply(&P[(size_t)l * 4], x, T, s->qkv, 3 * H, FR__NN_NONE, s->qbuf);
         } else {
             fr__nn_linear(x, T, H, L->wq, L->bq, H, s->qkv, 3 * H, FR__NN_NONE);
             fr__nn_linear(x, T, H, L->wk, L->bk, H, s->qkv + H, 3 * H, FR__NN_NONE);
@@ -301,11 +359,11 @@ const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t
             }
             t += len;
         }
-        dense(e, l, 1, s->ctx, T, H, L->wo, L->bo, H, tmp, H, FR__NN_NONE, s);
+        dense(P, l, 1, s->ctx, T, H, L->wo, L->bo, H, tmp, H, FR__NN_NONE, s);
         fr__nn_layernorm(tmp, x, T, H, L->ln1_g, L->ln1_b, eps);
         float *sw = x; x = tmp; tmp = sw;
-        dense(e, l, 2, x, T, H, L->w1, L->b1, I, s->inter, I, nn_act(c->act), s);
-        dense(e, l, 3, s->inter, T, I, L->w2, L->b2, H, tmp, H, FR__NN_NONE, s);
+        dense(P, l, 2, x, T, H, L->w1, L->b1, I, s->inter, I, nn_act(c->act), s);
+        dense(P, l, 3, s->inter, T, I, L->w2, L->b2, H, tmp, H, FR__NN_NONE, s);
         fr__nn_layernorm(tmp, x, T, H, L->ln2_g, L->ln2_b, eps);
         sw = x; x = tmp; tmp = sw;
     }

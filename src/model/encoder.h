@@ -31,8 +31,13 @@ typedef struct fr__encoder {
     void **owned;                // widened / realigned copies, freed with the encoder
     size_t n_owned;
     fr__wtype dtype;             // compute type of the per-layer dense layers
-    fr__dense *dense;            // (layers, 4): qkv (fused), attention out, ffn in, ffn out;
-                                 // NULL at F32 (the float weights are used through sgemm)
+    fr__dense *dense;            // = packs[dtype].dense: (layers, 4): qkv (fused), attention
+                                 // out, ffn in, ffn out; NULL at F32 (float weights, sgemm)
+    struct fr__pack {            // per compute type (BF16, INT8; F32 stays NULL)
+        fr__dense *dense;        // (layers, 4) as above, or NULL: not packed
+        void *mem;               // one arena holding every layer's packed weights, in the
+                                 // order a forward pass reads them (huge pages when >= 2 MiB)
+    } packs[3];
 } fr__encoder;
 
 // Binds every tensor the architecture needs from dir's checkpoint, checking names, shapes,
@@ -43,6 +48,10 @@ void fr__encoder_close(fr__encoder *enc);
 // Repacks the per-layer dense weights as BF16 or INT8 (gemm.h); F32 is a no-op. Embeddings,
 // attention, LayerNorms and the classification head stay float32.
 int fr__encoder_set_dtype(fr__encoder *enc, fr__wtype t, fr_error *err);
+// Packs the dense layers as t too (beside the default type) for fr__encoder_hidden_as; a no-op
+// for F32 or when done. Not thread-safe: callers serialise it (embed.c packs under a mutex)
+// and publish packs[t] to other threads only after it returns.
+int fr__encoder_pack(fr__encoder *enc, fr__wtype t, fr_error *err);
 
 // Per-thread activations for up to max_tokens packed tokens and sequences of up to max_len.
 typedef struct fr__scratch {
@@ -63,6 +72,10 @@ void fr__scratch_free(fr__scratch *s);
 // The encoder without its head: returns the last hidden states (T, H) of the n packed
 // sequences (T = sum of lengths), a pointer into s valid until its next use.
 const float *fr__encoder_hidden(const fr__encoder *e, const fr_seq *seqs, size_t n, fr__scratch *s);
+// The same with the dense layers computed as t (packed beforehand by fr__encoder_pack, or the
+// float weights for F32) instead of the default type.
+const float *fr__encoder_hidden_as(const fr__encoder *e, fr__wtype t, const fr_seq *seqs, size_t n,
+                                   fr__scratch *s);
 
 // Forward pass over n sequences packed back to back (ids/types of seqs[i] are used as is;
 // the caller has validated ids < vocab and lengths <= max positions).

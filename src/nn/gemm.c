@@ -63,9 +63,24 @@ int fr__dense_pack(fr__dense *d, fr__wtype type, const float *const *ws, const f
 int fr__dense_pack_isa(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
                        const float *const *ws, const float *const *bs, const size_t *ns,
                        size_t nw, size_t k) {
+    return fr__dense_pack_in(d, isa, type, ws, bs, ns, nw, k, NULL);
+}
+
+size_t fr__dense_weight_bytes(const fr__gemm_isa *isa, fr__wtype type, size_t n, size_t k) {
+    const int zmm = isa->layout == FR__LAYOUT_ZMM;
+    size_t b;
+    if (type == FR__WT_INT8) b = round_up(n, zmm ? 16 : 4) * round_up(k ? k : 1, zmm ? 4 : 32) * (zmm ? 1 : 2);
+    else b = round_up(n, 16) * (zmm ? round_up(k, 2) : k) * sizeof(uint16_t);
+    return round_up(b ? b : 1, 64);
+}
+
+int fr__dense_pack_in(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
+                      const float *const *ws, const float *const *bs, const size_t *ns, size_t nw,
+                      size_t k, void *mem) {
     FR_ASSERT(type == FR__WT_BF16 || type == FR__WT_INT8);
     memset(d, 0, sizeof *d);
     const int zmm = isa->layout == FR__LAYOUT_ZMM;
+    d->borrowed = mem != NULL;
     const float **rows = NULL;
     int8_t *qrow = NULL;
     d->type = type;
@@ -85,7 +100,7 @@ int fr__dense_pack_isa(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
     if (type == FR__WT_INT8) {
         d->np = round_up(n, zmm ? 16 : 4);
         d->kp = round_up(k ? k : 1, zmm ? 4 : 32);
-        d->q = calloc(d->np * d->kp * (zmm ? 1 : 2), 1);
+        d->q = mem ? mem : calloc(d->np * d->kp * (zmm ? 1 : 2), 1);
         d->scale = calloc(d->np, sizeof *d->scale);
         d->wsum = zmm ? calloc(d->np, sizeof *d->wsum) : NULL;
         qrow = malloc(k ? k : 1);
@@ -113,7 +128,7 @@ int fr__dense_pack_isa(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
     } else {
         d->np = round_up(n, 16);
         d->kp = zmm ? round_up(k, 2) : k;
-        d->bf = calloc(d->np * (d->kp ? d->kp : 1), sizeof *d->bf);
+        d->bf = mem ? mem : calloc(d->np * (d->kp ? d->kp : 1), sizeof *d->bf);
         if (!d->bf) goto oom;
         for (size_t j = 0; j < n; j++) {
             uint16_t *panel = d->bf + (j / 16) * d->kp * 16;
@@ -137,10 +152,12 @@ oom:
 void fr__dense_free(fr__dense *d) {
     if (!d) return;
     free(d->b);
-    free(d->q);
+    if (!d->borrowed) {
+        free(d->q);
+        free(d->bf);
+    }
     free(d->scale);
     free(d->wsum);
-    free(d->bf);
     memset(d, 0, sizeof *d);
 }
 

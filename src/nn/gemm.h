@@ -34,6 +34,8 @@
  *   BF16  bf (np/16, kp/2, 16, 2): per k pair, sixteen channels' two bf16 weights (the dword
  *         lanes of vdpbf16ps); kp = k rounded up to 2.
  *
+ * The encoder packs all of a model's layers into one huge-page arena (fr__dense_pack_in,
+ * model/encoder.c), in the order a forward pass reads them.
  * Kernels are single-threaded (the engine parallelises over sequence batches). An ISA table
  * (fr__gemm_isa) carries each variant: gemm_ref.c (portable C, the definition of the results),
  * gemm_avx2.c (AVX2 + FMA) and gemm_avx512.c (AVX512-VNNI + AVX512-BF16). INT8 results are
@@ -89,6 +91,7 @@ typedef struct fr__dense {
     float *scale;             // INT8: (np) per-channel scales, 0 for padding rows
     int32_t *wsum;            // INT8, ZMM: (np) -128 * sum_k q_jk, the u8-offset correction
     uint16_t *bf;             // BF16: PAIRS (np/16, k, 16); ZMM (np/16, kp/2, 16, 2)
+    int borrowed;             // q / bf live in the caller's memory (fr__dense_pack_in)
 } fr__dense;
 
 // Packs the row-wise concatenation of nw weight matrices ws[i] (ns[i], k), PyTorch layout,
@@ -100,6 +103,14 @@ int fr__dense_pack(fr__dense *d, fr__wtype type, const float *const *ws, const f
 int fr__dense_pack_isa(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
                        const float *const *ws, const float *const *bs, const size_t *ns,
                        size_t nw, size_t k);
+// The same, with the packed weights (q or bf) written into mem: fr__dense_weight_bytes(isa,
+// type, sum of ns, k) zeroed bytes, 64-byte aligned, that the caller owns and keeps alive
+// until fr__dense_free (which then leaves them alone). mem NULL: allocated and owned. The
+// encoder packs all of a model's layers into one huge-page arena this way (model/encoder.c).
+int fr__dense_pack_in(fr__dense *d, const fr__gemm_isa *isa, fr__wtype type,
+                      const float *const *ws, const float *const *bs, const size_t *ns, size_t nw,
+                      size_t k, void *mem);
+size_t fr__dense_weight_bytes(const fr__gemm_isa *isa, fr__wtype type, size_t n, size_t k);
 void fr__dense_free(fr__dense *d);
 
 // Scratch bytes fr__dense_apply needs for m rows of k inputs.

@@ -34,6 +34,12 @@
  *
  * Workload: token rows (hundreds to thousands) × 384..1536 channels, k = 384 or 1536. Rows are
  * blocked by MB so their activation bytes stay in L2 while 64-channel weight panels stream.
+ * And a query's few rows (4..30 tokens) with cold weights (a vector scan between two queries
+ * evicts them): the tiles are instantiated per row count (a 4-row tail no longer computes six),
+ * and for m <= MB each group's first row tile prefetches the next weight group into L2, so
+ * the stream of weights overlaps the vpdpbusd work (MiniLM-L6, 10 tokens, int8, cold: 1.3 →
+ * 0.9 ms per query with encoder.c's huge-page weight arena; bench/embed/README.md "Query
+ * dtype").
  */
 #include "nn/gemm.h"
 
@@ -89,6 +95,15 @@ TARGET static void quant_rows(const float *x, size_t m, size_t k, size_t kp, int
     }
 }
 
+// acc + Σ4 x_u8 · w_s8 per dword lane (vpdpbusd) as inline asm: with the intrinsic, GCC 12
+// copied every accumulator to a fresh register each k step once q8_tile was inlined with a
+// constant row count (2 to 6 vmovdqa per vpdpbusd, measured ~15% slower per query); the
+// "+v" constraint makes it accumulate in place. Same instruction, same integer result.
+TARGET static inline __m512i dpbusd(__m512i acc, __m512i x, __m512i w) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+    return acc;
+}
+
 // The 6-row × 4-panel micro-kernels below name their 24 accumulators (c<row><panel>) rather
 // than index an array: with an array GCC 12 copied every accumulator each k step (3x the
 // instructions). Row and panel tails reuse the last valid row / panel pointer and store
@@ -104,10 +119,14 @@ TARGET static void quant_rows(const float *x, size_t m, size_t k, size_t kp, int
             *w3 = nv > 3 ? w0 + 3 * (ps) : w2
 
 // Rows a[0..mr) (u8, stride kp) × nv <= 4 16-channel panels from w (panel stride kp * 16
-// bytes): y = fmaf(acc, xs_r * scale_j, b_j) for channels < nvalid.
-TARGET static void q8_tile(const uint8_t *a, size_t kp, int mr, int nv, const int8_t *w,
-                           const int32_t *wsum, const float *xs, const float *scale,
-                           const float *b, float *y, size_t ldy, size_t nvalid) {
+// bytes): y = fmaf(acc, xs_r * scale_j, b_j) for channels < nvalid. pf: NULL, or 64 · kp
+// bytes (the next 4-panel group) to prefetch into L2 during this pass, 256 bytes per k step.
+// Always inlined into q8_tile_<mr>[_pf] below, where mr and pf are constants: the rows past
+// mr then cost nothing (their accumulators are dead), where a runtime mr computed all six.
+TARGET static inline __attribute__((always_inline)) void
+q8_tile(const uint8_t *a, size_t kp, int mr, int nv, const int8_t *w, const int32_t *wsum,
+        const float *xs, const float *scale, const float *b, float *y, size_t ldy, size_t nvalid,
+        const int8_t *pf) {
     PANEL_PTRS(int8_t, w, kp * 16);
 #define ROWPTR(r) const uint8_t *a##r = a + (r < mr ? r : mr - 1) * kp;
 #define ROWPTR16(r) const uint16_t *a##r = a + (r < mr ? r : mr - 1) * kp;
@@ -117,18 +136,24 @@ TARGET static void q8_tile(const uint8_t *a, size_t kp, int mr, int nv, const in
                   *ws3 = nv > 3 ? wsum + 48 : ws2;
     const __m512i s0 = _mm512_loadu_si512(wsum), s1 = _mm512_loadu_si512(ws1),
                   s2 = _mm512_loadu_si512(ws2), s3 = _mm512_loadu_si512(ws3);
-#define INIT(r) __m512i c##r##0 = s0, c##r##1 = s1, c##r##2 = s2, c##r##3 = s3;
+#define INIT(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0, c##r##2 = c##r##0, c##r##3 = c##r##0;
     ROWS(INIT)
     for (size_t c = 0, o = 0; c < kp; c += 4, o += 64) {
+        if (pf) {
+            _mm_prefetch((const char *)pf + 4 * o, _MM_HINT_T1);
+            _mm_prefetch((const char *)pf + 4 * o + 64, _MM_HINT_T1);
+            _mm_prefetch((const char *)pf + 4 * o + 128, _MM_HINT_T1);
+            _mm_prefetch((const char *)pf + 4 * o + 192, _MM_HINT_T1);
+        }
         const __m512i v0 = _mm512_loadu_si512(w0 + o), v1 = _mm512_loadu_si512(w1 + o),
                       v2 = _mm512_loadu_si512(w2 + o), v3 = _mm512_loadu_si512(w3 + o);
 #define STEP(r)                                                                                     \
     {                                                                                               \
         const __m512i x = _mm512_set1_epi32(load_dword(a##r + c));                                  \
-        c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, v0);                                              \
-        c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, v1);                                              \
-        c##r##2 = _mm512_dpbusd_epi32(c##r##2, x, v2);                                              \
-        c##r##3 = _mm512_dpbusd_epi32(c##r##3, x, v3);                                              \
+        c##r##0 = dpbusd(c##r##0, x, v0);                                                         \
+        c##r##1 = dpbusd(c##r##1, x, v1);                                                         \
+        c##r##2 = dpbusd(c##r##2, x, v2);                                                         \
+        c##r##3 = dpbusd(c##r##3, x, v3);                                                         \
     }
         ROWS(STEP)
 #undef STEP
@@ -140,7 +165,7 @@ TARGET static void q8_tile(const uint8_t *a, size_t kp, int mr, int nv, const in
                  b2 = _mm512_maskz_loadu_ps(m2, b + 32), b3 = _mm512_maskz_loadu_ps(m3, b + 48);
 #define OUT(r, v)                                                                                   \
     _mm512_mask_storeu_ps(y + r * ldy + 16 * v, m##v,                                               \
-                          _mm512_fmadd_ps(_mm512_cvtepi32_ps(c##r##v), _mm512_mul_ps(sx, sw##v), b##v));
+                          _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c##r##v, s##v)), _mm512_mul_ps(sx, sw##v), b##v));
 #define STORE(r)                                                                                    \
     if (r < mr) {                                                                                   \
         const __m512 sx = _mm512_set1_ps(xs[r]);                                                    \
@@ -152,18 +177,52 @@ TARGET static void q8_tile(const uint8_t *a, size_t kp, int mr, int nv, const in
 #undef INIT
 }
 
+// q8_tile with mr rows, without / with the prefetch: the table q8 picks from.
+typedef void (*q8_tile_fn)(const uint8_t *, size_t, int, const int8_t *, const int32_t *,
+                           const float *, const float *, const float *, float *, size_t, size_t,
+                           const int8_t *);
+#define TILE_FN(R)                                                                                  \
+    TARGET static void q8_tile_##R(const uint8_t *a, size_t kp, int nv, const int8_t *w,           \
+                                   const int32_t *wsum, const float *xs, const float *scale,       \
+                                   const float *b, float *y, size_t ldy, size_t nvalid,            \
+                                   const int8_t *pf) {                                             \
+        (void)pf;                                                                                   \
+        q8_tile(a, kp, R, nv, w, wsum, xs, scale, b, y, ldy, nvalid, NULL);                         \
+    }                                                                                               \
+    TARGET static void q8_tile_##R##_pf(const uint8_t *a, size_t kp, int nv, const int8_t *w,      \
+                                        const int32_t *wsum, const float *xs, const float *scale,  \
+                                        const float *b, float *y, size_t ldy, size_t nvalid,       \
+                                        const int8_t *pf) {                                        \
+        q8_tile(a, kp, R, nv, w, wsum, xs, scale, b, y, ldy, nvalid, pf);                           \
+    }
+TILE_FN(1) TILE_FN(2) TILE_FN(3) TILE_FN(4) TILE_FN(5) TILE_FN(6)
+#undef TILE_FN
+static const q8_tile_fn tile_fns[2][MR + 1] = {
+    {NULL, q8_tile_1, q8_tile_2, q8_tile_3, q8_tile_4, q8_tile_5, q8_tile_6},
+    {NULL, q8_tile_1_pf, q8_tile_2_pf, q8_tile_3_pf, q8_tile_4_pf, q8_tile_5_pf, q8_tile_6_pf},
+};
+
+// Few rows (m <= MB: a query's tokens) read each weight group once from memory, and the
+// weights are cold (a query's layers follow a vector scan that evicted them): the first row
+// tile of a group prefetches the next group into L2, so its loads overlap this group's
+// vpdpbusd work rather than stall on DRAM. Many rows re-read every group from L2 per row
+// tile, and the hardware prefetcher keeps up; they take no prefetch.
 TARGET static void q8(const fr__dense *d, const int8_t *xq, const float *xs, size_t m, float *y,
                       size_t ldy) {
     const size_t kp = d->kp, npanel = d->np / 16;
+    const int few = m <= MB;
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
         for (size_t p = 0; p < npanel; p += NV) {
             size_t j = p * 16;
             int nv = npanel - p < NV ? (int)(npanel - p) : NV;
-            for (size_t i = i0; i < i1; i += MR)
-                q8_tile((const uint8_t *)xq + i * kp, kp, i1 - i < MR ? (int)(i1 - i) : MR, nv,
-                        d->q + p * kp * 16, d->wsum + j, xs + i, d->scale + j, d->b + j,
-                        y + i * ldy + j, ldy, d->n - j);
+            const int8_t *pf = few && p + 2 * NV <= npanel ? d->q + (p + NV) * kp * 16 : NULL;  // a full group  // a full group
+            for (size_t i = i0; i < i1; i += MR, pf = NULL) {
+                int mr = i1 - i < MR ? (int)(i1 - i) : MR;
+                tile_fns[pf != NULL][mr]((const uint8_t *)xq + i * kp, kp, nv, d->q + p * kp * 16,
+                                         d->wsum + j, xs + i, d->scale + j, d->b + j,
+                                         y + i * ldy + j, ldy, d->n - j, pf);
+            }
         }
     }
 }
@@ -179,23 +238,39 @@ TARGET static void to_bf16(const float *x, size_t m, size_t k, size_t kp, uint16
         }
 }
 
-// Rows xb[0..mr) (bf16, stride kp) × nv <= 4 panels; y = acc + b for channels < nvalid.
-TARGET static void bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const uint16_t *w,
-                             const float *b, float *y, size_t ldy, size_t nvalid) {
+// acc + Σ2 x_bf16 · w_bf16 per f32 lane (vdpbf16ps), in place: as dpbusd above.
+TARGET static inline __m512 dpbf16(__m512 acc, __m512bh x, __m512bh w) {
+    __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+    return acc;
+}
+
+// Rows xb[0..mr) (bf16, stride kp) × nv <= 4 panels; y = acc + b for channels < nvalid. pf:
+// NULL or the next 4-panel group (64 · kp bf16), prefetched into L2 at 256 bytes per k pair.
+// Inlined with constant mr and pf as q8_tile is.
+TARGET static inline __attribute__((always_inline)) void
+bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const uint16_t *w, const float *b, float *y,
+          size_t ldy, size_t nvalid, const uint16_t *pf) {
     PANEL_PTRS(uint16_t, w, kp * 16);
     ROWS(ROWPTR16)
 #define INIT(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0, c##r##3 = c##r##0;
     ROWS(INIT)
     for (size_t c = 0, o = 0; c < kp; c += 2, o += 32) {
+        if (pf) {
+            const char *p = (const char *)(pf + 4 * o);  // 256 bytes per k pair
+            _mm_prefetch(p, _MM_HINT_T1);
+            _mm_prefetch(p + 64, _MM_HINT_T1);
+            _mm_prefetch(p + 128, _MM_HINT_T1);
+            _mm_prefetch(p + 192, _MM_HINT_T1);
+        }
         const __m512bh v0 = (__m512bh)_mm512_loadu_si512(w0 + o), v1 = (__m512bh)_mm512_loadu_si512(w1 + o),
                        v2 = (__m512bh)_mm512_loadu_si512(w2 + o), v3 = (__m512bh)_mm512_loadu_si512(w3 + o);
 #define STEP(r)                                                                                     \
     {                                                                                               \
         const __m512bh x = (__m512bh)_mm512_set1_epi32(load_dword(a##r + c));                       \
-        c##r##0 = _mm512_dpbf16_ps(c##r##0, x, v0);                                                 \
-        c##r##1 = _mm512_dpbf16_ps(c##r##1, x, v1);                                                 \
-        c##r##2 = _mm512_dpbf16_ps(c##r##2, x, v2);                                                 \
-        c##r##3 = _mm512_dpbf16_ps(c##r##3, x, v3);                                                 \
+        c##r##0 = dpbf16(c##r##0, x, v0);                                                           \
+        c##r##1 = dpbf16(c##r##1, x, v1);                                                           \
+        c##r##2 = dpbf16(c##r##2, x, v2);                                                           \
+        c##r##3 = dpbf16(c##r##3, x, v3);                                                           \
     }
         ROWS(STEP)
 #undef STEP
@@ -212,19 +287,46 @@ TARGET static void bf16_tile(const uint16_t *a, size_t kp, int mr, int nv, const
 #undef INIT
 }
 
+typedef void (*bf16_tile_fn)(const uint16_t *, size_t, int, const uint16_t *, const float *,
+                             float *, size_t, size_t, const uint16_t *);
+#define TILE_FN(R)                                                                                  \
+    TARGET static void bf16_tile_##R(const uint16_t *a, size_t kp, int nv, const uint16_t *w,      \
+                                     const float *b, float *y, size_t ldy, size_t nvalid,          \
+                                     const uint16_t *pf) {                                         \
+        (void)pf;                                                                                   \
+        bf16_tile(a, kp, R, nv, w, b, y, ldy, nvalid, NULL);                                        \
+    }                                                                                               \
+    TARGET static void bf16_tile_##R##_pf(const uint16_t *a, size_t kp, int nv, const uint16_t *w, \
+                                          const float *b, float *y, size_t ldy, size_t nvalid,     \
+                                          const uint16_t *pf) {                                    \
+        bf16_tile(a, kp, R, nv, w, b, y, ldy, nvalid, pf);                                          \
+    }
+TILE_FN(1) TILE_FN(2) TILE_FN(3) TILE_FN(4) TILE_FN(5) TILE_FN(6)
+#undef TILE_FN
+static const bf16_tile_fn bf16_fns[2][MR + 1] = {
+    {NULL, bf16_tile_1, bf16_tile_2, bf16_tile_3, bf16_tile_4, bf16_tile_5, bf16_tile_6},
+    {NULL, bf16_tile_1_pf, bf16_tile_2_pf, bf16_tile_3_pf, bf16_tile_4_pf, bf16_tile_5_pf,
+     bf16_tile_6_pf},
+};
+
+// Few rows prefetch the next weight group as q8 does.
 TARGET static void bf16(const fr__dense *d, const float *x, size_t m, float *y, size_t ldy,
                         void *scratch) {
     const size_t kp = d->kp, npanel = d->np / 16;
     uint16_t *xb = scratch;  // (m, kp): fr__dense_scratch_bytes has 2 * m * round_up(k, 32)
     to_bf16(x, m, d->k, kp, xb);
+    const int few = m <= MB;
     for (size_t i0 = 0; i0 < m; i0 += MB) {
         size_t i1 = i0 + MB < m ? i0 + MB : m;
         for (size_t p = 0; p < npanel; p += NV) {
             size_t j = p * 16;
             int nv = npanel - p < NV ? (int)(npanel - p) : NV;
-            for (size_t i = i0; i < i1; i += MR)
-                bf16_tile(xb + i * kp, kp, i1 - i < MR ? (int)(i1 - i) : MR, nv, d->bf + p * kp * 16,
-                          d->b + j, y + i * ldy + j, ldy, d->n - j);
+            const uint16_t *pf = few && p + 2 * NV <= npanel ? d->bf + (p + NV) * kp * 16 : NULL;
+            for (size_t i = i0; i < i1; i += MR, pf = NULL) {
+                int mr = i1 - i < MR ? (int)(i1 - i) : MR;
+                bf16_fns[pf != NULL][mr](xb + i * kp, kp, nv, d->bf + p * kp * 16, d->b + j,
+                                         y + i * ldy + j, ldy, d->n - j, pf);
+            }
         }
     }
 }

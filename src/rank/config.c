@@ -29,7 +29,8 @@
  *     "now": "now",                the clock for timeliness (a date makes runs reproducible)
  *     "retriever": "bm25",         bm25 | dense | hybrid, or {"mode": "hybrid", "fusion": "rrf",
  *                                  "rrf_k": 60, "dense_weight": 0.5, "fusion_depth": 100,
- *                                  "threads": 1}   (candidates: src/rank/retriever.c)
+ *                                  "threads": 1, "query_dtype": "f32"}
+ *                                  (candidates: src/rank/retriever.c)
  *   }
  * Unknown fields are errors (a typo must not silently change nothing).
  */
@@ -185,6 +186,13 @@ int fr_pipeline_config_set(fr_pipeline_config *c, const char *key, const char *v
         return set_double(key, v, 0, 1, &c->retriever.dense_weight, err);
     if (!strcmp(key, "retriever.fusion_depth"))
         return set_size(key, v, 1, 1000000, &c->retriever.depth, err);
+    if (!strcmp(key, "retriever.query_dtype")) {
+        fr_dtype d;
+        if (fr_dtype_parse(v, &d) < 0)
+            return fr__err(err, FR_EINVAL, "%s: expected f32, bf16 or int8, got '%.40s'", key, v);
+        c->retriever.query_dtype = d;
+        return 0;
+    }
     if (!strcmp(key, "retriever.threads")) {
         if ((rc = set_size(key, v, 1, 256, &z, err)) < 0) return rc;
         c->retriever.threads = (int)z;
@@ -432,6 +440,7 @@ char *fr_pipeline_config_to_json(const fr_pipeline_config *c) {
     json_object_set_new(rt, "dense_weight", json_real(c->retriever.dense_weight));
     json_object_set_new(rt, "fusion_depth", json_integer((json_int_t)c->retriever.depth));
     json_object_set_new(rt, "threads", json_integer(c->retriever.threads));
+    json_object_set_new(rt, "query_dtype", json_string(fr_dtype_name(c->retriever.query_dtype)));
     json_object_set_new(o, "retriever", rt);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);

@@ -683,6 +683,10 @@ static int load(fr_server *s, fr_error *err) {
         fr_index_embedding em;
         if (fr_index_embedding_get(s->ix, &em, NULL) == 0 && (rc = fr_index_load_embedder(s->ix, err)) < 0)
             return fr__err_prefix(err, rc, "index");
+        // and packed for the config's retriever.query_dtype (a request asking for another
+        // type packs it once, on first use)
+        if ((rc = fr_retriever_prepare(s->ix, &s->cfg.retriever, err)) < 0)
+            return fr__err_prefix(err, rc, "index");
         if ((rc = fr_pipeline_new(s->ix, &s->cfg, &s->pipe, err)) < 0) return fr__err_prefix(err, rc, "pipeline");
         if (s->model) fr_pipeline_set_scorer(s->pipe, batched_scorer, s, "cross-encoder");
     }
