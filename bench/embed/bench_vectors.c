@@ -17,6 +17,10 @@
  * query's sign bits on 2 threads, the R = factor x K nearest rows rescored with int8 rows
  * (per-row scale max|x|/127, float query), top K. Reports p50 / p99 ms and recall@10 and
  * recall@K against F32 exact search (exact int8's recall beside it), on both corpora.
+ * With FR_REAL_EMB=DIR in the environment, none of the above: the real sentence embeddings of
+ * scripts/bench/real_embeddings.sh (DIR/docs.f32, DIR/queries.f32: n x DIM little-endian
+ * floats, DIM from the command line, 512 for its model) go into F32, int8, int8+rescore and
+ * centred-int8 matrices, and int8's top-10 / top-100 overlap with F32 is printed (real_report).
  */
 #include <pthread.h>
 #ifdef __AVX2__
@@ -325,6 +329,62 @@ static void overlap_report(const char *name, const mats *m, const float *q, size
                    ov[i][0] / (10.0 * (Q / 2)), ov[i][1] / (10.0 * (Q - Q / 2)));
 }
 
+// ---- real embeddings (FR_REAL_EMB) ----
+// Rows of a raw float32 file (n x D). OUT: returns malloc'd rows (caller frees), *n; NULL on error.
+static float *read_rows(const char *dir, const char *name, int D, size_t *n) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    float *x = NULL;
+    long len = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+    *n = len > 0 ? (size_t)len / (D * sizeof(float)) : 0;
+    if (*n && fseek(f, 0, SEEK_SET) == 0 && (x = malloc(*n * D * sizeof *x)) &&
+        fread(x, D * sizeof *x, *n, f) != *n) {
+        free(x);
+        x = NULL;
+    }
+    if (f) fclose(f);
+    if (!x) fprintf(stderr, "%s: cannot read %d-float rows\n", path, D);
+    return x;
+}
+
+// int8 (plain, +rescore, on rows centred on the corpus mean) vs F32: mean top-10 and top-100
+// overlap over all queries, on 2 threads. Returns main's exit status.
+static int real_report(const char *dir, int D) {
+    size_t N, Q;
+    float *x = read_rows(dir, "docs.f32", D, &N), *q = read_rows(dir, "queries.f32", D, &Q);
+    if (!x || !q) return 1;
+    static const fr_vec_type ty[4] = {FR_VEC_F32, FR_VEC_I8, FR_VEC_I8_RESCORE, FR_VEC_I8};
+    static const char *what[4] = {"f32", "int8", "int8+rescore", "int8, rows centred on the corpus mean"};
+    fr_vecs *v[4] = {NULL};
+    fr_error err;
+    for (int i = 0; i < 3; i++)
+        if (fr_vecs_new(D, ty[i], &v[i], &err) || fr_vecs_add(v[i], x, N, &err)) return 1;
+    double *mu = calloc((size_t)D, sizeof *mu);
+    for (size_t i = 0; i < N * D; i++) mu[i % D] += x[i] / (double)N;
+    for (size_t i = 0; i < N * D; i++) x[i] -= (float)mu[i % D];
+    if (fr_vecs_new(D, ty[3], &v[3], &err) || fr_vecs_add(v[3], x, N, &err)) return 1;
+    size_t K = N < 100 ? N : 100, n0, n1;
+    fr_vec_hit *h0 = malloc(K * sizeof *h0), *h1 = malloc(K * sizeof *h1);
+    uint8_t *mark = calloc(N, 1);
+    printf("| real embeddings (%s) | matrix | top-10 overlap with f32 | top-%zu overlap |\n"
+           "|---|---|---|---|\n", dir, K);
+    for (int i = 1; i < 4; i++) {
+        double o10 = 0, ok = 0;
+        for (size_t j = 0; j < Q; j++) {
+            fr_vecs_search(v[0], q + j * D, K, 2, h0, &n0, &err);
+            fr_vecs_search(v[i], q + j * D, K, 2, h1, &n1, &err);
+            o10 += common(h0, n0, h1, n1, 10, mark, N) / 10.0;
+            ok += common(h0, n0, h1, n1, K, mark, N) / (double)K;
+        }
+        printf("| %zu docs x %d, %zu queries | %s | %.4f | %.4f |\n", N, D, Q, what[i], o10 / Q, ok / Q);
+    }
+    for (int i = 0; i < 4; i++) fr_vecs_free(v[i]);
+    free(x); free(q); free(mu); free(h0); free(h1); free(mark);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     size_t N = argc > 1 ? strtoull(argv[1], 0, 10) : 1000000;
     int D = argc > 2 ? atoi(argv[2]) : 384;
@@ -340,6 +400,7 @@ int main(int argc, char **argv) {
         app = &ap;
     }
     if (D < 1 || D > 4096 || Q < 2) return 2;
+    if (getenv("FR_REAL_EMB")) return real_report(getenv("FR_REAL_EMB"), D);
     static const char *names[] = {"f32", "int8", "int8+rescore"};
     int timed[3] = {0}, want[4] = {0};
     for (int i = 0; i < 3; i++) {  // membership in the comma list
