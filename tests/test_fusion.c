@@ -4,7 +4,90 @@
 #include "finerank.h"
 #include "test.h"
 
+// ---- a reference: the definition written out (a doc's contributions summed in list order,
+// then a sort by score, ties by doc), against fr_fuse's radix sorts on random lists ----
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
+
+static int ref_cmp(const void *a, const void *b) {
+    const fr_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static size_t ref_fuse(const fr_hit *const *lists, const size_t *lens, size_t nl, const fr_fuse_opts *o,
+                       fr_hit *out) {
+    size_t n = 0;
+    for (size_t l = 0; l < nl; l++)
+        for (size_t r = 0; r < lens[l]; r++) {
+            size_t j = 0;
+            while (j < n && out[j].doc != lists[l][r].doc) j++;
+            if (j == n) out[n++] = (fr_hit){lists[l][r].doc, 0};
+        }
+    for (size_t j = 0; j < n; j++) {
+        double s = 0;
+        for (size_t l = 0; l < nl; l++) {
+            double w = o->weights ? o->weights[l] : o->method == FR_FUSE_RRF ? 1.0 : 1.0 / (double)nl;
+            double mn = 0, mx = 0;
+            for (size_t r = 0; r < lens[l]; r++) {
+                double x = lists[l][r].score;
+                if (!r || x < mn) mn = x;
+                if (!r || x > mx) mx = x;
+            }
+            for (size_t r = 0; r < lens[l]; r++)
+                if (lists[l][r].doc == out[j].doc)
+                    s += o->method == FR_FUSE_RRF ? w / (o->rrf_k + (double)(r + 1))
+                                                  : w * (mx > mn ? (lists[l][r].score - mn) / (mx - mn) : 1.0);
+        }
+        out[j].score = s;
+    }
+    qsort(out, n, sizeof *out, ref_cmp);
+    return n;
+}
+
+static void test_random_vs_reference(void) {
+    enum { MAXL = 4, MAXN = 300 };
+    static fr_hit lists[MAXL][MAXN], got[MAXL * MAXN], want[MAXL * MAXN];
+    int bad = 0;
+    for (int round = 0; round < 400 && !bad; round++) {
+        size_t nl = 1 + next() % MAXL, lens[MAXL];
+        const fr_hit *lp[MAXL];
+        // docs from a small range (many shared between lists) or a wide one (ids above 2^24);
+        // scores from a few values (ties, -0 and +0) or spread out
+        uint32_t span = round % 3 == 0 ? 50 : round % 3 == 1 ? 400 : 0xFFFFFFF0u;
+        for (size_t l = 0; l < nl; l++) {
+            lens[l] = next() % (round % 5 ? MAXN : 40);
+            if (lens[l] > span) lens[l] = span;
+            for (size_t r = 0; r < lens[l]; r++) {
+                uint32_t d;
+                int dup;
+                do {  // distinct docs within a list
+                    d = (uint32_t)(next() % span);
+                    dup = 0;
+                    for (size_t q = 0; q < r; q++) dup |= lists[l][q].doc == d;
+                } while (dup);
+                double s = round & 1 ? (double)(int)(next() % 5) - 2 : (double)(next() % 100000) / 7.0 - 5000;
+                if (s == 0 && next() % 2) s = -0.0;
+                lists[l][r] = (fr_hit){d, s};
+            }
+            lp[l] = lists[l];
+        }
+        fr_fuse_opts o = fr_fuse_opts_default();
+        double w[MAXL] = {0.3, 1.7, 0, 2.5};
+        if (round % 4 >= 2) o.method = FR_FUSE_WEIGHTED;
+        if (round % 8 >= 4) o.weights = w;
+        if (round % 7 == 0) o.rrf_k = 0;
+        size_t n, nw = ref_fuse(lp, lens, nl, &o, want);
+        fr_error err;
+        if (fr_fuse(lp, lens, nl, &o, got, &n, &err) < 0 || n != nw) { bad = 1; break; }
+        for (size_t i = 0; i < n; i++)
+            if (got[i].doc != want[i].doc || got[i].score != want[i].score) bad = 1;
+    }
+    CHECK_EQ(bad, 0);
+}
+
 int main(void) {
+    test_random_vs_reference();
     // A (BM25): d1 10, d2 8, d3 5.   B (dense): d3 0.9, d4 0.8, d1 0.1.
     fr_hit a[] = {{1, 10}, {2, 8}, {3, 5}}, b[] = {{3, 0.9}, {4, 0.8}, {1, 0.1}};
     const fr_hit *lists[] = {a, b};
