@@ -17,12 +17,16 @@
  * thread) and the dense scan dominate. The index handle holds the embedder, loaded once, and
  * every call only reads shared state, so concurrent calls are safe.
  *
- * Hybrid with threads >= 2: BM25 runs on a second thread while this one embeds the query
- * (the two share nothing but the read-only index), then the dense scan takes `threads`
- * threads, then fusion. The lists, and so the fused result, are the ones the sequential
- * order computes (tests/test_retriever.c compares them); on failure the error is the one
- * the sequential order would report (BM25's first). threads = 1 stays sequential: a server
- * running one request per core gains nothing from splitting one.
+ * Hybrid with threads >= 2: BM25 runs on a second thread while this one embeds the query and
+ * runs the dense scan (`threads` threads; the two sides share nothing but the read-only
+ * index), then fusion. So a hybrid query costs max(BM25, embedding + scan) + fusion: with an
+ * int8 query (~0.9 ms) and an IVF scan (~1 ms) that is about BM25's own ~2 ms at 1M documents
+ * (issue 8's "hybrid adds <= 50% to BM25"; bench/embed/README.md). The scan used to wait for
+ * BM25, which only pays when the scan is the exact one and wants both cores. The lists, and
+ * so the fused result, are the ones the sequential order computes (tests/test_retriever.c
+ * compares them); on failure the error is the one the sequential order would report (BM25's
+ * first). threads = 1 stays sequential: a server running one request per core gains nothing
+ * from splitting one.
  */
 #include <pthread.h>
 #include <string.h>
@@ -153,12 +157,12 @@ int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
     float *q = NULL;
     int rc = bj.rc;  // sequential: no embedding after a failed BM25
     if (overlap || rc == 0) rc = embed(ix, query, ro->query_dtype, &q, err);
+    if (rc == 0) rc = scan(ix, q, &o, ro->threads, buf + depth, &nd, err);
     if (overlap) pthread_join(tid, NULL);
     if (bj.rc < 0) {
         rc = bj.rc;
         if (err) *err = bj.err;
     }
-    if (rc == 0) rc = scan(ix, q, &o, ro->threads, buf + depth, &nd, err);
     if (rc == 0) rc = fr_retriever_fuse(ro, buf, bj.n, buf + depth, nd, buf + 2 * depth, &n, err);
     if (rc == 0) {
         *n_hits = n < k ? n : k;
