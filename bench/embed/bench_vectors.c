@@ -83,8 +83,31 @@ static void corpus_doc(const corpus *c, float *x) {
 }
 
 typedef struct mats {
-    fr_vecs *v[4];  // f32, int8, int8+rescore, int8 of centred rows
+    fr_vecs *v[4];  // f32, int8, int8+rescore, int8 without the transform
 } mats;
+
+static void mats_new(mats *m, const int *want, int D) {
+    static const fr_vec_type ty[4] = {FR_VEC_F32, FR_VEC_I8, FR_VEC_I8_RESCORE, FR_VEC_I8};
+    fr_error err;
+    for (int i = 0; i < 4; i++) {
+        m->v[i] = NULL;
+        if (want[i]) fr_vecs_new(D, ty[i], &m->v[i], &err);
+    }
+}
+
+// Rows x (n, D) into every matrix; the first call (first = 1) gives the library's int8 its
+// transform sample (it fits one to the first rows added, 4096 here as an index segment gives
+// it), and the matrix "without" its first 8 rows alone: too few to fit, so it keeps version 1's
+// plain per-row quantisation. (main's library fits nothing: its two int8 rows are the same.)
+static void mats_add(mats *m, const float *x, size_t n, int D, int first) {
+    fr_error err;
+    for (int i = 0; i < 3; i++)
+        if (m->v[i]) fr_vecs_add(m->v[i], x, n, &err);
+    if (!m->v[3]) return;
+    size_t head = first && n > 8 ? 8 : 0;
+    if (head) fr_vecs_add(m->v[3], x, head, &err);
+    fr_vecs_add(m->v[3], x + head * D, n - head, &err);
+}
 
 // N documents into the matrices wanted (want[i]); keep: the rows the near queries start from.
 // ---- approximate first pass (APPROX) ----
@@ -248,17 +271,11 @@ static void approx_report(const char *name, const mats *m, const approx *a, cons
     free(ht); free(hi); free(ha); free(dist); free(mark); free(lat);
 }
 
-static void build(const corpus *c, size_t N, size_t Q, const int *want, mats *m, float *keep, float *mu,
-                  approx *ap) {
-    fr_error err;
+static void build(const corpus *c, size_t N, size_t Q, const int *want, mats *m, float *keep,
+                  approx *ap, float **all_out) {
     int D = c->D;
-    static const fr_vec_type ty[4] = {FR_VEC_F32, FR_VEC_I8, FR_VEC_I8_RESCORE, FR_VEC_I8};
-    for (int i = 0; i < 4; i++) {
-        m->v[i] = NULL;
-        if (want[i]) fr_vecs_new(D, ty[i], &m->v[i], &err);
-    }
-    float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), *all = want[3] ? malloc(N * (size_t)D * sizeof *all) : NULL;
-    double *sum = calloc((size_t)D, sizeof *sum);
+    mats_new(m, want, D);
+    float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), *all = all_out ? malloc(N * (size_t)D * sizeof *all) : NULL;
     for (size_t s = 0; s < N; s += 4096) {
         size_t n = N - s < 4096 ? N - s : 4096;
         for (size_t i = 0; i < n; i++) corpus_doc(c, chunk + i * D);
@@ -266,19 +283,11 @@ static void build(const corpus *c, size_t N, size_t Q, const int *want, mats *m,
             size_t r = j * (N / (Q / 2 + 1));
             if (r >= s && r < s + n) memcpy(keep + j * D, chunk + (r - s) * D, D * sizeof(float));
         }
-        for (int i = 0; i < 3; i++)
-            if (m->v[i]) fr_vecs_add(m->v[i], chunk, n, &err);
+        mats_add(m, chunk, n, D, s == 0);
         if (ap) approx_add(ap, s, chunk, n);
         if (all) memcpy(all + s * D, chunk, n * D * sizeof(float));
-        for (size_t i = 0; i < n * D; i++) sum[i % D] += chunk[i];
     }
-    for (int d = 0; d < D; d++) mu[d] = (float)(sum[d] / (double)N);
-    if (all) {
-        for (size_t i = 0; i < N * D; i++) all[i] -= mu[i % D];
-        fr_vecs_add(m->v[3], all, N, &err);
-    }
-    free(all);
-    free(sum);
+    if (all_out) *all_out = all;
     free(chunk);
 }
 
@@ -298,31 +307,175 @@ static void queries(const corpus *c, size_t Q, const float *keep, float *q) {
     }
 }
 
-static size_t overlap10(const fr_vec_hit *a, const fr_vec_hit *b) {
-    size_t o = 0;
-    for (size_t x = 0; x < 10; x++)
-        for (size_t y = 0; y < 10; y++) o += a[x].id == b[y].id;
-    return o;
-}
-
-static void overlap_report(const char *name, const mats *m, const float *q, size_t Q, int D) {
+// Top-10 and top-100 overlap of each matrix with F32 (near-document queries are the first half).
+static void overlap_report(const char *name, const mats *m, const float *q, size_t Q, int D, size_t N) {
     fr_error err;
-    fr_vec_hit hf[10], hi[10];
-    size_t ov[4][2] = {{0}};  // matrix, near/other
+    fr_vec_hit hf[100], hi[100];
+    size_t ov[4][2] = {{0}}, ov100[4] = {0};  // matrix, near/other
+    uint8_t *mark = calloc(N, 1);
     for (size_t j = 0; j < Q; j++) {
         size_t a, b;
-        fr_vecs_search(m->v[0], q + j * D, 10, 2, hf, &a, &err);
+        fr_vecs_search(m->v[0], q + j * D, 100, 2, hf, &a, &err);
         for (int i = 1; i < 4; i++) {
             if (!m->v[i]) continue;
-            fr_vecs_search(m->v[i], q + j * D, 10, 2, hi, &b, &err);
-            ov[i][j >= Q / 2] += overlap10(hf, hi);
+            fr_vecs_search(m->v[i], q + j * D, 100, 2, hi, &b, &err);
+            ov[i][j >= Q / 2] += common(hf, a, hi, b, 10, mark, N);
+            ov100[i] += common(hf, a, hi, b, 100, mark, N);
         }
     }
-    static const char *what[] = {"", "int8", "int8+rescore", "int8, rows centred on the corpus mean"};
+    static const char *what[] = {"", "int8", "int8+rescore", "int8 without the transform (version 1)"};
     for (int i = 1; i < 4; i++)
         if (m->v[i])
-            printf("| %s | %s | %.4f | %.4f | %.4f |\n", name, what[i], (ov[i][0] + ov[i][1]) / (10.0 * Q),
-                   ov[i][0] / (10.0 * (Q / 2)), ov[i][1] / (10.0 * (Q - Q / 2)));
+            printf("| %s | %zu | %s | %.4f | %.4f | %.4f | %.4f |\n", name, N, what[i], (ov[i][0] + ov[i][1]) / (10.0 * Q),
+                   ov[i][0] / (10.0 * (Q / 2)), ov[i][1] / (10.0 * (Q - Q / 2)), ov100[i] / (100.0 * Q));
+    free(mark);
+}
+
+
+// ---- quantiser study (OVERLAP=2; a prototype, outside the library) ----
+// Each variant quantises every row as x ≈ mu + s_row · (w ⊙ c), c int8 in [-127, 127],
+// s_row = clip(row) / 127, and is searched exactly over its dequantised rows (a float query:
+// the library's int16 query adds ~1e-5 relative error, far below int8's). Overlap @10 and @100
+// with F32 exact search.
+typedef struct qvar { const char *name; int centre; double wpow; double clip; int rbits; int best; } qvar;
+
+static void study(const char *name, const float *all, size_t N, int D, const fr_vecs *ref, const float *q,
+                  size_t Q) {
+    static const qvar vars[] = {
+        {"per-row int8 (the library's)", 0, 0, 0, 0, 0},
+        {"centred", 1, 0, 0, 0, 0},
+        {"centred, w = std", 1, 1, 0, 0, 0},
+        {"centred, w = std^0.5", 1, 0.5, 0, 0, 0},
+        {"centred, w = std^0.75", 1, 0.75, 0, 0, 0},
+        {"centred, w = std^0.25", 1, 0.25, 0, 0, 0},
+        {"centred, w = std^0.5, best scale", 1, 0.5, 0, 0, 1},
+        {"centred, w = std^0.5, +1 refinement bit", 1, 0.5, 0, 1, 0},
+        {"centred, w = std^0.5, +2 refinement bits", 1, 0.5, 0, 2, 0},
+        {"per-row int8, +1 refinement bit", 0, 0, 0, 1, 0},
+    };
+    fr_error err;
+    double *sum = calloc((size_t)D, sizeof *sum), *sq = calloc((size_t)D, sizeof *sq);
+    for (size_t i = 0; i < N * D; i++) sum[i % D] += all[i];
+    float *mu = malloc((size_t)D * sizeof *mu), *sd = malloc((size_t)D * sizeof *sd);
+    for (int d = 0; d < D; d++) mu[d] = (float)(sum[d] / (double)N);
+    for (size_t i = 0; i < N * D; i++) { double t = all[i] - mu[i % D]; sq[i % D] += t * t; }
+    for (int d = 0; d < D; d++) sd[d] = (float)sqrt(sq[d] / (double)N);
+    float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), y[4096], w[4096];
+    size_t K = 100, nr, nv;
+    fr_vec_hit *hr = malloc(Q * K * sizeof *hr), *hv = malloc(K * sizeof *hv);
+    size_t *nrs = malloc(Q * sizeof *nrs);
+    uint8_t *mark = calloc(N, 1);
+    for (size_t j = 0; j < Q; j++) { fr_vecs_search(ref, q + j * D, K, 2, hr + j * K, &nr, &err); nrs[j] = nr; }
+    for (size_t vi = 0; vi < sizeof vars / sizeof *vars; vi++) {
+        const qvar *V = &vars[vi];
+        const char *pick = getenv("QVARS");  // e.g. ",0,3,8," (default: all)
+        char tag[16];
+        snprintf(tag, sizeof tag, ",%zu,", vi);
+        if (pick && !strstr(pick, tag)) continue;
+        for (int d = 0; d < D; d++) w[d] = V->wpow ? (float)pow(sd[d] > 1e-12f ? sd[d] : 1e-12f, V->wpow) : 1.0f;
+        fr_vecs *m = NULL;
+        fr_vecs_new(D, FR_VEC_F32, &m, &err);
+        for (size_t s = 0; s < N; s += 4096) {
+            size_t n = N - s < 4096 ? N - s : 4096;
+            for (size_t i = 0; i < n; i++) {
+                const float *x = all + (s + i) * D;
+                float *o = chunk + i * D;
+                double mx = 0, ss = 0;
+                for (int d = 0; d < D; d++) {
+                    y[d] = (x[d] - (V->centre ? mu[d] : 0)) / w[d];
+                    mx = fabs(y[d]) > mx ? fabs(y[d]) : mx;
+                    ss += (double)y[d] * y[d];
+                }
+                if (V->clip && V->clip * sqrt(ss / D) < mx) mx = V->clip * sqrt(ss / D);
+                float sc = mx > 0 ? (float)(mx / 127) : 1;
+                if (V->best) {  // the scale in [0.7, 1] x max/127 with the least squared error
+                    double be = INFINITY;
+                    float bs = sc;
+                    for (int t = 0; t <= 30; t++) {
+                        float s2 = sc * (0.7f + 0.01f * t);
+                        double e = 0;
+                        for (int d = 0; d < D; d++) {
+                            float c = nearbyintf(y[d] / s2);
+                            c = c > 127 ? 127 : c < -127 ? -127 : c;
+                            e += (double)(y[d] - s2 * c) * (y[d] - s2 * c);
+                        }
+                        if (e < be) { be = e; bs = s2; }
+                    }
+                    sc = bs;
+                }
+                for (int d = 0; d < D; d++) {
+                    float c = nearbyintf(y[d] / sc);
+                    c = c > 127 ? 127 : c < -127 ? -127 : c;
+                    if (V->rbits) {  // residual in [-1/2, 1/2] quantised to 2^rbits levels
+                        float r = y[d] / sc - c, L = (float)(1 << V->rbits);
+                        float k = floorf((r + 0.5f) * L);
+                        k = k > L - 1 ? L - 1 : k < 0 ? 0 : k;
+                        c += (k + 0.5f) / L - 0.5f;
+                    }
+                    o[d] = (V->centre ? mu[d] : 0) + sc * w[d] * c;
+                }
+            }
+            fr_vecs_add(m, chunk, n, &err);
+        }
+        double o10 = 0, o100 = 0;
+        for (size_t j = 0; j < Q; j++) {
+            fr_vecs_search(m, q + j * D, K, 2, hv, &nv, &err);
+            o10 += common(hr + j * K, nrs[j], hv, nv, 10, mark, N) / 10.0;
+            o100 += common(hr + j * K, nrs[j], hv, nv, 100, mark, N) / 100.0;
+        }
+        printf("| %s | %zu | %s | %.4f | %.4f |\n", name, N, V->name, o10 / Q, o100 / Q);
+        fflush(stdout);
+        fr_vecs_free(m);
+    }
+    free(sum); free(sq); free(mu); free(sd); free(chunk); free(hr); free(hv); free(nrs); free(mark);
+}
+
+// ---- real embeddings (REALEMB=DIR: docs.f32 and queries.f32, REALDIM floats per row) ----
+static float *read_rows(const char *dir, const char *name, int D, size_t *n) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *n = (size_t)len / ((size_t)D * sizeof(float));
+    float *x = malloc(*n * (size_t)D * sizeof *x + 1);
+    if (x && fread(x, sizeof(float) * (size_t)D, *n, f) != *n) { free(x); x = NULL; }
+    fclose(f);
+    return x;
+}
+
+// The overlap report (study = 0) or the quantiser study (1) on the real embeddings, if any.
+static void real_report(int do_study) {
+    const char *dir = getenv("REALEMB");
+    int D = getenv("REALDIM") ? atoi(getenv("REALDIM")) : 512;
+    size_t N = 0, Q = 0;
+    if (!dir || D < 1) return;
+    float *x = read_rows(dir, "docs.f32", D, &N), *q = read_rows(dir, "queries.f32", D, &Q);
+    if (!x || !q || N < 100 || Q < 2) {
+        fprintf(stderr, "REALEMB=%s: no docs.f32 / queries.f32 of %d-float rows\n", dir, D);
+        return;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "real (%d-d)", D);
+    if (do_study) {
+        mats m;
+        int w1[4] = {1, 0, 0, 0};
+        mats_new(&m, w1, D);
+        for (size_t s = 0; s < N; s += 4096) mats_add(&m, x + s * D, N - s < 4096 ? N - s : 4096, D, s == 0);
+        study(name, x, N, D, m.v[0], q, Q);
+        fr_vecs_free(m.v[0]);
+    } else {
+        mats m;
+        int w4[4] = {1, 1, 1, 1};
+        mats_new(&m, w4, D);
+        for (size_t s = 0; s < N; s += 4096) mats_add(&m, x + s * D, N - s < 4096 ? N - s : 4096, D, s == 0);
+        overlap_report(name, &m, q, Q, D, N);
+        for (int i = 0; i < 4; i++) fr_vecs_free(m.v[i]);
+    }
+    free(x);
+    free(q);
 }
 
 int main(int argc, char **argv) {
@@ -340,6 +493,24 @@ int main(int argc, char **argv) {
         app = &ap;
     }
     if (D < 1 || D > 4096 || Q < 2) return 2;
+    if (do_overlap == 2) {  // the quantiser study only
+        printf("| corpus | rows | quantiser | overlap@10 | overlap@100 |\n|---|---|---|---|---|\n");
+        float *q = malloc(Q * (size_t)D * sizeof *q), *keep = malloc(Q * (size_t)D * sizeof *keep);
+        float *all = NULL;
+        for (int cl = 0; cl < 2 && !getenv("REALONLY"); cl++) {
+            corpus c;
+            corpus_init(&c, cl, D);
+            mats m;
+            int w1[4] = {1, 0, 0, 0};
+            build(&c, N, Q, w1, &m, keep, NULL, &all);
+            queries(&c, Q, keep, q);
+            study(cl ? "clustered" : "random", all, N, D, m.v[0], q, Q);
+            fr_vecs_free(m.v[0]);
+            free(all);
+        }
+        real_report(1);
+        return 0;
+    }
     static const char *names[] = {"f32", "int8", "int8+rescore"};
     int timed[3] = {0}, want[4] = {0};
     for (int i = 0; i < 3; i++) {  // membership in the comma list
@@ -354,9 +525,9 @@ int main(int argc, char **argv) {
     corpus c;
     corpus_init(&c, 0, D);
     float *q = malloc(Q * (size_t)D * sizeof *q), *keep = malloc(Q * (size_t)D * sizeof *keep);
-    float *mu = malloc((size_t)D * sizeof *mu);
     mats m;
-    build(&c, N, Q, want, &m, keep, mu, app);
+    if (do_overlap) want[3] = 1;
+    build(&c, N, Q, want, &m, keep, app, NULL);
     queries(&c, Q, keep, q);
     fr_error err;
     fr_vec_hit *h = malloc(K * sizeof *h);
@@ -383,16 +554,18 @@ int main(int argc, char **argv) {
     }
     if (!do_overlap && !factors) return 0;
     if (do_overlap) {
-        printf("\n| corpus | matrix | top-10 overlap with f32 | near-document queries | other queries |\n"
-               "|---|---|---|---|---|\n");
-        overlap_report("random", &m, q, Q, D);
+        printf("\n| corpus | rows | matrix | top-10 overlap with f32 | near-document queries | other queries "
+               "| top-100 overlap |\n|---|---|---|---|---|---|---|\n");
+        overlap_report("random", &m, q, Q, D, N);
     }
     for (int i = 0; i < 4; i++) fr_vecs_free(m.v[i]);
     corpus_init(&c, 1, D);
     int want_all[4] = {1, 1, !!do_overlap, !!do_overlap};
-    build(&c, N, Q, want_all, &m, keep, mu, app);
+    build(&c, N, Q, want_all, &m, keep, app, NULL);
     queries(&c, Q, keep, q);
-    if (do_overlap) overlap_report("clustered", &m, q, Q, D);
+    if (do_overlap) overlap_report("clustered", &m, q, Q, D, N);
     if (factors) approx_report("clustered", &m, app, q, Q, K, factors);
+    for (int i = 0; i < 4; i++) fr_vecs_free(m.v[i]);
+    if (do_overlap) real_report(0);
     return 0;
 }

@@ -5,7 +5,8 @@
  *
  * Files: seg_<n>_<id>.frv holds segment seg_<n>.frs's rows, one per document in segment doc
  * order (deleted documents keep their row so that row = local doc number), in the format of
- * src/index/vectors.c (magic "FRVECS01" = version 1, type, dim, n, model, rows, CRC32). <id>
+ * src/index/vectors.c (magic "FRVECS02" = version 2, type, dim, n, model, the int8 transform,
+ * rows, CRC32; version 1 files, without a transform, are still read). <id>
  * comes from the index's file counter (as segment numbers), so a new file never overwrites
  * one that a commit, or this writer's snapshot, still names. A file is written as .pending, fsynced,
  * renamed and the directory fsynced before any COMMIT points at it (the commit protocol of
@@ -13,7 +14,9 @@
  *
  * When vectors are made: the writer embeds a segment right after flushing it (index add,
  * build), with the recorded model and document prompt, "title text" as the passage. A merge
- * (optimize) copies the live rows of its sources unchanged (int8 rows keep their scales). A
+ * (optimize) copies the live rows of its sources unchanged (int8 rows keep their scales) when
+ * they share one int8 transform, as every segment of an index written by this version does
+ * once FIT_ROWS documents have been embedded (see "the int8 transform" below). A
  * segment may lack vectors (index built without a model, then fr_index_set_embedding
  * records one): BM25 ignores that; dense search reports it.
  *
