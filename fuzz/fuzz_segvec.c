@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fr_vec_hit hits[4];
             size_t n;
             if (fr_vecs_search(v, q, 4, 1, hits, &n, &err) != 0 || n > fr_vecs_count(v)) abort();
-            if (fr__vecs_type(v) > FR_VEC_I8_RESCORE || strlen(meta.model) >= sizeof meta.model) abort();
+            if (fr__vecs_type(v) > FR_VEC_I8_REFINE || strlen(meta.model) >= sizeof meta.model) abort();
         }
         free(q);
         fr__vecs_view_free(v);

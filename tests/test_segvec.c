@@ -331,8 +331,8 @@ static void add_gen(fr_index *ix, int lo, int hi, uint64_t *s) {
 // The int8 transform (src/index/segvec.c) through the index: a first segment of 8 documents
 // (too few: none), one of 40 (fits its own), one of 20 (inherits the 40's, bit for bit); an
 // optimize merges all three under the 40's transform (the 8 rows re-quantised) and dense
-// search after it is within int8 error of before; a backfill to int8-rescore re-embeds under
-// one new transform (the merged segment's, fitted on its 68 rows).
+// search after it is within int8 error of before; a backfill to int8-rescore (then int8-refine)
+// re-embeds under one new transform (the merged segment's, fitted on its 68 rows).
 static void test_xform(void) {
     char dir[256];
     if (!tmp_dir(dir, sizeof dir, "segvec_xf")) { CHECK(0); return; }
@@ -410,6 +410,18 @@ static void test_xform(void) {
         CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
     }
     xf_free(m, mb, nm);
+    // and as int8-refine: the same, and dense search finds every document
+    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8_REFINE, NULL, NULL, &err), 0);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    nm = xf_open(dir, m, mb, 8);
+    CHECK_EQ(nm, 1);
+    if (nm == 1) {
+        CHECK_EQ(fr__vecs_type(m[0]), FR_VEC_I8_REFINE);
+        CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
+    }
+    xf_free(m, mb, nm);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, after, &na, &err), 0);
+    CHECK_EQ(na, 68);
     fr_index_close(ix);
     rm_rf(dir);
 }

@@ -79,8 +79,12 @@ static int ref_cmp(const void *a, const void *b) {
 
 // OUT: all (n) hits, best first. mu, w: the matrix's transform (NULL: none): rows quantised as
 // y = (x - mu) / w, the query as q * w, and q·mu (summed in double) added to every score.
+// OUT: fine[r] (when not NULL), row r's int8-refine score: each element's residual
+// t = y·127/max|y| − q coded as k = clamp(floor((t + 1/2)·4), 0, 3), the row read as
+// q + (2k − 3)/8, scored against the float query q * w (summed in float in order) times the
+// row's scale, plus q·mu.
 static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu, const float *w,
-                          const float *query, fr_vec_hit *all) {
+                          const float *query, fr_vec_hit *all, float *fine) {
     double lim = 2147483647.0 / (127.0 * dim);
     float qmax = lim > 32767 ? 32767.0f : (float)floor(lim);
     int *qq = malloc((size_t)dim * sizeof *qq), *qr = malloc((size_t)dim * sizeof *qr);
@@ -91,9 +95,23 @@ static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu,
         b += mu ? (double)query[d] * mu[d] : 0;
     }
     float qs = ref_quant(y, dim, qmax, qq), bias = (float)b;
+    float *qw = malloc((size_t)dim * sizeof *qw);
+    for (int d = 0; d < dim; d++) qw[d] = mu ? query[d] * w[d] : query[d];
     for (size_t r = 0; r < n; r++) {
         for (int d = 0; d < dim; d++) y[d] = mu ? (rows[r * dim + d] - mu[d]) / w[d] : rows[r * dim + d];
         float rs = ref_quant(y, dim, 127.0f, qr);
+        if (fine) {
+            float m = 0, acc = 0;
+            for (int d = 0; d < dim; d++) m = fabsf(y[d]) > m ? fabsf(y[d]) : m;
+            float inv = m > 0 ? 127.0f / m : 0.0f;
+            for (int d = 0; d < dim; d++) {
+                float k = floorf((y[d] * inv - (float)qr[d] + 0.5f) * 4.0f);
+                int kk = k < 0 ? 0 : k > 3 ? 3 : (int)k;
+                acc += qw[d] * ((float)qr[d] + (float)(2 * kk - 3) * 0.125f);
+            }
+            fine[r] = rs * acc;
+            if (mu) fine[r] = fine[r] + bias;
+        }
         long long dot = 0;
         for (int d = 0; d < dim; d++) dot += (long long)qq[d] * qr[d];
         float s = (float)(int32_t)dot * (qs * rs);
@@ -104,14 +122,16 @@ static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu,
     free(qq);
     free(qr);
     free(y);
+    free(qw);
 }
 
 // int8 search equals the reference exactly for every thread count and several k; rows are
 // n random unit vectors, the last `dups` of them copies of earlier rows (exact ties), added in
 // a first call of `first` rows (>= FR__VECS_FIT_MIN: the transform is fitted to them; fewer:
 // none) and a second of the rest. aniso: rows shaped like embeddings (aniso_rows), for which a
-// transform is chosen; else isotropic (where none may be).
-static void check_i8_exact(size_t n, int dim, size_t dups, size_t first, int aniso) {
+// transform is chosen; else isotropic (where none may be). ty: FR_VEC_I8, or FR_VEC_I8_REFINE
+// (its max(4k, k + 100) best by int8 score, rescored as ref_i8_search's `fine`).
+static void check_i8_exact(size_t n, int dim, size_t dups, size_t first, int aniso, fr_vec_type ty) {
     fr_error err;
     uint64_t saved = rng;  // its own random stream: the overlap check below keeps its data
     rng = 0x2545F4914F6CDD1Dull ^ n;
@@ -122,7 +142,7 @@ static void check_i8_exact(size_t n, int dim, size_t dups, size_t first, int ani
     normal_rows(q, 4, dim);
     memcpy(q + 3 * dim, x + 3 * dim, (size_t)dim * sizeof *q);  // a query equal to a (duplicated) row
     fr_vecs *v = NULL;
-    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8, &v, &err), 0);
+    CHECK_EQ(fr_vecs_new(dim, ty, &v, &err), 0);
     CHECK_EQ(fr_vecs_add(v, x, first, &err), 0);
     CHECK_EQ(fr_vecs_add(v, x + first * dim, n - first, &err), 0);
     size_t fit = fr__vecs_fit_n(v);
@@ -130,30 +150,41 @@ static void check_i8_exact(size_t n, int dim, size_t dups, size_t first, int ani
     if (first < FR__VECS_FIT_MIN || aniso) CHECK_EQ(fit, first < FR__VECS_FIT_MIN ? 0 : first);
     const float *mu, *w;
     fr__vecs_xform(v, &mu, &w);
-    fr_vec_hit *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    fr_vec_hit *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got), *exp = malloc(n * sizeof *exp);
+    float *fine = malloc(n * sizeof *fine);
     size_t ks[] = {1, 10, 100, n - 1, n}, bad = 0, runs = 0;
     for (int j = 0; j < 4; j++) {
-        ref_i8_search(x, n, dim, mu, w, q + j * dim, ref);
-        for (size_t a = 0; a < sizeof ks / sizeof *ks; a++)
+        ref_i8_search(x, n, dim, mu, w, q + j * dim, ref, fine);
+        for (size_t a = 0; a < sizeof ks / sizeof *ks; a++) {
+            size_t wide = ks[a] * 4 > ks[a] + 100 ? ks[a] * 4 : ks[a] + 100;
+            if (wide > n) wide = n;
+            memcpy(exp, ref, n * sizeof *exp);
+            if (ty == FR_VEC_I8_REFINE) {
+                for (size_t i = 0; i < wide; i++) exp[i].score = fine[exp[i].id];
+                qsort(exp, wide, sizeof *exp, ref_cmp);
+            }
             for (int t = 1; t <= 9; t += (t < 3 ? 1 : 3)) {
                 size_t m = 0;
                 CHECK_EQ(fr_vecs_search(v, q + j * dim, ks[a], t, got, &m, &err), 0);
-                bad += m != ks[a] || memcmp(got, ref, m * sizeof *got) != 0;
+                bad += m != ks[a] || memcmp(got, exp, m * sizeof *got) != 0;
                 runs++;
             }
+        }
     }
-    printf("test_vectors: int8 == scalar reference (%zu x %d, %zu duplicate rows, transform fitted on %zu): "
-           "%zu of %zu searches\n", n, dim, dups, fit, runs - bad, runs);
+    printf("test_vectors: %s == scalar reference (%zu x %d, %zu duplicate rows, transform fitted on %zu): "
+           "%zu of %zu searches\n", fr_vec_type_name(ty), n, dim, dups, fit, runs - bad, runs);
     CHECK_EQ(bad, 0);
     fr_vecs_free(v);
     free(x);
     free(q);
     free(ref);
     free(got);
+    free(exp);
+    free(fine);
     rng = saved;
 }
 
-static size_t overlap(const fr_vec_hit *a, size_t na, const fr_vec_hit *b, size_t nb) {
+static size_t n_common(const fr_vec_hit *a, size_t na, const fr_vec_hit *b, size_t nb) {
     size_t o = 0;
     for (size_t x = 0; x < na; x++)
         for (size_t y = 0; y < nb; y++) o += a[x].id == b[y].id;
@@ -175,25 +206,29 @@ static void check_clustered(void) {
         for (int d = 0; d < dim; d++)
             q[j * dim + d] = j < nq / 2 ? x[(j * 331) * dim + d] + 0.02f * (float)gauss()
                                         : 0.5f * (x[(j * 331) * dim + d] + x[(j * 331 + 1) * dim + d]);
-    fr_vecs *vf = NULL, *vt = NULL, *vn = NULL;
+    fr_vecs *vf = NULL, *vt = NULL, *vn = NULL, *vr = NULL;
     CHECK_EQ(fr_vecs_new(dim, FR_VEC_F32, &vf, &err), 0);
     CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8, &vt, &err), 0);
     CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8, &vn, &err), 0);
+    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8_REFINE, &vr, &err), 0);
     CHECK_EQ(fr_vecs_add(vf, x, n, &err), 0);
     CHECK_EQ(fr_vecs_add(vt, x, n, &err), 0);
+    CHECK_EQ(fr_vecs_add(vr, x, n, &err), 0);
     CHECK_EQ(fr_vecs_add(vn, x, 8, &err), 0);
     CHECK_EQ(fr_vecs_add(vn, x + 8 * dim, n - 8, &err), 0);
     CHECK_EQ(fr__vecs_fit_n(vt), n);
     CHECK_EQ(fr__vecs_fit_n(vn), 0);
-    fr_vec_hit hf[10], ht[10], hn[10];
-    size_t nf, nt, nn, ot = 0, on = 0;
+    fr_vec_hit hf[10], ht[10], hn[10], hr[10];
+    size_t nf, nt, nn, nr, ot = 0, on = 0, orf = 0;
     double worst = 0;
     for (size_t j = 0; j < nq; j++) {
         CHECK_EQ(fr_vecs_search(vf, q + j * dim, k, 1, hf, &nf, &err), 0);
         CHECK_EQ(fr_vecs_search(vt, q + j * dim, k, 2, ht, &nt, &err), 0);
         CHECK_EQ(fr_vecs_search(vn, q + j * dim, k, 2, hn, &nn, &err), 0);
-        ot += overlap(hf, nf, ht, nt);
-        on += overlap(hf, nf, hn, nn);
+        CHECK_EQ(fr_vecs_search(vr, q + j * dim, k, 2, hr, &nr, &err), 0);
+        ot += n_common(hf, nf, ht, nt);
+        on += n_common(hf, nf, hn, nn);
+        orf += n_common(hf, nf, hr, nr);
         // scores stay dot products (q·mu added back): close to the exact ones
         for (size_t a = 0; a < nt; a++) {
             double s = 0;
@@ -201,17 +236,20 @@ static void check_clustered(void) {
             worst = fabs(s - ht[a].score) > worst ? fabs(s - ht[a].score) : worst;
         }
     }
-    double fo = (double)ot / (double)(nq * k), fn = (double)on / (double)(nq * k);
+    double fo = (double)ot / (double)(nq * k), fn = (double)on / (double)(nq * k), fr = (double)orf / (double)(nq * k);
     printf("test_vectors: clustered %zu x %d, top-%zu overlap with F32: int8 %.4f with the transform, %.4f "
-           "without; max |score - exact| %.2g\n", n, dim, k, fo, fn, worst);
+           "without, int8-refine %.4f; max |score - exact| %.2g\n", n, dim, k, fo, fn, fr, worst);
+    CHECK(fr >= 0.99);
     CHECK(fo >= 0.97);        // 0.985 when written (the 100k / 1M bench: bench/embed/README.md)
     CHECK(fo >= fn + 0.05);   // 0.885 without
     CHECK(worst < 2e-3);
     fr_vecs_free(vf);
     fr_vecs_free(vt);
     fr_vecs_free(vn);
+    fr_vecs_free(vr);
     free(x);
-    free(q);    rng = saved;
+    free(q);
+    rng = saved;
 }
 
 // A copy of a file's bytes with its trailing CRC32 recomputed (to reach the checks after it).
@@ -261,7 +299,7 @@ static void check_v1(const float *rows, const float *qv) {
     }
 }
 
-// Version 2 with a transform: int8 and int8+rescore matrices of anisotropic rows survive a
+// Version 2 with a transform: int8, int8+rescore and int8-refine matrices of anisotropic rows survive a
 // save / load round trip (copy and view) bit for bit, transform included; truncations, a
 // flipped byte and a bad transform (w = 0, NaN mu: CRC fixed up) are clean errors. The files are
 // the fuzz seeds fuzz/corpus/{vectors,segvec}/*_xform.bin (FR_WRITE_SEEDS=1 rewrites them).
@@ -272,7 +310,7 @@ static void check_xform_files(const char *dir) {
     float x[64 * 40], q[40];
     aniso_rows(x, n, dim);
     for (int d = 0; d < dim; d++) q[d] = x[5 * dim + d] + x[9 * dim + d];
-    for (int ty = 1; ty <= 2; ty++) {
+    for (int ty = 1; ty <= 3; ty++) {
         char path[300], seed[300];
         fr_vecs *src = NULL, *back = NULL, *view = NULL;
         CHECK_EQ(fr_vecs_new(dim, (fr_vec_type)ty, &src, &err), 0);
@@ -298,7 +336,7 @@ static void check_xform_files(const char *dir) {
         fr__vecs_view_free(view);
         for (int corpus = 0; corpus < 2 && getenv("FR_WRITE_SEEDS"); corpus++) {
             snprintf(seed, sizeof seed, "fuzz/corpus/%s/%s_xform.bin", corpus ? "segvec" : "vectors",
-                     ty == 2 ? "i8r" : "i8");
+                     ty == 3 ? "i8f" : ty == 2 ? "i8r" : "i8");
             FILE *g = fopen(seed, "wb");
             fwrite(buf, 1, len, g);
             fclose(g);
@@ -333,16 +371,16 @@ static void check_xform_files(const char *dir) {
 // rows, B on 1000 others, C on none (first added 8 at a time), with deleted rows. The output
 // takes A's transform (the most rows fitted); A's live rows are copied (their scores equal A's
 // own, bit for bit), B's and C's re-quantised (scores within twice int8's error of exact).
-static void check_merge(const char *dir) {
+static void check_merge(const char *dir, fr_vec_type ty) {
     fr_error err;
     const int dim = 384;
     const size_t na = 3000, nb = 1000, nc = 500, n = na + nb + nc;
     float *x = malloc(n * dim * sizeof *x);
     aniso_rows(x, n, dim);
     fr_vecs *a = NULL, *b = NULL, *c = NULL, *m = NULL;
-    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8, &a, &err), 0);
-    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8, &b, &err), 0);
-    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8, &c, &err), 0);
+    CHECK_EQ(fr_vecs_new(dim, ty, &a, &err), 0);
+    CHECK_EQ(fr_vecs_new(dim, ty, &b, &err), 0);
+    CHECK_EQ(fr_vecs_new(dim, ty, &c, &err), 0);
     CHECK_EQ(fr_vecs_add(a, x, na, &err), 0);
     CHECK_EQ(fr_vecs_add(b, x + na * dim, nb, &err), 0);
     CHECK_EQ(fr_vecs_add(c, x + (na + nb) * dim, 8, &err), 0);
@@ -388,8 +426,8 @@ static void check_merge(const char *dir) {
                 requant++;
             }
         }
-        printf("test_vectors: merge of 3 transforms: %zu copied rows' scores equal the source's; %zu "
-               "re-quantised within %.2g of exact\n", copied, requant, worst);
+        printf("test_vectors: %s merge of 3 transforms: %zu copied rows' scores equal the source's; %zu "
+               "re-quantised within %.2g of exact\n", fr_vec_type_name(ty), copied, requant, worst);
         CHECK_EQ(copied, 3 * (na - (na + 2) / 3));
         CHECK(worst < 5e-3);  // two roundings (dequantise, re-quantise): 3.4e-3 when written
         free(ha);
@@ -408,21 +446,24 @@ static void check_merge(const char *dir) {
 
 int main(int argc, char **argv) {
     // the names the CLI and HTTP use, both ways
-    for (int t = FR_VEC_F32; t <= FR_VEC_I8_RESCORE; t++) {
+    for (int t = FR_VEC_F32; t <= FR_VEC_I8_REFINE; t++) {
         fr_vec_type back = FR_VEC_F32;
         CHECK_EQ(fr_vec_type_parse(fr_vec_type_name((fr_vec_type)t), &back), 0);
         CHECK_EQ(back, t);
     }
     CHECK_STR(fr_vec_type_name(FR_VEC_I8_RESCORE), "int8-rescore");
+    CHECK_STR(fr_vec_type_name(FR_VEC_I8_REFINE), "int8-refine");
     fr_vec_type other;
     CHECK_EQ(fr_vec_type_parse("int4", &other), FR_EINVAL);
     CHECK_EQ(fr_vec_type_parse(NULL, &other), FR_EINVAL);
     // exactness of the int8 kernels: 8-row blocks, tails, thread splits, padding, ties
-    check_i8_exact(9001, 384, 0, 9001, 1);
-    check_i8_exact(4099, 100, 600, 1000, 1);
-    check_i8_exact(2053, 1027, 0, 2053, 1);  // dim > 516: the query range narrows so int32 cannot wrap
-    check_i8_exact(3001, 384, 100, 15, 1);   // no transform: the version-1 formula
-    check_i8_exact(3001, 384, 0, 3001, 0);   // isotropic: whichever the fit chose
+    check_i8_exact(9001, 384, 0, 9001, 1, FR_VEC_I8);
+    check_i8_exact(4099, 100, 600, 1000, 1, FR_VEC_I8);
+    check_i8_exact(2053, 1027, 0, 2053, 1, FR_VEC_I8);  // dim > 516: the query range narrows
+    check_i8_exact(3001, 384, 100, 15, 1, FR_VEC_I8);   // no transform: the version-1 formula
+    check_i8_exact(3001, 384, 0, 3001, 0, FR_VEC_I8);   // isotropic: whichever the fit chose
+    check_i8_exact(4099, 100, 600, 1000, 1, FR_VEC_I8_REFINE);
+    check_i8_exact(3001, 384, 100, 15, 1, FR_VEC_I8_REFINE);
     if (argc > 1 && !strcmp(argv[1], "--exact-only")) return TEST_REPORT();
     // ... and again with the portable kernel (FINERANK_ISA=ref), in a child process: the kernel
     // is picked once per process
@@ -510,6 +551,18 @@ int main(int argc, char **argv) {
     printf("test_vectors: int8+rescore top-%zu identical to F32 for %zu of %zu queries\n", k, same, nq);
     CHECK_EQ(same, nq);
     fr_vecs_free(vr);
+    // I8_REFINE: int8 scan, candidates rescored with 2 more bits: top-10 overlap with F32
+    CHECK_EQ(fr_vecs_new(dim, FR_VEC_I8_REFINE, &vr, &err), 0);
+    CHECK_EQ(fr_vecs_add(vr, x, n, &err), 0);
+    size_t ovr = 0;
+    for (size_t j = 0; j < nq; j++) {
+        CHECK_EQ(fr_vecs_search(vf, q + j * dim, k, 1, hf, &nf, &err), 0);
+        CHECK_EQ(fr_vecs_search(vr, q + j * dim, k, 2, hi, &ni, &err), 0);
+        ovr += n_common(hf, nf, hi, ni);
+    }
+    printf("test_vectors: int8-refine top-%zu overlap with F32 %.4f\n", k, (double)ovr / (double)(nq * k));
+    CHECK(ovr >= nq * k * 99 / 100);
+    fr_vecs_free(vr);
     // ties: identical rows come back in id order; k > count returns count rows
     fr_vecs *t = NULL;
     CHECK_EQ(fr_vecs_new(3, FR_VEC_I8, &t, &err), 0);
@@ -596,7 +649,8 @@ int main(int argc, char **argv) {
     }
     check_v1(rows, qv);
     check_xform_files(dir);
-    check_merge(dir);
+    check_merge(dir, FR_VEC_I8);
+    check_merge(dir, FR_VEC_I8_REFINE);
     snprintf(path, sizeof path, "%s/none.bin", dir);
     fr_vecs *none = NULL;
     CHECK(fr_vecs_load(path, &none, NULL, &err) < 0);

@@ -83,15 +83,15 @@ static void corpus_doc(const corpus *c, float *x) {
 }
 
 typedef struct mats {
-    fr_vecs *v[4];  // f32, int8, int8+rescore, int8 without the transform
+    fr_vecs *v[5];  // f32, int8, int8+rescore, int8 without the transform, int8-refine
 } mats;
 
 static void mats_new(mats *m, const int *want, int D) {
-    static const fr_vec_type ty[4] = {FR_VEC_F32, FR_VEC_I8, FR_VEC_I8_RESCORE, FR_VEC_I8};
+    static const fr_vec_type ty[5] = {FR_VEC_F32, FR_VEC_I8, FR_VEC_I8_RESCORE, FR_VEC_I8, 3 /* FR_VEC_I8_REFINE */};
     fr_error err;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {  // main's library has no type 3: its v[4] stays NULL
         m->v[i] = NULL;
-        if (want[i]) fr_vecs_new(D, ty[i], &m->v[i], &err);
+        if (want[i] || (i == 4 && want[3])) fr_vecs_new(D, ty[i], &m->v[i], &err);
     }
 }
 
@@ -101,8 +101,8 @@ static void mats_new(mats *m, const int *want, int D) {
 // plain per-row quantisation. (main's library fits nothing: its two int8 rows are the same.)
 static void mats_add(mats *m, const float *x, size_t n, int D, int first) {
     fr_error err;
-    for (int i = 0; i < 3; i++)
-        if (m->v[i]) fr_vecs_add(m->v[i], x, n, &err);
+    for (int i = 0; i < 5; i++)
+        if (m->v[i] && i != 3) fr_vecs_add(m->v[i], x, n, &err);
     if (!m->v[3]) return;
     size_t head = first && n > 8 ? 8 : 0;
     if (head) fr_vecs_add(m->v[3], x, head, &err);
@@ -311,20 +311,21 @@ static void queries(const corpus *c, size_t Q, const float *keep, float *q) {
 static void overlap_report(const char *name, const mats *m, const float *q, size_t Q, int D, size_t N) {
     fr_error err;
     fr_vec_hit hf[100], hi[100];
-    size_t ov[4][2] = {{0}}, ov100[4] = {0};  // matrix, near/other
+    size_t ov[5][2] = {{0}}, ov100[5] = {0};  // matrix, near/other
     uint8_t *mark = calloc(N, 1);
     for (size_t j = 0; j < Q; j++) {
         size_t a, b;
         fr_vecs_search(m->v[0], q + j * D, 100, 2, hf, &a, &err);
-        for (int i = 1; i < 4; i++) {
+        for (int i = 1; i < 5; i++) {
             if (!m->v[i]) continue;
             fr_vecs_search(m->v[i], q + j * D, 100, 2, hi, &b, &err);
             ov[i][j >= Q / 2] += common(hf, a, hi, b, 10, mark, N);
             ov100[i] += common(hf, a, hi, b, 100, mark, N);
         }
     }
-    static const char *what[] = {"", "int8", "int8+rescore", "int8 without the transform (version 1)"};
-    for (int i = 1; i < 4; i++)
+    static const char *what[] = {"", "int8", "int8+rescore", "int8 without the transform (version 1)",
+                                 "int8-refine (int8 + 2 bits for the candidates)"};
+    for (int i = 1; i < 5; i++)
         if (m->v[i])
             printf("| %s | %zu | %s | %.4f | %.4f | %.4f | %.4f |\n", name, N, what[i], (ov[i][0] + ov[i][1]) / (10.0 * Q),
                    ov[i][0] / (10.0 * (Q / 2)), ov[i][1] / (10.0 * (Q - Q / 2)), ov100[i] / (100.0 * Q));
@@ -472,7 +473,7 @@ static void real_report(int do_study) {
         mats_new(&m, w4, D);
         for (size_t s = 0; s < N; s += 4096) mats_add(&m, x + s * D, N - s < 4096 ? N - s : 4096, D, s == 0);
         overlap_report(name, &m, q, Q, D, N);
-        for (int i = 0; i < 4; i++) fr_vecs_free(m.v[i]);
+        for (int i = 0; i < 5; i++) fr_vecs_free(m.v[i]);
     }
     free(x);
     free(q);
@@ -558,14 +559,14 @@ int main(int argc, char **argv) {
                "| top-100 overlap |\n|---|---|---|---|---|---|---|\n");
         overlap_report("random", &m, q, Q, D, N);
     }
-    for (int i = 0; i < 4; i++) fr_vecs_free(m.v[i]);
+    for (int i = 0; i < 5; i++) fr_vecs_free(m.v[i]);
     corpus_init(&c, 1, D);
     int want_all[4] = {1, 1, !!do_overlap, !!do_overlap};
     build(&c, N, Q, want_all, &m, keep, app, NULL);
     queries(&c, Q, keep, q);
     if (do_overlap) overlap_report("clustered", &m, q, Q, D, N);
     if (factors) approx_report("clustered", &m, app, q, Q, K, factors);
-    for (int i = 0; i < 4; i++) fr_vecs_free(m.v[i]);
+    for (int i = 0; i < 5; i++) fr_vecs_free(m.v[i]);
     if (do_overlap) real_report(0);
     return 0;
 }

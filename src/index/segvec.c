@@ -303,8 +303,9 @@ int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_p
                         const char *doc_prompt, const fr_embedder *e, fr__embed_conf *c,
                         fr_error *err) {
     memset(c, 0, sizeof *c);
-    if (type != FR_VEC_F32 && type != FR_VEC_I8 && type != FR_VEC_I8_RESCORE)
-        return fr__err(err, FR_EINVAL, "vector type %d: expected f32, int8 or int8-rescore", (int)type);
+    if (type < FR_VEC_F32 || type > FR_VEC_I8_REFINE)
+        return fr__err(err, FR_EINVAL, "vector type %d: expected f32, int8, int8-rescore or int8-refine",
+                       (int)type);
     const char *qp = query_prompt ? query_prompt : fr_embedder_prompt(e, "query");
     const char *dp = doc_prompt ? doc_prompt : fr_embedder_prompt(e, "passage");
     if (!qp) qp = "";
