@@ -80,9 +80,9 @@ static int ref_cmp(const void *a, const void *b) {
 // OUT: all (n) hits, best first. mu, w: the matrix's transform (NULL: none): rows quantised as
 // y = (x - mu) / w, the query as q * w, and q·mu (summed in double) added to every score.
 // OUT: fine[r] (when not NULL), row r's int8-refine score: each element's residual
-// t = y·127/max|y| − q coded as k = clamp(floor((t + 1/2)·4), 0, 3), the row read as
-// q + (2k − 3)/8, scored against the float query q * w (summed in float in order) times the
-// row's scale, plus q·mu.
+// t = y·127/max|y| − q coded as k = clamp(floor((t + 1/2)·4), 0, 3); the int8 score plus the
+// row's scale times Σ over groups g of 4 elements (stride / 4 of them, in order) of
+// Σ_j (q * w)[4g+j] · (2k − 3)/8 (j in order; q * w zero past dim), all in float.
 static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu, const float *w,
                           const float *query, fr_vec_hit *all, float *fine) {
     double lim = 2147483647.0 / (127.0 * dim);
@@ -95,34 +95,41 @@ static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu,
         b += mu ? (double)query[d] * mu[d] : 0;
     }
     float qs = ref_quant(y, dim, qmax, qq), bias = (float)b;
-    float *qw = malloc((size_t)dim * sizeof *qw);
+    int stride = (dim + 31) / 32 * 32;
+    float *qw = calloc((size_t)stride, sizeof *qw);
+    int *kc = calloc((size_t)stride, sizeof *kc);
     for (int d = 0; d < dim; d++) qw[d] = mu ? query[d] * w[d] : query[d];
     for (size_t r = 0; r < n; r++) {
         for (int d = 0; d < dim; d++) y[d] = mu ? (rows[r * dim + d] - mu[d]) / w[d] : rows[r * dim + d];
         float rs = ref_quant(y, dim, 127.0f, qr);
+        float fine_corr = 0;
         if (fine) {
-            float m = 0, acc = 0;
+            float m = 0;
             for (int d = 0; d < dim; d++) m = fabsf(y[d]) > m ? fabsf(y[d]) : m;
             float inv = m > 0 ? 127.0f / m : 0.0f;
             for (int d = 0; d < dim; d++) {
                 float k = floorf((y[d] * inv - (float)qr[d] + 0.5f) * 4.0f);
-                int kk = k < 0 ? 0 : k > 3 ? 3 : (int)k;
-                acc += qw[d] * ((float)qr[d] + (float)(2 * kk - 3) * 0.125f);
+                kc[d] = k < 0 ? 0 : k > 3 ? 3 : (int)k;
             }
-            fine[r] = rs * acc;
-            if (mu) fine[r] = fine[r] + bias;
+            for (int g = 0; g < stride / 4; g++) {
+                float t = 0;
+                for (int j = 0; j < 4; j++) t += qw[4 * g + j] * (float)(2 * kc[4 * g + j] - 3) * 0.125f;
+                fine_corr += t;
+            }
         }
         long long dot = 0;
         for (int d = 0; d < dim; d++) dot += (long long)qq[d] * qr[d];
         float s = (float)(int32_t)dot * (qs * rs);
         if (mu) s = s + bias;
         all[r] = (fr_vec_hit){(uint32_t)r, s};
+        if (fine) fine[r] = s + rs * fine_corr;
     }
     qsort(all, n, sizeof *all, ref_cmp);
     free(qq);
     free(qr);
     free(y);
     free(qw);
+    free(kc);
 }
 
 // int8 search equals the reference exactly for every thread count and several k; rows are

@@ -2,15 +2,17 @@
  * — exact top-K vector
  * search latency over N random unit vectors of DIM floats, on 1 and 2 threads: p50 / p99 per
  * query in ms (one markdown row per type and thread count). Queries: half near a stored vector
- * (0.3 noise), half random. TYPES picks the matrices (a comma list); bench/embed/run.sh links
+ * (0.3 noise), half random. TYPES picks the matrices (a comma list; also int8-refine); bench/embed/run.sh links
  * this file against main's library and the branch's and runs both in one go.
- * With OVERLAP=1, int8's top-10 overlap with F32 (and int8 + rescoring's) on two corpora:
+ * With OVERLAP=1, top-10 and top-100 overlap with F32 of int8, int8 + rescoring, int8-refine
+ * and int8 without the quantisation transform (the version-1 scheme), on two corpora:
  *  - random: the timing corpus (isotropic: the worst case for int8, top-10 gaps ~1e-3);
  *  - clustered: anisotropic vectors shaped like sentence embeddings (a shared mean direction
  *    with a few large "rogue" dimensions, 1000 topic clusters, a power-law per-dimension
- *    spread); queries near a document and near a topic centre. Also int8 over the rows
- *    centred on the corpus mean (q·x = q·(x − μ) + q·μ, the last term the same for every
- *    row: the ranking is unchanged and the int8 range shrinks), to size that option.
+ *    spread); queries near a document and near a topic centre;
+ * and, with REALEMB=DIR, real embeddings (DIR/docs.f32, DIR/queries.f32: REALDIM floats per
+ * row, default 512). OVERLAP=2 runs the quantiser study instead (study(): variants outside the
+ * library, QVARS picks them; REALONLY=1 skips the synthetic corpora).
  * With APPROX = a comma list of oversampling factors (e.g. 4,10,30): a prototype of an
  * approximate first pass, to size whether finerank needs one (it is not in the library):
  * one sign bit per dimension per row (D/8 bytes, 48 MB at 1M x 384), Hamming distance to the
@@ -86,12 +88,13 @@ typedef struct mats {
     fr_vecs *v[5];  // f32, int8, int8+rescore, int8 without the transform, int8-refine
 } mats;
 
+// want: (5) which of mats' matrices to make.
 static void mats_new(mats *m, const int *want, int D) {
     static const fr_vec_type ty[5] = {FR_VEC_F32, FR_VEC_I8, FR_VEC_I8_RESCORE, FR_VEC_I8, 3 /* FR_VEC_I8_REFINE */};
     fr_error err;
     for (int i = 0; i < 5; i++) {  // main's library has no type 3: its v[4] stays NULL
         m->v[i] = NULL;
-        if (want[i] || (i == 4 && want[3])) fr_vecs_new(D, ty[i], &m->v[i], &err);
+        if (want[i]) fr_vecs_new(D, ty[i], &m->v[i], &err);
     }
 }
 
@@ -462,15 +465,15 @@ static void real_report(int do_study) {
     snprintf(name, sizeof name, "real (%d-d)", D);
     if (do_study) {
         mats m;
-        int w1[4] = {1, 0, 0, 0};
+        int w1[5] = {1, 0, 0, 0, 0};
         mats_new(&m, w1, D);
         for (size_t s = 0; s < N; s += 4096) mats_add(&m, x + s * D, N - s < 4096 ? N - s : 4096, D, s == 0);
         study(name, x, N, D, m.v[0], q, Q);
         fr_vecs_free(m.v[0]);
     } else {
         mats m;
-        int w4[4] = {1, 1, 1, 1};
-        mats_new(&m, w4, D);
+        int w5[5] = {1, 1, 1, 1, 1};
+        mats_new(&m, w5, D);
         for (size_t s = 0; s < N; s += 4096) mats_add(&m, x + s * D, N - s < 4096 ? N - s : 4096, D, s == 0);
         overlap_report(name, &m, q, Q, D, N);
         for (int i = 0; i < 5; i++) fr_vecs_free(m.v[i]);
@@ -502,7 +505,7 @@ int main(int argc, char **argv) {
             corpus c;
             corpus_init(&c, cl, D);
             mats m;
-            int w1[4] = {1, 0, 0, 0};
+            int w1[5] = {1, 0, 0, 0, 0};
             build(&c, N, Q, w1, &m, keep, NULL, &all);
             queries(&c, Q, keep, q);
             study(cl ? "clustered" : "random", all, N, D, m.v[0], q, Q);
@@ -512,9 +515,9 @@ int main(int argc, char **argv) {
         real_report(1);
         return 0;
     }
-    static const char *names[] = {"f32", "int8", "int8+rescore"};
-    int timed[3] = {0}, want[4] = {0};
-    for (int i = 0; i < 3; i++) {  // membership in the comma list
+    static const char *names[] = {"f32", "int8", "int8+rescore", "-", "int8-refine"};
+    int timed[5] = {0}, want[5] = {0};
+    for (int i = 0; i < 5; i++) {  // membership in the comma list
         char list[256];
         snprintf(list, sizeof list, ",%s,", types);
         char item[32];
@@ -527,15 +530,15 @@ int main(int argc, char **argv) {
     corpus_init(&c, 0, D);
     float *q = malloc(Q * (size_t)D * sizeof *q), *keep = malloc(Q * (size_t)D * sizeof *keep);
     mats m;
-    if (do_overlap) want[3] = 1;
+    if (do_overlap) want[3] = want[4] = 1;
     build(&c, N, Q, want, &m, keep, app, NULL);
     queries(&c, Q, keep, q);
     fr_error err;
     fr_vec_hit *h = malloc(K * sizeof *h);
     double *lat = malloc(Q * sizeof *lat);
     printf("| vectors | type | threads | p50 ms | p99 ms |\n|---|---|---|---|---|\n");
-    for (int ty = 0; ty < 3; ty++)
-        for (int t = 1; t <= 2 && timed[ty]; t++) {
+    for (int ty = 0; ty < 5; ty++)
+        for (int t = 1; t <= 2 && timed[ty] && m.v[ty]; t++) {
             size_t n;
             fr_vecs_search(m.v[ty], q, K, t, h, &n, &err);  // warm-up
             for (size_t j = 0; j < Q; j++) {
@@ -561,7 +564,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < 5; i++) fr_vecs_free(m.v[i]);
     corpus_init(&c, 1, D);
-    int want_all[4] = {1, 1, !!do_overlap, !!do_overlap};
+    int want_all[5] = {1, 1, !!do_overlap, !!do_overlap, !!do_overlap};
     build(&c, N, Q, want_all, &m, keep, app, NULL);
     queries(&c, Q, keep, q);
     if (do_overlap) overlap_report("clustered", &m, q, Q, D, N);

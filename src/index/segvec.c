@@ -197,7 +197,8 @@ int fr__segvec_embed(fr_index *ix, fr__segref *r, fr_error *err) {
     if (!ix->emb.model[0]) return 0;
     fr_embedder *e;
     int rc = fr__index_embedder(ix, &e, err);
-    if (rc == 0) rc = embed_seg(ix, &ix->emb, e, r, xform_like(ix->segs, ix->n_segs, NULL, 0, r->seg->n_docs), err);
+    if (rc == 0)
+        rc = embed_seg(ix, &ix->emb, e, r, xform_like(ix->segs, ix->n_segs, NULL, 0, r->seg->n_docs), err);
     return rc;
 }
 
@@ -378,7 +379,8 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
         tmp[i].seg = ix->segs[i].seg;
         snprintf(tmp[i].name, sizeof tmp[i].name, "%s", ix->segs[i].name);
         // the transform: from this model's files, the untouched ones (same) and the new ones
-        const fr_vecs *like = xform_like(same ? ix->segs : NULL, same ? ix->n_segs : 0, tmp, i, tmp[i].seg->n_docs);
+        const fr_vecs *like =
+            xform_like(same ? ix->segs : NULL, same ? ix->n_segs : 0, tmp, i, tmp[i].seg->n_docs);
         if ((rc = embed_seg(ix, &conf, e, &tmp[i], like, err)) < 0) break;
     }
     if (rc < 0) {
