@@ -95,9 +95,9 @@ static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu,
         b += mu ? (double)query[d] * mu[d] : 0;
     }
     float qs = ref_quant(y, dim, qmax, qq), bias = (float)b;
-    int stride = (dim + 31) / 32 * 32;
-    float *qw = calloc((size_t)stride, sizeof *qw);
-    int *kc = calloc((size_t)stride, sizeof *kc);
+    size_t stride = ((size_t)dim + 31) / 32 * 32;
+    float *qw = calloc(stride, sizeof *qw);
+    int *kc = calloc(stride, sizeof *kc);
     for (int d = 0; d < dim; d++) qw[d] = mu ? query[d] * w[d] : query[d];
     for (size_t r = 0; r < n; r++) {
         for (int d = 0; d < dim; d++) y[d] = mu ? (rows[r * dim + d] - mu[d]) / w[d] : rows[r * dim + d];
@@ -111,9 +111,9 @@ static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu,
                 float k = floorf((y[d] * inv - (float)qr[d] + 0.5f) * 4.0f);
                 kc[d] = k < 0 ? 0 : k > 3 ? 3 : (int)k;
             }
-            for (int g = 0; g < stride / 4; g++) {
+            for (size_t g = 0; g < stride / 4; g++) {
                 float t = 0;
-                for (int j = 0; j < 4; j++) t += qw[4 * g + j] * (float)(2 * kc[4 * g + j] - 3) * 0.125f;
+                for (size_t j = 0; j < 4; j++) t += qw[4 * g + j] * (float)(2 * kc[4 * g + j] - 3) * 0.125f;
                 fine_corr += t;
             }
         }

@@ -42,7 +42,8 @@ void fr__vecs_xform(const fr_vecs *v, const float **mu, const float **w);
 // 1 when a and b quantise the same way (both untransformed, or equal mu and w bit for bit).
 int fr__vecs_same_xform(const fr_vecs *a, const fr_vecs *b);
 
-// The query side of an int8 scan over v's rows (I8 or I8_RESCORE), computed here and only here
+// The query side of an int8 scan over v's rows (I8, I8_RESCORE, I8_REFINE: the scan's scores,
+// before the rescoring those two do in fr_vecs_search), computed here and only here
 // (fr_vecs_search and any other scan of these rows use it): qq (stride int16s, caller's) is
 // q ⊙ w quantised to int16 as documented in vectors.c. OUT: *qscale, *bias. Row r then scores
 //     s = (float)dot(qq, q8[r]) * (*qscale * scale[r]);   s += *bias when fr__vecs_fit_n(v) > 0
