@@ -7,7 +7,6 @@
  * every segment flush and merge also writes, fsyncs and renames a vectors file; then the
  * intact state also has every document's vector (none missing, dense search finds exactly
  * the ten committed documents). */
-#include <dirent.h>
 #include <errno.h>
 
 #include "finerank.h"
@@ -195,27 +194,6 @@ static void run(void) {
     rm_rf(dir);
 }
 
-// The vectors files of dir whose int8 transform was fitted on `fit` rows (header: version 2
-// magic, u32 at byte 36; src/index/vectors.c).
-static int files_fitted(const char *dir, uint32_t fit) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d))) {
-        size_t l = strlen(e->d_name), len = 0;
-        if (l < 5 || strcmp(e->d_name + l - 4, ".frv")) continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        char *b = fr_test_slurp(p, &len);
-        uint32_t f = 0;
-        if (b && len > 40 && !memcmp(b, "FRVECS02", 8)) memcpy(&f, b + 36, 4);
-        n += b && f == fit;
-        free(b);
-    }
-    if (d) closedir(d);
-    return n;
-}
-
 // The backfill's index: NBASE documents without a model in two segments, of 17 (enough rows
 // for the int8 transform: the backfill fits it there) and 3 (which inherit it).
 #define NBASE 20
@@ -275,7 +253,7 @@ static void run_backfill(void) {
             fr_index_close(rd);
             if (rc == 0) {
                 CHECK(docs && vecs);
-                CHECK_EQ(files_fitted(dir, 17), 2);  // the 17's transform, inherited by the 3
+                CHECK_EQ(files_fitted(dir, 17, NULL), 2);  // the 17's transform, inherited by the 3
                 break;
             }
             failures++;
