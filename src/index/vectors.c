@@ -484,8 +484,9 @@ static void *rows_grow(void *old, size_t used, size_t bytes) {
 }
 
 const char *fr_vec_type_name(fr_vec_type t) {
-    return t == FR_VEC_I8 ? "int8" : t == FR_VEC_I8_RESCORE ? "int8-rescore" : t == FR_VEC_I8_REFINE ? "int8-refine"
-                                                                                                     : "f32";
+    return t == FR_VEC_I8 ? "int8"
+         : t == FR_VEC_I8_RESCORE ? "int8-rescore"
+         : t == FR_VEC_I8_REFINE ? "int8-refine" : "f32";
 }
 
 int fr_vec_type_parse(const char *s, fr_vec_type *out) {
