@@ -336,8 +336,8 @@ typedef enum {
     FR_VEC_F32 = 0,
     FR_VEC_I8 = 1,
     FR_VEC_I8_RESCORE = 2,  // int8 scan, exact F32 rescoring of the best max(4k, k + 100)
-    FR_VEC_I8_REFINE = 3,   // int8 scan, the same candidates rescored with 2 more bits per
-                            // element (1.25x int8's memory; top-10 overlap 0.99+: see bench)
+    FR_VEC_I8_REFINE = 3,   // int8 scan, the best max(2k, k + 100) rescored with 2 more bits
+                            // per element (1.25x int8's memory; top-10 overlap 0.99+: see bench)
 } fr_vec_type;
 // "f32", "int8", "int8-rescore", "int8-refine" (the CLI's --vec and the HTTP /info names);
 // static strings.

@@ -137,7 +137,7 @@ static void ref_i8_search(const float *rows, size_t n, int dim, const float *mu,
 // a first call of `first` rows (>= FR__VECS_FIT_MIN: the transform is fitted to them; fewer:
 // none) and a second of the rest. aniso: rows shaped like embeddings (aniso_rows), for which a
 // transform is chosen; else isotropic (where none may be). ty: FR_VEC_I8, or FR_VEC_I8_REFINE
-// (its max(4k, k + 100) best by int8 score, rescored as ref_i8_search's `fine`).
+// (its max(2k, k + 100) best by int8 score, rescored as ref_i8_search's `fine`).
 static void check_i8_exact(size_t n, int dim, size_t dups, size_t first, int aniso, fr_vec_type ty) {
     fr_error err;
     uint64_t saved = rng;  // its own random stream: the overlap check below keeps its data
@@ -163,7 +163,7 @@ static void check_i8_exact(size_t n, int dim, size_t dups, size_t first, int ani
     for (int j = 0; j < 4; j++) {
         ref_i8_search(x, n, dim, mu, w, q + j * dim, ref, fine);
         for (size_t a = 0; a < sizeof ks / sizeof *ks; a++) {
-            size_t wide = ks[a] * 4 > ks[a] + 100 ? ks[a] * 4 : ks[a] + 100;
+            size_t wide = ks[a] * 2 > ks[a] + 100 ? ks[a] * 2 : ks[a] + 100;
             if (wide > n) wide = n;
             memcpy(exp, ref, n * sizeof *exp);
             if (ty == FR_VEC_I8_REFINE) {

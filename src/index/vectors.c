@@ -20,10 +20,10 @@
  *   FR_VEC_I8_REFINE: I8's rows and scales plus 2 bits per element (n, stride / 4 bytes):
  *               the rounding residual t = y / scale − q in [-1/2, 1/2] coded as k = clamp(
  *               floor((t + 1/2) · 4), 0, 3), read back as q + (2k − 3) / 8 (a quarter of
- *               int8's rounding error). The int8 scan keeps max(4k, k + 100) candidates, as
- *               I8_RESCORE does, and adds to each one's int8 score its residuals' share against
- *               the float query q ⊙ w, scale · Σ_d (q ⊙ w)_d (2k_d − 3) / 8 (a table look-up per
- *               4 elements: refine()). 1.25x I8's memory (I8_RESCORE: 5x); top-10 overlap with F32
+ *               int8's rounding error). The int8 scan keeps max(2k, k + 100) candidates
+ *               (I8_RESCORE: max(4k, k + 100)) and adds to each one's int8 score its
+ *               residuals' share against the float query q ⊙ w, scale · Σ_d (q ⊙ w)_d
+ *               (2k_d − 3) / 8 (a table look-up per 4 elements: refine()). 1.25x I8's memory (I8_RESCORE: 5x); top-10 overlap with F32
  *               0.996 on random and clustered 100k-row corpora where I8 has 0.982 / 0.9855.
  *   The transform: sentence embeddings share a large mean direction with a few "rogue"
  *               dimensions, so max|x| is set by components every row shares and the per-row
@@ -706,9 +706,12 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     if (k > v->n) k = v->n;
     if (!k) return 0;
     size_t k_out = k;
-    // I8_RESCORE, I8_REFINE: the int8 scan keeps 4k (at least k + 100) candidates, rescored
-    // exactly (float rows) or with the refinement codes
-    if (RESCORED(v)) k = k * 4 > k + 100 ? k * 4 : k + 100;
+    // I8_RESCORE: the int8 scan keeps 4k (at least k + 100) candidates, rescored exactly with
+    // the float rows; I8_REFINE: 2k (at least k + 100), rescored with the refinement codes (4k
+    // gave the same top-10 and top-100 overlap at 100k rows and cost 3.5 ms more at top-1000
+    // over 1M on 2 threads: the wider heaps and their merge; bench/embed/README.md)
+    if (v->type == FR_VEC_I8_RESCORE) k = k * 4 > k + 100 ? k * 4 : k + 100;
+    if (v->type == FR_VEC_I8_REFINE) k = k * 2 > k + 100 ? k * 2 : k + 100;
     if (k > v->n) k = v->n;
     size_t T = threads ? (size_t)threads : 1, S = (size_t)v->stride;
     if (T > v->n / 1024 + 1) T = v->n / 1024 + 1;  // tiny matrices: one thread
