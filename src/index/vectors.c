@@ -36,8 +36,9 @@
  *               bit-identical to version 1) unless it beats no transform by 5%: isotropic
  *               vectors keep the plain scheme. Top-10 overlap with F32 (bench/embed/README.md):
  *               clustered anisotropic corpus 0.9645 → 0.9855 at 100k rows, 0.921 → 0.975 at
- *               1M; random unit vectors and real USE-lite embeddings (near-isotropic: 0.992 at
- *               21,880 rows) unchanged, no transform being chosen. Where the fitted
+ *               1M; random unit vectors and real USE-lite embeddings (near-isotropic: 0.994 at
+ *               136,776 rows, where every transform lost a little) unchanged, no transform
+ *               being chosen. Where the fitted
  *               transform comes from in an index (shared by segments, so merges copy rows):
  *               src/index/segvec.c. fr__vecs_query_i8 is the only place the query side is
  *               computed (search here, and any other scan of these rows).
