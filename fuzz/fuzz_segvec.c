@@ -2,7 +2,8 @@
  * (fr__vecs_view, src/index/vectors.c; used by src/index/segvec.c to map seg_<n>_<id>.frv):
  * arbitrary bytes must give a clean error or a zero-copy matrix whose rows all lie inside the
  * input, which is then searched without reading out of bounds. Run unverified (the CRC would reject nearly every mutation), as an index opened
- * with verify_checksums = 0 does, and once verified. Seeds: fuzz/corpus/segvec/. */
+ * with verify_checksums = 0 does, and once verified. Seeds: fuzz/corpus/segvec/ (version 1
+ * files, and version 2 with an int8 transform: *_xform.bin). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fr_vec_hit hits[4];
             size_t n;
             if (fr_vecs_search(v, q, 4, 1, hits, &n, &err) != 0 || n > fr_vecs_count(v)) abort();
-            if (fr__vecs_type(v) > FR_VEC_I8_RESCORE || strlen(meta.model) >= sizeof meta.model) abort();
+            if (fr__vecs_type(v) > FR_VEC_I8_REFINE || strlen(meta.model) >= sizeof meta.model) abort();
         }
         free(q);
         fr__vecs_view_free(v);

@@ -2,7 +2,8 @@
  * src/index/vectors.c): arbitrary bytes must give a clean error or a matrix that searches
  * without reading out of bounds. The CRC would reject nearly every mutation, so the target
  * also rewrites the trailing CRC to match, reaching the structural checks.
- * Seeds: fuzz/corpus/vectors/. */
+ * Seeds: fuzz/corpus/vectors/ (version 2 files, with an int8 transform in *_xform.bin, and
+ * version 1 files *_v1.bin; tests/test_vectors.c writes them with FR_WRITE_SEEDS=1). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

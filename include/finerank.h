@@ -333,17 +333,23 @@ int fr_embedder_embed(const fr_embedder *e, const char *const *texts, size_t n,
 
 // Exact top-k vector search: a growable in-memory matrix of embeddings searched by brute-force
 // SIMD dot product (AVX2/FMA). FR_VEC_I8 stores each vector as int8 with one float scale
-// (symmetric per-vector quantisation; 4x smaller and faster; top-10 overlap with F32 0.987 on
-// 1M random unit vectors, lower on anisotropic ones: bench/embed/README.md); FR_VEC_I8_RESCORE
-// gives F32's exact results at near int8 speed. Results do not depend on the thread count.
+// (symmetric per-vector quantisation, after centring on the corpus mean and evening out the
+// per-dimension spread when that helps: a transform fitted to the FIRST rows added, when they
+// are at least 16 — add a representative first batch; 4x smaller and faster than F32; top-10
+// overlap with F32 0.98-0.99 on random unit vectors, 0.97-0.99 on clustered anisotropic ones:
+// bench/embed/README.md); FR_VEC_I8_RESCORE gives F32's exact results at near int8 speed.
+// Results do not depend on the thread count.
 // Not thread-safe for add; search may run concurrently with searches.
 typedef struct fr_vecs fr_vecs;
 typedef enum {
     FR_VEC_F32 = 0,
     FR_VEC_I8 = 1,
     FR_VEC_I8_RESCORE = 2,  // int8 scan, exact F32 rescoring of the best max(4k, k + 100)
+    FR_VEC_I8_REFINE = 3,   // int8 scan, the best max(2k, k + 100) rescored with 2 more bits
+                            // per element (1.25x int8's memory; top-10 overlap 0.99+: see bench)
 } fr_vec_type;
-// "f32", "int8", "int8-rescore" (the CLI's --vec and the HTTP /info names); static strings.
+// "f32", "int8", "int8-rescore", "int8-refine" (the CLI's --vec and the HTTP /info names);
+// static strings.
 const char *fr_vec_type_name(fr_vec_type t);
 int fr_vec_type_parse(const char *s, fr_vec_type *out);  // FR_EINVAL for any other string
 typedef struct fr_vec_hit {
@@ -533,7 +539,7 @@ typedef struct fr_index_opts {
     // documents' vectors (computed at add, carried over by merges). An existing index keeps
     // its recorded model: another one is FR_EINVAL (re-embed with fr_index_set_embedding).
     const char *embed_model;  // bi-encoder directory, repo id or alias (NULL: none)
-    fr_vec_type vec_type;     // stored rows: FR_VEC_F32 (default), FR_VEC_I8, FR_VEC_I8_RESCORE
+    fr_vec_type vec_type;     // stored rows: FR_VEC_F32 (default), FR_VEC_I8, FR_VEC_I8_RESCORE, _I8_REFINE
     const char *query_prompt; // literal query prefix (NULL: the model's "query" prompt, if any)
     const char *doc_prompt;   // literal passage prefix (NULL: the model's "passage" prompt)
 } fr_index_opts;

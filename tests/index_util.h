@@ -57,4 +57,29 @@ static inline void gen_doc(char *buf, size_t n, const char *id, uint64_t *s, int
              (int)(rng_next(s) % 3), (int)(rng_next(s) % 28) + 1);
 }
 
+// The vectors files (*.frv) of dir: how many there are (*n_files, when not NULL), and how many
+// have an int8 transform fitted on `fit` rows (the return; header: version-2 magic, u32 at
+// byte 36: src/index/vectors.c).
+static inline int files_fitted(const char *dir, uint32_t fit, int *n_files) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0, all = 0;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".frv")) continue;
+        char p[4400];
+        unsigned char h[40];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(p, "rb");
+        uint32_t got = 0;
+        if (f && fread(h, 1, sizeof h, f) == sizeof h && !memcmp(h, "FRVECS02", 8)) memcpy(&got, h + 36, 4);
+        if (f) fclose(f);
+        n += got == fit;
+        all++;
+    }
+    if (d) closedir(d);
+    if (n_files) *n_files = all;
+    return n;
+}
+
 #endif

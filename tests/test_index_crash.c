@@ -9,7 +9,9 @@
  * rows over; then every acknowledged document must also have its vector: the index opens
  * with none missing (open checks each file against its segment) and each document of the
  * last acknowledged batch is its own nearest neighbour when queried with its own embedding
- * (so rows line up with documents).
+ * (so rows line up with documents). A third run stores int8-rescore rows after a first commit
+ * of 20 documents: every vectors file, written or merged under kills, must then carry the int8
+ * transform fitted on those 20 (src/index/segvec.c), and search stays exact (F32 rescoring).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,8 @@ static void doc_text(char *buf, size_t n, int b, int i) {
 
 static const char *model;  // NULL: the run without embeddings
 static fr_embedder *emb;   // model, opened by the parent
+static fr_vec_type vtype;  // the stored rows (int8-rescore: int8 with the transform, exact scores)
+#define SEED_DOCS 20       // with int8 rows: the first commit's documents, the transform's sample
 
 // Each document of batch b, queried with its own passage embedding, ranks first.
 static int self_nearest(fr_index *rd, int b) {
@@ -65,6 +69,7 @@ static int self_nearest(fr_index *rd, int b) {
 static _Noreturn void child(const char *dir, int wfd, int start) {
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
+    o.vec_type = vtype;
     fr_index *ix = NULL;
     if (fr_index_build(dir, &o, &ix, NULL) < 0) _exit(3);
     char buf[512];
@@ -84,14 +89,22 @@ static void run(int cycles) {
     if (!tmp_dir(dir, sizeof dir, "crash")) { CHECK(0); return; }
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
+    o.vec_type = vtype;
     fr_index *ix = NULL;
     fr_error err = {0};
     CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);  // an empty first commit
+    char buf[512], want[512];
+    // int8 rows: a first segment large enough to fit the int8 transform, which every later
+    // (5-document) segment inherits and every merge keeps
+    for (int i = 0; vtype != FR_VEC_F32 && i < SEED_DOCS; i++) {
+        snprintf(buf, sizeof buf, "{\"id\":\"seed%d\",\"text\":\"seed document %d w%d\"}", i, i, i * 7 % 13);
+        CHECK_EQ(fr_index_add(ix, buf, strlen(buf), &err), 0);
+    }
+    if (vtype != FR_VEC_F32) CHECK_EQ(fr_index_commit(ix, &err), 0);
     fr_index_close(ix);
     uint64_t seed = (uint64_t)time(NULL);
     int acked = -1, opened = 0, missing = 0, partial = 0, bad_text = 0, child_fail = 0;
-    int bad_vec = 0;
-    char buf[512], want[512];
+    int bad_vec = 0, unfitted = 0;
     for (int c = 0; c < cycles; c++) {
         int p[2];
         if (pipe(p) < 0) { CHECK(0); break; }
@@ -138,6 +151,8 @@ static void run(int cycles) {
             if (fr_index_embedding_get(rd, &em, NULL) < 0 || em.n_missing ||
                 em.n_vectors < (uint64_t)(acked + 1) * BATCH || (acked >= 0 && !self_nearest(rd, acked)))
                 bad_vec++;
+            int files = 0;
+            if (vtype != FR_VEC_F32 && files_fitted(dir, SEED_DOCS, &files) != files) unfitted++;
         }
         fr_index_close(rd);
     }
@@ -147,8 +162,10 @@ static void run(int cycles) {
     CHECK_EQ(partial, 0);
     CHECK_EQ(child_fail, 0);
     CHECK_EQ(bad_vec, 0);
+    CHECK_EQ(unfitted, 0);  // every vectors file has the first segment's transform
     CHECK(acked >= 10);  // the children made progress
-    printf("crash test%s: %d cycles, %d batches acknowledged\n", model ? " (with vectors)" : "",
+    printf("crash test%s: %d cycles, %d batches acknowledged\n",
+           !model ? "" : vtype == FR_VEC_F32 ? " (with vectors)" : " (with int8-rescore vectors, one transform)",
            cycles, acked + 1);
     rm_rf(dir);
 }
@@ -160,6 +177,8 @@ int main(void) {
     fr_error err;
     CHECK_EQ(fr_embedder_open(model, NULL, &emb, &err), 0);
     if (emb) run(cycles / 2);
+    vtype = FR_VEC_I8_RESCORE;
+    if (emb) run(cycles / 4);
     fr_embedder_free(emb);
     return TEST_REPORT();
 }

@@ -194,6 +194,24 @@ static void run(void) {
     rm_rf(dir);
 }
 
+// The backfill's index: NBASE documents without a model in two segments, of 17 (enough rows
+// for the int8 transform: the backfill fits it there) and 3 (which inherit it).
+#define NBASE 20
+static void base_index(const char *dir, const fr_index_opts *o) {
+    fr_index *ix = NULL;
+    fr_error err;
+    char id[32], text[64];
+    CHECK_EQ(fr_index_build(dir, o, &ix, &err), 0);
+    for (int i = 0; i < NBASE; i++) {
+        snprintf(id, sizeof id, "base%d", i);
+        snprintf(text, sizeof text, "stable text w%d w%d", i, i * 7 % 11);
+        add_doc(ix, id, text);
+        if (i == 16) CHECK_EQ(fr_index_commit(ix, &err), 0);
+    }
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    fr_index_close(ix);
+}
+
 // The backfill (fr_index_set_embedding + commit) under faults: every injected failure is a
 // clean error and the index stays at its last commit (no model, every document) — or, when
 // only the directory fsync after COMMIT's rename failed, has the model with every vector.
@@ -204,15 +222,7 @@ static void run_backfill(void) {
     fr_index_opts o = fr_index_opts_default();
     fr_index *ix = NULL;
     fr_error err = {0};
-    char id[32];
-    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
-    for (int i = 0; i < 10; i++) {
-        snprintf(id, sizeof id, "base%d", i);
-        add_doc(ix, id, "stable text");
-        if (i == 4) CHECK_EQ(fr_index_commit(ix, &err), 0);  // two segments
-    }
-    CHECK_EQ(fr_index_commit(ix, &err), 0);
-    fr_index_close(ix);
+    base_index(dir, &o);
     const char *emb = "tests/data/models/embed-bert-cls";
     fr__io_fault = hook;
     for (int op = 0; op < FR__IO_N_OPS; op++) {
@@ -232,16 +242,18 @@ static void run_backfill(void) {
             fr_index_embedding em;
             int opened = fr_index_open(dir, &o, &rd, NULL) == 0;
             int has = opened && fr_index_embedding_get(rd, &em, NULL) == 0;
-            fr_hit h[10];
+            fr_hit h[NBASE];
             size_t nh = 0;
             fr_search_opts so = fr_search_opts_default();
-            int docs = opened && fr_index_search(rd, "stable", -1, &so, h, &nh, NULL) == 0 && nh == 10;
+            so.k = NBASE;
+            int docs = opened && fr_index_search(rd, "stable", -1, &so, h, &nh, NULL) == 0 && nh == NBASE;
             model = emb;
-            int vecs = has && em.n_missing == 0 && em.n_vectors == 10 && vectors_ok(rd, 10);
+            int vecs = has && em.n_missing == 0 && em.n_vectors == NBASE && vectors_ok(rd, NBASE);
             model = NULL;
             fr_index_close(rd);
             if (rc == 0) {
                 CHECK(docs && vecs);
+                CHECK_EQ(files_fitted(dir, 17, NULL), 2);  // the 17's transform, inherited by the 3
                 break;
             }
             failures++;
@@ -252,13 +264,7 @@ static void run_backfill(void) {
                 rm_rf(dir);
                 CHECK(mkdir(dir, 0700) == 0);
                 fr__io_fault = NULL;
-                CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
-                for (int i = 0; i < 10; i++) {
-                    snprintf(id, sizeof id, "base%d", i);
-                    add_doc(ix, id, "stable text");
-                }
-                CHECK_EQ(fr_index_commit(ix, &err), 0);
-                fr_index_close(ix);
+                base_index(dir, &o);
                 fr__io_fault = hook;
             }
         }
@@ -270,14 +276,7 @@ static void run_backfill(void) {
         rm_rf(dir);
         CHECK(mkdir(dir, 0700) == 0);
         fr__io_fault = NULL;
-        CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
-        for (int i = 0; i < 10; i++) {
-            snprintf(id, sizeof id, "base%d", i);
-            add_doc(ix, id, "stable text");
-            if (i == 4) CHECK_EQ(fr_index_commit(ix, &err), 0);
-        }
-        CHECK_EQ(fr_index_commit(ix, &err), 0);
-        fr_index_close(ix);
+        base_index(dir, &o);
         fr__io_fault = hook;
     }
     fr__io_fault = NULL;

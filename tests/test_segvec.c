@@ -3,7 +3,8 @@
  * with the same model (so rows line up with documents); deleted and replaced documents never
  * come back; optimize carries rows over unchanged; an index built without a model keeps
  * working for BM25 and gets vectors by backfill; a different model is refused; damaged,
- * truncated or mismatched vector files give clean errors; the COMMIT records the model.
+ * truncated or mismatched vector files give clean errors; the COMMIT records the model; the
+ * int8 transform is fitted once, inherited by later segments and kept by optimize (test_xform).
  * Model: the tiny random-weight bi-encoder tests/data/models/embed-bert-cls (CLS pooling,
  * normalised, query prompt "Represent this sentence ...", empty passage prompt).
  */
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 
 #include "finerank.h"
+#include "index/vectors.h"
 #include "index_util.h"
 #include "test.h"
 
@@ -291,6 +293,139 @@ static void test_backfill(fr_embedder *e) {
     rm_rf(dir);
 }
 
+// Every vectors file of dir as a view, in name order. OUT: v[0..n) (free with xf_free), the
+// mappings in bufs. Returns n.
+static int xf_open(const char *dir, fr_vecs **v, char **bufs, int cap) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)) && n < cap) {
+        size_t l = strlen(e->d_name), len = 0;
+        if (l < 5 || strcmp(e->d_name + l - 4, ".frv")) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        bufs[n] = fr_test_slurp(p, &len);
+        if (bufs[n] && fr__vecs_view(bufs[n], len, p, 1, &v[n], NULL, NULL) == 0) n++;
+        else free(bufs[n]);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static void xf_free(fr_vecs **v, char **bufs, int n) {
+    for (int i = 0; i < n; i++) {
+        fr__vecs_view_free(v[i]);
+        free(bufs[i]);
+    }
+}
+
+static void add_gen(fr_index *ix, int lo, int hi, uint64_t *s) {
+    char buf[2048], id[32];
+    for (int i = lo; i < hi; i++) {
+        snprintf(id, sizeof id, "g%d", i);
+        gen_doc(buf, sizeof buf, id, s, 12, 300);
+        CHECK_EQ(fr_index_add(ix, buf, strlen(buf), NULL), 0);
+    }
+}
+
+// The int8 transform (src/index/segvec.c) through the index: a first segment of 8 documents
+// (too few: none), one of 40 (fits its own), one of 20 (inherits the 40's, bit for bit); an
+// optimize merges all three under the 40's transform (the 8 rows re-quantised) and dense
+// search after it is within int8 error of before; a backfill to int8-rescore (then int8-refine)
+// re-embeds under one new transform (the merged segment's, fitted on its 68 rows).
+static void test_xform(void) {
+    char dir[256];
+    if (!tmp_dir(dir, sizeof dir, "segvec_xf")) { CHECK(0); return; }
+    fr_index_opts o = fr_index_opts_default();
+    o.embed_model = MODEL;
+    o.vec_type = FR_VEC_I8;
+    o.threads = 1;
+    fr_index *ix = NULL;
+    fr_error err;
+    uint64_t s = 42;
+    CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
+    int sizes[3] = {8, 40, 20}, lo = 0;
+    for (int k = 0; k < 3; k++) {
+        add_gen(ix, lo, lo + sizes[k], &s);
+        lo += sizes[k];
+        CHECK_EQ(fr_index_commit(ix, &err), 0);
+    }
+    fr_vecs *v[8];
+    char *bufs[8];
+    int n = xf_open(dir, v, bufs, 8), by_fit[3] = {-1, -1, -1};
+    CHECK_EQ(n, 3);
+    for (int i = 0; i < n; i++) {
+        size_t rows = fr_vecs_count(v[i]);
+        int k = rows == 8 ? 0 : rows == 40 ? 1 : 2;
+        by_fit[k] = i;
+    }
+    if (n == 3 && by_fit[0] >= 0 && by_fit[1] >= 0 && by_fit[2] >= 0) {
+        CHECK_EQ(fr__vecs_fit_n(v[by_fit[0]]), 0);
+        CHECK_EQ(fr__vecs_fit_n(v[by_fit[1]]), 40);
+        CHECK_EQ(fr__vecs_fit_n(v[by_fit[2]]), 40);
+        CHECK(fr__vecs_same_xform(v[by_fit[1]], v[by_fit[2]]));
+    }
+    float q[64];
+    fr_hit before[68], after[68];
+    size_t nb = 0, na = 0;
+    fr_search_opts so = fr_search_opts_default();
+    so.k = 68;
+    CHECK_EQ(fr_index_embed_query(ix, "w3 w7 w12", q, &err), 0);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, before, &nb, &err), 0);
+    CHECK_EQ(fr_index_optimize(ix, &err), 0);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, after, &na, &err), 0);
+    CHECK(na == 68 && nb == 68);
+    fr_vecs *m[8];
+    char *mb[8];
+    int nm = xf_open(dir, m, mb, 8);
+    CHECK_EQ(nm, 1);
+    if (nm == 1 && n == 3 && by_fit[1] >= 0) CHECK(fr__vecs_same_xform(m[0], v[by_fit[1]]));
+    // the same documents and scores within int8 error (the 8 re-quantised rows moved a little)
+    double worst = 0;
+    size_t same_doc = 0;
+    for (size_t i = 0; i < na && i < nb; i++) {
+        fr_doc a, b;
+        CHECK_EQ(fr_index_doc(ix, after[i].doc, &a, NULL), 0);
+        for (size_t j = 0; j < nb; j++) {
+            CHECK_EQ(fr_index_doc(ix, before[j].doc, &b, NULL), 0);  // doc numbers change: by id
+            if (a.id && b.id && !strcmp(a.id, b.id)) {
+                same_doc++;
+                worst = fabs(after[i].score - before[j].score) > worst ? fabs(after[i].score - before[j].score) : worst;
+            }
+        }
+    }
+    printf("test_segvec: int8 transform through optimize: %zu of %zu documents found again, max score "
+           "change %.2g\n", same_doc, na, worst);
+    CHECK_EQ(same_doc, 68);
+    CHECK(worst < 0.02);
+    xf_free(m, mb, nm);
+    xf_free(v, bufs, n);
+    // backfill: every segment re-embedded as int8-rescore, one transform fitted to the new rows
+    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8_RESCORE, NULL, NULL, &err), 0);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    nm = xf_open(dir, m, mb, 8);
+    CHECK_EQ(nm, 1);
+    if (nm == 1) {
+        CHECK_EQ(fr__vecs_type(m[0]), FR_VEC_I8_RESCORE);
+        CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
+    }
+    xf_free(m, mb, nm);
+    // and as int8-refine: the same, and dense search finds every document
+    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8_REFINE, NULL, NULL, &err), 0);
+    CHECK_EQ(fr_index_commit(ix, &err), 0);
+    nm = xf_open(dir, m, mb, 8);
+    CHECK_EQ(nm, 1);
+    if (nm == 1) {
+        CHECK_EQ(fr__vecs_type(m[0]), FR_VEC_I8_REFINE);
+        CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
+    }
+    xf_free(m, mb, nm);
+    CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, after, &na, &err), 0);
+    CHECK_EQ(na, 68);
+    fr_index_close(ix);
+    rm_rf(dir);
+}
+
 int main(void) {
     fr_embedder *e = NULL;
     fr_error err;
@@ -301,6 +436,7 @@ int main(void) {
     }
     test_segments(e);
     test_backfill(e);
+    test_xform();
     fr_embedder_free(e);
     return TEST_REPORT();
 }

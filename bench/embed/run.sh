@@ -9,10 +9,12 @@
 #  2. the machine's read bandwidth (bench_membw.c: 384 MB, 1 and 2 threads, 4 KiB pages and
 #     transparent huge pages, and a mapped file cold / first touch / warm): the scan's ceiling.
 #  3. exact top-1000 vector search over VECTORS x 384 random unit vectors (bench_vectors.c),
-#     the types in $VTYPES (default f32,int8,int8+rescore) on 1 and 2 threads: p50 / p99, this
-#     tree's library and $BASE's (a git ref, default main: built from `git archive` into
-#     $D/base) in the same run; then, for this tree, int8's top-10 overlap with F32 on random
-#     and on clustered (anisotropic) vectors.
+#     the types in $VTYPES (default f32,int8,int8+rescore; also int8-refine) on 1 and 2
+#     threads: p50 / p99, this tree's library and $BASE's (a git ref, default main: built from
+#     `git archive` into $D/base) in the same run; then, for this tree, the top-10 / top-100
+#     overlap with F32 of int8 (with and without its quantisation transform), int8 + rescoring
+#     and int8-refine on random and on clustered (anisotropic) vectors, and on real
+#     embeddings when REALEMB=DIR is set (bench_vectors.c).
 #     With APPROX=F1,F2,... (oversampling factors), a prototype 1-bit first pass + int8 rescoring
 #     (not in the library): latency and recall@10 / @K against F32, random and clustered.
 #  4. with HYBRID_INDEX=DIR (a BM25 index of VECTORS documents, e.g. bench/bm25/speed.sh's) and

@@ -17,7 +17,7 @@ typedef struct fr_cli_cmd {
 const char *cli_opt(int argc, char **argv, int *i, const char *name);
 long cli_parse_long(const char *opt, const char *s, long lo, long hi);
 double cli_parse_double(const char *opt, const char *s);
-int cli_parse_vec_type(const char *s);  // f32 | int8 | int8-rescore → fr_vec_type
+int cli_parse_vec_type(const char *s);  // f32 | int8 | int8-rescore | int8-refine → fr_vec_type
 // An ISO 8601 date or date-time (src/base/date.c) as Unix seconds; usage error otherwise.
 int64_t cli_parse_date(const char *opt, const char *s);
 _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

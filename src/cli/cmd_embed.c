@@ -7,7 +7,7 @@
  * so one call packs many texts. Exit status 0 only if every line succeeded (1 otherwise,
  * 2 for usage errors).
  *
- * `finerank embed --model DIR --index IDX [--vec f32|int8|int8-rescore]` instead records the
+ * `finerank embed --model DIR --index IDX [--vec f32|int8|int8-rescore|int8-refine]` instead records the
  * model in the index and stores the embeddings of every segment that lacks them (all of them
  * when the model or vector type changes) as a new commit — the backfill for an index built
  * without --embed-model. From then on `index add` embeds new documents itself.
@@ -31,7 +31,7 @@ static void help(void) {
            "  --prompt TEXT  a literal prefix instead (e.g. \"query: \")\n"
            "  --dtype T      dense-layer compute type: f32 (default), bf16, int8 (stdin mode\n"
            "                 only: index embeddings stay f32 so queries and documents match)\n"
-           "  --index IDX [--vec f32|int8|int8-rescore] [--prompt TEXT] [--query-prompt TEXT]\n"
+           "  --index IDX [--vec f32|int8|int8-rescore|int8-refine] [--prompt TEXT] [--query-prompt TEXT]\n"
            "                 record the model in the index and store the embeddings of its\n"
            "                 segments (a new commit; later index adds embed new documents), for\n"
            "                 search --retriever dense|hybrid, instead of reading stdin. --prompt\n"
@@ -100,7 +100,7 @@ static int embed_index(const char *model, const char *dir, int vec, const char *
     if (fr_index_embedding_get(ix, &em, &err) == 0)
         fprintf(stderr, "finerank embed: %llu vectors of %d dims (%s) stored with the segments of %s\n",
                 (unsigned long long)em.n_vectors, em.dim,
-                vec == FR_VEC_I8_RESCORE ? "int8+f32" : vec == FR_VEC_I8 ? "int8" : "f32", dir);
+                vec == FR_VEC_I8_RESCORE ? "int8+f32" : fr_vec_type_name((fr_vec_type)vec), dir);
     fr_index_close(ix);
     return 0;
 }

@@ -15,7 +15,7 @@ static void usage(FILE *f) {
             "usage: finerank index build --corpus FILE --index DIR [--lang L] [--k1 X --b Y]\n"
             "                            [--title-weight N] [--on-error skip|fail] [--mem-mb N]\n"
             "                            [--optimize] [--no-sync] [--threads N]\n"
-            "                            [--embed-model M [--vec f32|int8|int8-rescore]\n"
+            "                            [--embed-model M [--vec f32|int8|int8-rescore|int8-refine]\n"
             "                             [--query-prompt TEXT] [--doc-prompt TEXT]]\n"
             "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
@@ -26,7 +26,8 @@ static void usage(FILE *f) {
             "--embed-model records a bi-encoder (directory, repo id or alias) in a new index: every\n"
             "segment then stores its documents' embeddings (title + \" \" + text, with the model's\n"
             "passage prompt), computed at build/add, for search --retriever dense|hybrid.\n"
-            "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32.\n"
+            "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32;\n"
+            "int8-refine scans int8 and rescores with 2 more bits per element (1.25x int8).\n"
             "--threads (default: online CPUs): build/add parse and index byte ranges of the corpus\n"
             "in parallel; optimize writes documents and postings on two threads. The index bytes\n"
             "do not depend on it.\n");

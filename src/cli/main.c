@@ -71,7 +71,7 @@ double cli_parse_double(const char *opt, const char *s) {
 int cli_parse_vec_type(const char *s) {
     fr_vec_type t;
     if (fr_vec_type_parse(s, &t) < 0)
-        cli_usage_error("--vec: expected f32, int8 or int8-rescore, got '%s'", s);
+        cli_usage_error("--vec: expected f32, int8, int8-rescore or int8-refine, got '%s'", s);
     return (int)t;
 }
 

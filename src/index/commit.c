@@ -77,7 +77,7 @@ int fr__commit_read(const char *dir, fr__commit *c, fr_error *err) {
         memcpy(c->emb.query_prompt, str + ml, ql);
         memcpy(c->emb.doc_prompt, str + ml + ql, dl);
         if (memchr(c->emb.model, 0, ml) || memchr(c->emb.query_prompt, 0, ql) ||
-            memchr(c->emb.doc_prompt, 0, dl) || c->emb.type > 2 || c->emb.dim > 65536 ||
+            memchr(c->emb.doc_prompt, 0, dl) || c->emb.type > 3 || c->emb.dim > 65536 ||
             (!c->emb.dim) != (!ml)) {
             rc = fr__err(err, FR_ECORRUPT, "%s: bad embedding model record", path);
             goto fail;

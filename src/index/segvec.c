@@ -5,7 +5,8 @@
  *
  * Files: seg_<n>_<id>.frv holds segment seg_<n>.frs's rows, one per document in segment doc
  * order (deleted documents keep their row so that row = local doc number), in the format of
- * src/index/vectors.c (magic "FRVECS01" = version 1, type, dim, n, model, rows, CRC32). <id>
+ * src/index/vectors.c (magic "FRVECS02" = version 2, type, dim, n, model, the int8 transform,
+ * rows, CRC32; version 1 files, without a transform, are still read). <id>
  * comes from the index's file counter (as segment numbers), so a new file never overwrites
  * one that a commit, or this writer's snapshot, still names. A file is written as .pending, fsynced,
  * renamed and the directory fsynced before any COMMIT points at it (the commit protocol of
@@ -13,7 +14,9 @@
  *
  * When vectors are made: the writer embeds a segment right after flushing it (index add,
  * build), with the recorded model and document prompt, "title text" as the passage. A merge
- * (optimize) copies the live rows of its sources unchanged (int8 rows keep their scales). A
+ * (optimize) copies the live rows of its sources unchanged (int8 rows keep their scales) when
+ * they share one int8 transform, as every segment of an index written by this version does
+ * once FIT_ROWS documents have been embedded (see "the int8 transform" below). A
  * segment may lack vectors (index built without a model, then fr_index_set_embedding
  * records one): BM25 ignores that; dense search reports it.
  *
@@ -29,6 +32,7 @@
 #include "index/vectors.h"
 
 #define EMBED_BATCH 256  // documents per fr_embedder_embed call (it packs them by length)
+#define FIT_ROWS 4096    // a segment's first rows, added at once: the int8 transform's sample
 
 void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]) {
     size_t n = strlen(seg);
@@ -100,10 +104,36 @@ static int save_and_map(fr_index *ix, const fr__embed_conf *conf, fr__segref *r,
     return rc;
 }
 
+// ---- the int8 transform ----
+// int8 rows are quantised after a transform (corpus mean, per-dimension spread: vectors.c) that
+// belongs to the whole index, not to one segment, so that a merge copies rows unchanged:
+// every new vectors file takes the transform fitted on the largest sample among the index's
+// files of the same model, unless its own first FIT_ROWS rows are a larger sample (then it
+// fits its own, and later files inherit that one). So the first FIT_ROWS documents embedded
+// fix the transform for good; an index that grew from small segments refits until a segment
+// of FIT_ROWS documents has been written. A merge whose sources differ (an index from before
+// version 2 files, or one that grew from small segments) writes the transform fitted on the
+// most rows and re-quantises the other sources' rows (fr__vecs_write_rows).
+
+// The matrix whose transform a new file of `rows` rows takes, from the files of a[0..na) and
+// b[0..nb) (either may be NULL); NULL: fit its own (or none, under FR__VECS_FIT_MIN rows).
+static const fr_vecs *xform_like(const fr__segref *a, uint32_t na, const fr__segref *b, uint32_t nb,
+                                 uint32_t rows) {
+    const fr_vecs *best = NULL;
+    for (uint32_t i = 0; i < na + nb; i++) {
+        const fr_vecs *v = i < na ? a[i].vecs : b[i - na].vecs;
+        if (v && fr__vecs_fit_n(v) > (best ? fr__vecs_fit_n(best) : 0)) best = v;
+    }
+    uint32_t own = rows < FIT_ROWS ? rows : FIT_ROWS;
+    return best && fr__vecs_fit_n(best) >= own ? best : NULL;
+}
+
 // ---- embedding ----
 
-// Embeds every document of r with embedder e under conf. OUT: *out (free with fr_vecs_free).
-static int embed_rows(const fr__embed_conf *conf, fr_embedder *e, const fr__segref *r,
+// Embeds every document of r with embedder e under conf, quantising int8 rows with like's
+// transform (NULL: fitted to r's first FIT_ROWS rows, which fr_vecs_add receives at once).
+// OUT: *out (free with fr_vecs_free).
+static int embed_rows(const fr__embed_conf *conf, fr_embedder *e, const fr__segref *r, const fr_vecs *like,
                       fr_vecs **out, fr_error *err) {
     *out = NULL;
     fr_vecs *v = NULL;
@@ -111,11 +141,12 @@ static int embed_rows(const fr__embed_conf *conf, fr_embedder *e, const fr__segr
     char *texts[EMBED_BATCH] = {0};
     int rc = fr_vecs_new((int)conf->dim, (fr_vec_type)conf->type, &v, err);
     if (rc < 0) return rc;
-    emb = malloc((size_t)EMBED_BATCH * conf->dim * sizeof *emb);
+    if (like && conf->type != FR_VEC_F32 && (rc = fr__vecs_xform_copy(v, like, err)) < 0) goto done;
+    emb = malloc((size_t)FIT_ROWS * conf->dim * sizeof *emb);
     if (!emb) { rc = fr__err(err, FR_ENOMEM, "%s: out of memory", r->name); goto done; }
     fr_embed_opts eo = fr_embed_opts_default();
     eo.prompt = conf->doc_prompt;
-    uint32_t n = r->seg->n_docs;
+    uint32_t n = r->seg->n_docs, held = 0;  // held: rows embedded into emb, not yet added
     for (uint32_t lo = 0; lo < n; lo += EMBED_BATCH) {
         uint32_t m = n - lo < EMBED_BATCH ? n - lo : EMBED_BATCH;
         for (uint32_t i = 0; i < m; i++) {
@@ -134,8 +165,13 @@ static int embed_rows(const fr__embed_conf *conf, fr_embedder *e, const fr__segr
             if (xl) memcpy(texts[i] + o, d.text, xl), o += xl;
             texts[i][o] = 0;
         }
-        if ((rc = fr_embedder_embed(e, (const char *const *)texts, m, &eo, emb, err)) < 0 ||
-            (rc = fr_vecs_add(v, emb, m, err)) < 0) {
+        rc = fr_embedder_embed(e, (const char *const *)texts, m, &eo, emb + (size_t)held * conf->dim, err);
+        held += m;
+        if (rc == 0 && (held + EMBED_BATCH > FIT_ROWS || lo + m == n)) {  // emb full, or the end
+            rc = fr_vecs_add(v, emb, held, err);
+            held = 0;
+        }
+        if (rc < 0) {
             fr__err_prefix(err, rc, "%s: embedding docs %u..%u", r->name, lo, lo + m - 1);
             goto done;
         }
@@ -149,9 +185,9 @@ done:
 }
 
 static int embed_seg(fr_index *ix, const fr__embed_conf *conf, fr_embedder *e, fr__segref *r,
-                     fr_error *err) {
+                     const fr_vecs *like, fr_error *err) {
     fr_vecs *v = NULL;
-    int rc = embed_rows(conf, e, r, &v, err);
+    int rc = embed_rows(conf, e, r, like, &v, err);
     if (rc == 0) rc = save_and_map(ix, conf, r, v, err);
     fr_vecs_free(v);
     return rc;
@@ -161,7 +197,8 @@ int fr__segvec_embed(fr_index *ix, fr__segref *r, fr_error *err) {
     if (!ix->emb.model[0]) return 0;
     fr_embedder *e;
     int rc = fr__index_embedder(ix, &e, err);
-    if (rc == 0) rc = embed_seg(ix, &ix->emb, e, r, err);
+    if (rc == 0)
+        rc = embed_seg(ix, &ix->emb, e, r, xform_like(ix->segs, ix->n_segs, NULL, 0, r->seg->n_docs), err);
     return rc;
 }
 
@@ -267,8 +304,9 @@ int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_p
                         const char *doc_prompt, const fr_embedder *e, fr__embed_conf *c,
                         fr_error *err) {
     memset(c, 0, sizeof *c);
-    if (type != FR_VEC_F32 && type != FR_VEC_I8 && type != FR_VEC_I8_RESCORE)
-        return fr__err(err, FR_EINVAL, "vector type %d: expected f32, int8 or int8-rescore", (int)type);
+    if (type < FR_VEC_F32 || type > FR_VEC_I8_REFINE)
+        return fr__err(err, FR_EINVAL, "vector type %d: expected f32, int8, int8-rescore or int8-refine",
+                       (int)type);
     const char *qp = query_prompt ? query_prompt : fr_embedder_prompt(e, "query");
     const char *dp = doc_prompt ? doc_prompt : fr_embedder_prompt(e, "passage");
     if (!qp) qp = "";
@@ -340,7 +378,10 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
         if (same && ix->segs[i].vecs) continue;
         tmp[i].seg = ix->segs[i].seg;
         snprintf(tmp[i].name, sizeof tmp[i].name, "%s", ix->segs[i].name);
-        if ((rc = embed_seg(ix, &conf, e, &tmp[i], err)) < 0) break;
+        // the transform: from this model's files, the untouched ones (same) and the new ones
+        const fr_vecs *like =
+            xform_like(same ? ix->segs : NULL, same ? ix->n_segs : 0, tmp, i, tmp[i].seg->n_docs);
+        if ((rc = embed_seg(ix, &conf, e, &tmp[i], like, err)) < 0) break;
     }
     if (rc < 0) {
         for (uint32_t j = 0; j <= i && j < ix->n_segs; j++)

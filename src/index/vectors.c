@@ -7,13 +7,41 @@
  *   FR_VEC_I8_RESCORE: both; the int8 scan keeps max(4k, k + 100) candidates, which are
  *               rescored exactly with the float rows (int8 scan speed, F32 results; 5x memory
  *               of I8).
- *   FR_VEC_I8:  int8 rows (n, stride) plus one float scale per row: x ≈ scale · q with
- *               scale = max|x| / 127 and q = round(x / scale) in [-127, 127] (symmetric
- *               per-vector quantisation). The query is quantised to int16 (range set so
- *               int32 lanes cannot overflow), the integer dot product is exact, and
- *               score = dot(q16_query, q8_row) · s_query · s_row: the error is the rows'
- *               rounding alone (an int8 query doubled the error variance and cost top-10
- *               overlap on random unit vectors, 0.98 vs 0.99+).
+ *   FR_VEC_I8:  int8 rows (n, stride) plus one float scale per row, after a per-matrix
+ *               transform (mu, w: dim floats each): y = (x − mu) / w, scale = max|y| / 127,
+ *               q = round(y / scale) in [-127, 127] (symmetric per-vector quantisation of y),
+ *               so x ≈ mu + scale · (w ⊙ q). The query q is multiplied by w and quantised to
+ *               int16 (range set so int32 cannot overflow), the integer dot product is exact,
+ *               and score = dot(q16(q ⊙ w), q8_row) · s_query · s_row + q·mu: the error is the
+ *               rows' rounding alone (an int8 query doubled the error variance and cost top-10
+ *               overlap on random unit vectors, 0.98 vs 0.99+). q·mu is the same for every
+ *               row of the matrix but is added anyway, so scores stay dot products, comparable
+ *               across matrices (the index's segments) with different transforms.
+ *   FR_VEC_I8_REFINE: I8's rows and scales plus 2 bits per element (n, stride / 4 bytes):
+ *               the rounding residual t = y / scale − q in [-1/2, 1/2] coded as k = clamp(
+ *               floor((t + 1/2) · 4), 0, 3), read back as q + (2k − 3) / 8 (a quarter of
+ *               int8's rounding error). The int8 scan keeps max(2k, k + 100) candidates
+ *               (I8_RESCORE: max(4k, k + 100)) and adds to each one's int8 score its
+ *               residuals' share against the float query q ⊙ w, scale · Σ_d (q ⊙ w)_d
+ *               (2k_d − 3) / 8 (a table look-up per 4 elements: refine()). 1.25x I8's memory (I8_RESCORE: 5x); top-10 overlap with F32
+ *               0.996 on random and clustered 100k-row corpora where I8 has 0.982 / 0.9855.
+ *   The transform: sentence embeddings share a large mean direction with a few "rogue"
+ *               dimensions, so max|x| is set by components every row shares and the per-row
+ *               scale wastes most of the int8 range on them; centring removes them and w
+ *               evens out the per-dimension spread. fr_vecs_add fits it to the first rows
+ *               added to an empty matrix (at least FR__VECS_FIT_MIN = 16, vectors.h): mu =
+ *               their mean, w = 1, std^0.5 or std (per-dimension standard deviation, floored
+ *               at 1e-3 · the largest), whichever gives the least mean squared score error on
+ *               that sample with its own rows as queries — and none (mu = 0, w = 1, scores
+ *               bit-identical to version 1) unless it beats no transform by 5%: isotropic
+ *               vectors keep the plain scheme. Top-10 overlap with F32 (bench/embed/README.md):
+ *               clustered anisotropic corpus 0.9645 → 0.9855 at 100k rows, 0.921 → 0.975 at
+ *               1M; random unit vectors and real USE-lite embeddings (near-isotropic: 0.994 at
+ *               136,776 rows, where every transform lost a little) unchanged, no transform
+ *               being chosen. Where the fitted
+ *               transform comes from in an index (shared by segments, so merges copy rows):
+ *               src/index/segvec.c. fr__vecs_query_i8 is the only place the query side is
+ *               computed (search here, and any other scan of these rows).
  * Kernels: AVX2 + FMA (the default build targets x86-64-v3). int8 rows are widened to int16
  *   (vpmovsxbw) and multiplied with the int16 query by vpmaddwd into int32 lanes, eight rows
  *   per step read in address order, their sums gathered by one hadd tree, scored and tested
@@ -23,13 +51,21 @@
  *   runs at ~0.8-0.9x of the machine's read bandwidth (bench/embed/README.md).
  * File (fr_vecs_save / fr_vecs_load; little-endian, written as <path>.pending, fsynced,
  * renamed over <path>, directory fsynced — the index's commit protocol):
- *   0   "FRVECS01"                 magic
- *   8   u32 type (0 F32, 1 I8), u32 dim, u64 n, u64 generation (caller's tag: the index
- *       commit the vectors belong to), u32 model_len, u32 0
+ *   0   "FRVECS02"                 magic (version 2; "FRVECS01", version 1, is still read: no
+ *                                  transform, the u32 at 36 ignored; only version 2 is written)
+ *   8   u32 type (0 F32, 1 I8, 2 I8_RESCORE, 3 I8_REFINE), u32 dim, u64 n, u64 generation (caller's tag: the index
+ *       commit the vectors belong to), u32 model_len, u32 fit_n (rows the int8 transform was
+ *       fitted on; 0: none; never set for F32)
  *   40  model path (model_len bytes), zero-padded to 8
- *   ..  rows: I8 / I8_RESCORE: n·stride int8 then n float scales; F32 / I8_RESCORE: n·stride
- *       floats (stride as above); type 2 = I8_RESCORE
+ *   ..  if fit_n > 0: mu (dim floats), w (dim floats, > 0), zero-padded to 8; all finite
+ *   ..  rows: I8 / I8_RESCORE / I8_REFINE: n·stride int8 then n float scales; I8_REFINE: then
+ *       n·stride/4 bytes of 2-bit codes (element d in bits 2(d%4) of byte d/4); F32 /
+ *       I8_RESCORE: n·stride floats (stride as above)
  *   end u32 CRC32 (zlib) of every byte before it
+ *   A file written from several matrices (a merge, fr__vecs_write_rows) takes the transform
+ *   fitted on the most rows (then: the source with the most live rows); int8 rows of sources
+ *   under that transform are copied unchanged, the others re-quantised (from their float rows
+ *   for I8_RESCORE, else from their dequantised int8 rows: two roundings for those rows).
  * Workload: 10^5..10^6 rows of 384..1024 dims, top-10..1000 per query. Rows are split into
  * contiguous chunks that the threads claim as they go; each thread keeps a k-sized min-heap
  * and the heaps are merged. Ties order by ascending row id, so results do not depend on the
@@ -52,8 +88,10 @@
 #define HAVE_AVX2 1
 #endif
 
-#define HAS_F32(v) ((v)->type != FR_VEC_I8)   // float rows kept (F32, I8_RESCORE)
-#define HAS_I8(v) ((v)->type != FR_VEC_F32)   // int8 rows kept (I8, I8_RESCORE)
+#define HAS_F32(v) ((v)->type == FR_VEC_F32 || (v)->type == FR_VEC_I8_RESCORE)  // float rows kept
+#define HAS_I8(v) ((v)->type != FR_VEC_F32)            // int8 rows kept (I8, I8_RESCORE, I8_REFINE)
+#define HAS_RB(v) ((v)->type == FR_VEC_I8_REFINE)      // 2-bit refinement codes kept
+#define RESCORED(v) ((v)->type == FR_VEC_I8_RESCORE || (v)->type == FR_VEC_I8_REFINE)
 
 struct fr_vecs {
     int dim, stride;
@@ -62,6 +100,12 @@ struct fr_vecs {
     float *f;        // (cap, stride) for FR_VEC_F32 and FR_VEC_I8_RESCORE
     int8_t *q;       // (cap, stride) for FR_VEC_I8
     float *scale;    // (cap) for FR_VEC_I8
+    uint8_t *rb;     // (cap, stride / 4) for FR_VEC_I8_REFINE: 2-bit codes, element d of a row
+                     // in bits 2(d%4).. of byte d/4
+    // the int8 transform (I8 types): x ≈ mu + scale[r] · (w ⊙ q[r]); NULL (fit_n 0): mu = 0,
+    // w = 1. Owned unless the matrix is a view (then they point into the mapping).
+    float *mu, *w;   // (dim), (dim)
+    uint32_t fit_n;  // rows the transform was fitted on; 0: none
 };
 
 // ---- kernels ----
@@ -194,8 +238,16 @@ static dot8_fn dot8_best(void) {
     return best_dot8;
 }
 
-// Symmetric per-vector int8 quantisation of x (dim) into q (stride, zero-padded).
-static float quantize(const float *x, int dim, int stride, int8_t *q) {
+// Symmetric per-vector int8 quantisation of y = (x − mu) / w (dim; mu = 0, w = 1 when NULL)
+// into q (stride, zero-padded); returns the row's scale. With rb (stride / 4 bytes, zeroed
+// here), also each element's rounding residual t = y / scale − q in [-1/2, 1/2] as a 2-bit
+// code k = clamp(floor((t + 1/2) · 4), 0, 3), standing for q + (2k − 3) / 8. tmp: (dim) scratch.
+static float quantize(const float *x, const float *mu, const float *w, int dim, int stride, int8_t *q,
+                      uint8_t *rb, float *tmp) {
+    if (mu) {
+        for (int i = 0; i < dim; i++) tmp[i] = (x[i] - mu[i]) / w[i];
+        x = tmp;
+    }
     float m = 0;
     for (int i = 0; i < dim; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
     float scale = m > 0 ? m / 127.0f : 1.0f, inv = m > 0 ? 127.0f / m : 0.0f;
@@ -204,7 +256,125 @@ static float quantize(const float *x, int dim, int stride, int8_t *q) {
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     }
     memset(q + dim, 0, (size_t)(stride - dim));
+    if (rb) {
+        memset(rb, 0, (size_t)stride / 4);
+        for (int i = 0; i < dim; i++) {
+            float k = floorf((x[i] * inv - (float)q[i] + 0.5f) * 4.0f);
+            rb[i / 4] |= (uint8_t)((k < 0 ? 0 : k > 3 ? 3 : (int)k) << (2 * (i % 4)));
+        }
+    }
     return scale;
+}
+
+// Element d of row x (int8 q, codes rb) refined: q + (2k − 3) / 8.
+static inline float refined(const int8_t *q, const uint8_t *rb, int d) {
+    return (float)q[d] + (float)(2 * ((rb[d / 4] >> (2 * (d % 4))) & 3) - 3) * 0.125f;
+}
+
+// ---- the int8 transform ----
+// Mean squared score error of quantising rows `rows` of x (n, D) under (mu, w) (NULL: none),
+// the queries being other rows of x (queries resemble documents): the mean over rows i and
+// queries j of (x_j · (x_i − x̂_i))². tmp: (2 D) floats, c: (stride) int8.
+static double score_err(const fr_vecs *v, const float *x, size_t n, const float *mu, const float *w,
+                        float *tmp, int8_t *c) {
+    size_t D = (size_t)v->dim, R = n < 256 ? n : 256, P = n < 32 ? n : 32;
+    double e = 0;
+    for (size_t a = 0; a < R; a++) {
+        const float *xi = x + (a * n / R) * D;
+        float *err = tmp + D, s = quantize(xi, mu, w, v->dim, v->stride, c, NULL, tmp);
+        for (size_t d = 0; d < D; d++) err[d] = xi[d] - (mu ? mu[d] + s * (w[d] * c[d]) : s * c[d]);
+        for (size_t b = 0; b < P; b++) {
+            const float *q = x + ((b * n / P + n / (2 * P)) % n) * D;  // offset from the rows
+            double t = 0;
+            for (size_t d = 0; d < D; d++) t += (double)q[d] * err[d];
+            e += t * t;
+        }
+    }
+    return e / (double)(R * P);
+}
+
+// Fits the transform to x (n, D): mu = the rows' mean, w = a power of the per-dimension
+// standard deviation (floored at 1e-3 · the largest, so a constant dimension cannot blow up).
+// Candidates: none, centred (w = 1), w = std^0.5, w = std — which is best depends on the data
+// (bench/embed/README.md: on the clustered corpus std^0.5 won at 100k rows and std at 1M; on
+// isotropic vectors nothing helps). Each is scored by score_err on the sample; the best is
+// kept if it beats no transform by 5%, else none (fit_n stays 0: isotropic data keep the
+// version-1 quantisation). Sums in double in row order: deterministic.
+static int fit(fr_vecs *v, const float *x, size_t n, fr_error *err) {
+    size_t D = (size_t)v->dim;
+    double *sum = calloc(2 * D, sizeof *sum), *sq = sum + D;
+    float *mu = malloc(D * sizeof *mu), *w = malloc(4 * D * sizeof *w), *tmp = malloc(2 * D * sizeof *tmp);
+    int8_t *c = malloc((size_t)v->stride);
+    int rc = 0;
+    if (!sum || !mu || !w || !tmp || !c) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
+    for (size_t i = 0; i < n; i++)
+        for (size_t d = 0; d < D; d++) sum[d] += x[i * D + d];
+    for (size_t d = 0; d < D; d++) mu[d] = (float)(sum[d] / (double)n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t d = 0; d < D; d++) {
+            double t = (double)x[i * D + d] - mu[d];
+            sq[d] += t * t;
+        }
+    double top = 0;
+    for (size_t d = 0; d < D; d++) {
+        sq[d] = sqrt(sq[d] / (double)n);
+        top = sq[d] > top ? sq[d] : top;
+    }
+    for (size_t d = 0; d < D; d++) {  // w for candidates 1..3 at w + (k-1) D
+        double sd = top > 0 ? (sq[d] > 1e-3 * top ? sq[d] : 1e-3 * top) : 1.0;
+        w[d] = 1.0f;
+        w[D + d] = (float)sqrt(sd);
+        w[2 * D + d] = (float)sd;
+    }
+    double best = 0.95 * score_err(v, x, n, NULL, NULL, tmp, c);
+    int pick = 0;
+    for (int k = 1; k <= 3; k++) {
+        double e = score_err(v, x, n, mu, w + (size_t)(k - 1) * D, tmp, c);
+        if (e < best) best = e, pick = k;
+    }
+    if (pick) {
+        memmove(w, w + (size_t)(pick - 1) * D, D * sizeof *w);
+        v->mu = mu;
+        v->w = w;
+        v->fit_n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+        mu = w = NULL;
+    }
+out:
+    free(sum);
+    free(mu);
+    free(w);
+    free(tmp);
+    free(c);
+    return rc;
+}
+
+void fr__vecs_xform(const fr_vecs *v, const float **mu, const float **w) {
+    *mu = v->fit_n ? v->mu : NULL;
+    *w = v->fit_n ? v->w : NULL;
+}
+
+int fr__vecs_xform_copy(fr_vecs *dst, const fr_vecs *src, fr_error *err) {
+    if (!src->fit_n) return 0;
+    if (dst->n || dst->mu || dst->dim != src->dim || !HAS_I8(dst))
+        return fr__err(err, FR_EINVAL, "fr__vecs_xform_copy: matrix not empty, float-only, or dims differ");
+    size_t D = (size_t)dst->dim;
+    if (!(dst->mu = malloc(D * sizeof(float))) || !(dst->w = malloc(D * sizeof(float)))) {
+        free(dst->mu);
+        dst->mu = NULL;
+        return fr__err(err, FR_ENOMEM, "out of memory");
+    }
+    memcpy(dst->mu, src->mu, D * sizeof(float));
+    memcpy(dst->w, src->w, D * sizeof(float));
+    dst->fit_n = src->fit_n;
+    return 0;
+}
+
+uint32_t fr__vecs_fit_n(const fr_vecs *v) { return v->fit_n; }
+
+int fr__vecs_same_xform(const fr_vecs *a, const fr_vecs *b) {
+    if (a->dim != b->dim || !a->fit_n != !b->fit_n) return 0;
+    size_t bytes = (size_t)a->dim * sizeof(float);
+    return !a->fit_n || (!memcmp(a->mu, b->mu, bytes) && !memcmp(a->w, b->w, bytes));
 }
 
 // The query side of int8 search: int16 with the largest range for which the whole dot product
@@ -222,6 +392,69 @@ static float quantize16(const float *x, int dim, int stride, int16_t *q) {
     }
     memset(q + dim, 0, (size_t)(stride - dim) * sizeof *q);
     return scale;
+}
+
+// The query in v's transformed space: qw = q ⊙ w (dim; q itself without a transform), and
+// *bias = q·mu summed in double (0 without). FR_EINVAL when q ⊙ w overflows.
+static int query_w(const fr_vecs *v, const float *query, float *qw, float *bias, fr_error *err) {
+    *bias = 0;
+    if (!v->fit_n) {
+        memcpy(qw, query, (size_t)v->dim * sizeof *qw);
+        return 0;
+    }
+    double b = 0;
+    for (int i = 0; i < v->dim; i++) {
+        qw[i] = query[i] * v->w[i];
+        b += (double)query[i] * v->mu[i];
+        if (!isfinite(qw[i]))  // a huge query element times w
+            return fr__err(err, FR_EINVAL, "query element %d out of range for the int8 transform", i);
+    }
+    *bias = (float)b;
+    return 0;
+}
+
+int fr__vecs_query_i8(const fr_vecs *v, const float *query, int16_t *qq, float *qscale, float *bias,
+                      fr_error *err) {
+    *qscale = *bias = 0;
+    if (!v->fit_n) {
+        *qscale = quantize16(query, v->dim, v->stride, qq);
+        return 0;
+    }
+    float *qw = malloc((size_t)v->dim * sizeof *qw);
+    if (!qw) return fr__err(err, FR_ENOMEM, "out of memory");
+    int rc = query_w(v, query, qw, bias, err);
+    if (rc == 0) *qscale = quantize16(qw, v->dim, v->stride, qq);
+    free(qw);
+    return rc;
+}
+
+// I8_REFINE: the int8 scan's candidates best[0..nb) rescored with their refinement codes. A
+// code byte holds 4 elements, so per query a table gives each byte value's contribution at
+// each byte position, tab[g][b] = Σ_{j<4} qw[4g+j] · (2k_j(b) − 3) / 8 (float, j in order; qw
+// = q ⊙ w, zero-padded to stride), and a candidate's score becomes its int8 score plus
+// scale[r] · Σ_g tab[g][codes of r at g] (float, g in order): stride/4 look-ups per
+// candidate instead of decoding stride elements. FR_ENOMEM, or query_w's FR_EINVAL.
+static int refine(const fr_vecs *v, const float *query, fr_vec_hit *best, size_t nb, fr_error *err) {
+    size_t S = (size_t)v->stride, G = S / 4;
+    float *qw = calloc(S, sizeof *qw), *tab = malloc(G * 256 * sizeof *tab), bias;
+    int rc = 0;
+    if (!qw || !tab) rc = fr__err(err, FR_ENOMEM, "out of memory");
+    else rc = query_w(v, query, qw, &bias, err);
+    for (size_t g = 0; g < G && rc == 0; g++)
+        for (int b = 0; b < 256; b++) {
+            float t = 0;
+            for (int j = 0; j < 4; j++) t += qw[4 * g + (size_t)j] * (float)(2 * ((b >> (2 * j)) & 3) - 3) * 0.125f;
+            tab[g * 256 + (size_t)b] = t;
+        }
+    for (size_t i = 0; i < nb && rc == 0; i++) {
+        const uint8_t *rb = v->rb + (size_t)best[i].id * G;
+        float c = 0;
+        for (size_t g = 0; g < G; g++) c += tab[g * 256 + rb[g]];
+        best[i].score = best[i].score + v->scale[best[i].id] * c;
+    }
+    free(qw);
+    free(tab);
+    return rc;
 }
 
 // ---- matrix ----
@@ -252,11 +485,13 @@ static void *rows_grow(void *old, size_t used, size_t bytes) {
 }
 
 const char *fr_vec_type_name(fr_vec_type t) {
-    return t == FR_VEC_I8 ? "int8" : t == FR_VEC_I8_RESCORE ? "int8-rescore" : "f32";
+    return t == FR_VEC_I8 ? "int8"
+         : t == FR_VEC_I8_RESCORE ? "int8-rescore"
+         : t == FR_VEC_I8_REFINE ? "int8-refine" : "f32";
 }
 
 int fr_vec_type_parse(const char *s, fr_vec_type *out) {
-    for (int t = FR_VEC_F32; t <= FR_VEC_I8_RESCORE; t++)
+    for (int t = FR_VEC_F32; t <= FR_VEC_I8_REFINE; t++)
         if (s && !strcmp(s, fr_vec_type_name((fr_vec_type)t))) {
             *out = (fr_vec_type)t;
             return 0;
@@ -267,7 +502,7 @@ int fr_vec_type_parse(const char *s, fr_vec_type *out) {
 int fr_vecs_new(int dim, fr_vec_type type, fr_vecs **out, fr_error *err) {
     *out = NULL;
     if (dim < 1 || dim > 65536) return fr__err(err, FR_EINVAL, "fr_vecs_new: dim %d out of range", dim);
-    if (type != FR_VEC_F32 && type != FR_VEC_I8 && type != FR_VEC_I8_RESCORE)
+    if (type < FR_VEC_F32 || type > FR_VEC_I8_REFINE)
         return fr__err(err, FR_EINVAL, "fr_vecs_new: unknown type %d", (int)type);
     fr_vecs *v = calloc(1, sizeof *v);
     if (!v) return fr__err(err, FR_ENOMEM, "out of memory");
@@ -283,6 +518,9 @@ void fr_vecs_free(fr_vecs *v) {
     free(v->f);
     free(v->q);
     free(v->scale);
+    free(v->mu);
+    free(v->w);
+    free(v->rb);
     free(v);
 }
 
@@ -296,21 +534,30 @@ int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
     for (size_t i = 0; i < n * D; i++)
         if (!isfinite(x[i]))
             return fr__err(err, FR_EINVAL, "fr_vecs_add: vector %zu element %zu is not finite", i / D, i % D);
+    float *tmp = NULL;
+    int rc;
+    if (HAS_I8(v) && !v->n && !v->fit_n && n >= FR__VECS_FIT_MIN && (rc = fit(v, x, n, err)) < 0) return rc;
+    if (v->fit_n && !(tmp = malloc(D * sizeof *tmp))) return fr__err(err, FR_ENOMEM, "out of memory");
     if (v->n + n > v->cap) {
         size_t cap = v->cap ? v->cap : 1024;
         while (cap < v->n + n) cap *= 2;
         if (HAS_F32(v)) {
             float *f = rows_grow(v->f, v->n * S * sizeof *f, cap * S * sizeof *f);
-            if (!f) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            if (!f) goto oom;
             v->f = f;
         }
         if (HAS_I8(v)) {
             int8_t *q = rows_grow(v->q, v->n * S, cap * S);
-            if (!q) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            if (!q) goto oom;
             v->q = q;
             float *s = realloc(v->scale, cap * sizeof *s);
-            if (!s) return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", cap);
+            if (!s) goto oom;
             v->scale = s;
+        }
+        if (HAS_RB(v)) {
+            uint8_t *b = rows_grow(v->rb, v->n * S / 4, cap * S / 4);
+            if (!b) goto oom;
+            v->rb = b;
         }
         v->cap = cap;
     }
@@ -320,12 +567,16 @@ int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
             memcpy(v->f + r * S, x + i * D, D * sizeof(float));
             memset(v->f + r * S + D, 0, (S - D) * sizeof(float));
         }
-        if (HAS_I8(v)) {
-            v->scale[r] = quantize(x + i * D, v->dim, v->stride, v->q + r * S);
-        }
+        if (HAS_I8(v))
+            v->scale[r] = quantize(x + i * D, v->mu, v->w, v->dim, v->stride, v->q + r * S,
+                                   HAS_RB(v) ? v->rb + r * S / 4 : NULL, tmp);
     }
     v->n += n;
+    free(tmp);
     return 0;
+oom:
+    free(tmp);
+    return fr__err(err, FR_ENOMEM, "cannot grow to %zu vectors", v->n + n);
 }
 
 // ---- top-k ----
@@ -364,7 +615,8 @@ typedef struct part {
     const fr_vecs *v;
     const float *qf;             // (stride) query, F32
     const int16_t *qq;           // (stride) query, int16 for I8 rows
-    float qscale;
+    float qscale, bias;          // fr__vecs_query_i8's; bias added only when has_bias
+    int has_bias;
     dot8_fn dot8;                // the int8 block kernel
     atomic_size_t *next;         // the next unclaimed chunk, shared by the threads
     size_t n, chunk, k, nh;      // rows, rows per chunk (a multiple of 8), heap capacity, size
@@ -377,16 +629,23 @@ static inline void offer(part *p, size_t r, float s) {
     if (p->nh < p->k || s >= p->heap[0].score) push(p->heap, &p->nh, p->k, (fr_vec_hit){(uint32_t)r, s});
 }
 
+// Row r's int8 score from its exact integer dot product: (float)dot * (qscale * scale[r]), plus
+// q·mu for transformed rows (a separate add, never fused, so the SIMD path below matches it).
+static inline float score_i8(const part *p, int32_t dot, float scale) {
+    float s = (float)dot * (p->qscale * scale);
+    return p->has_bias ? s + p->bias : s;
+}
+
 // int8 rows [lo, hi): eight rows per step (dot8_i16_i8), their scores formed in one register
-// exactly as the one-row path forms them, (float)dot * (qscale * scale[r]) — the same IEEE
-// products, so the scores are bit-identical — and compared with the heap's worst score at once;
+// exactly as the one-row path forms them (score_i8) — the same IEEE products and sums, so the
+// scores are bit-identical — and compared with the heap's worst score at once;
 // only rows that can enter the heap (after warm-up about k·ln(n/k) of n) leave the vector unit.
 static void scan_i8(part *p, size_t lo, size_t hi) {
     const fr_vecs *v = p->v;
     size_t S = (size_t)v->stride, r = lo;
     int32_t d[8];
 #ifdef HAVE_AVX2
-    const __m256 qs = _mm256_set1_ps(p->qscale);
+    const __m256 qs = _mm256_set1_ps(p->qscale), qb = _mm256_set1_ps(p->bias);
 #endif
     for (; r + 8 <= hi; r += 8) {
         p->dot8(p->qq, v->q + r * S, S, d);
@@ -394,13 +653,14 @@ static void scan_i8(part *p, size_t lo, size_t hi) {
 #ifdef HAVE_AVX2
         __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)d)),
                                  _mm256_mul_ps(qs, _mm256_loadu_ps(v->scale + r)));
+        if (p->has_bias) s = _mm256_add_ps(s, qb);
         int m = _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(thr), _CMP_GE_OQ));
         if (!m) continue;
         _mm256_storeu_ps(o, s);
 #else
         int m = 0;
         for (int j = 0; j < 8; j++) {
-            o[j] = (float)d[j] * (p->qscale * v->scale[r + j]);
+            o[j] = score_i8(p, d[j], v->scale[r + j]);
             m |= (o[j] >= thr) << j;
         }
 #endif
@@ -410,7 +670,7 @@ static void scan_i8(part *p, size_t lo, size_t hi) {
         }
     }
     for (; r < hi; r++)
-        offer(p, r, (float)dot_i16_i8(p->qq, v->q + r * S, v->stride) * (p->qscale * v->scale[r]));
+        offer(p, r, score_i8(p, dot_i16_i8(p->qq, v->q + r * S, v->stride), v->scale[r]));
 }
 
 // A thread's share: chunks claimed one at a time from a shared counter, so a thread slowed by
@@ -447,8 +707,12 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     if (k > v->n) k = v->n;
     if (!k) return 0;
     size_t k_out = k;
-    // I8_RESCORE: the int8 scan keeps 4k (at least k + 100) candidates for exact rescoring
+    // I8_RESCORE: the int8 scan keeps 4k (at least k + 100) candidates, rescored exactly with
+    // the float rows; I8_REFINE: 2k (at least k + 100), rescored with the refinement codes (4k
+    // gave the same top-10 and top-100 overlap at 100k rows and cost 3.5 ms more at top-1000
+    // over 1M on 2 threads: the wider heaps and their merge; bench/embed/README.md)
     if (v->type == FR_VEC_I8_RESCORE) k = k * 4 > k + 100 ? k * 4 : k + 100;
+    if (v->type == FR_VEC_I8_REFINE) k = k * 2 > k + 100 ? k * 2 : k + 100;
     if (k > v->n) k = v->n;
     size_t T = threads ? (size_t)threads : 1, S = (size_t)v->stride;
     if (T > v->n / 1024 + 1) T = v->n / 1024 + 1;  // tiny matrices: one thread
@@ -462,8 +726,8 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     memcpy(qf, query, (size_t)v->dim * sizeof *qf);
     for (int i = 0; i < v->dim; i++)
         if (!isfinite(qf[i])) { rc = fr__err(err, FR_EINVAL, "query element %d is not finite", i); goto out; }
-    float qscale = 0;
-    if (HAS_I8(v)) qscale = quantize16(qf, v->dim, v->stride, qq);
+    float qscale = 0, bias = 0;
+    if (HAS_I8(v) && (rc = fr__vecs_query_i8(v, qf, qq, &qscale, &bias, err)) < 0) goto out;
     size_t started = 0;
     // ~32 chunks per thread (>= 1024 rows each): small enough to even out a slow thread, large
     // enough that claiming one costs nothing (one atomic add per ~6 MB at 1M x 384 int8)
@@ -472,7 +736,8 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     atomic_size_t next;
     atomic_init(&next, 0);
     for (size_t t = 0; t < T; t++) {
-        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale, .dot8 = dot8_best(), .next = &next,
+        parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale, .bias = bias, .has_bias = v->fit_n != 0,
+                          .dot8 = dot8_best(), .next = &next,
                           .n = v->n, .chunk = chunk, .k = k, .heap = heaps + t * k};
     }
     for (size_t t = 1; t < T; t++, started++)
@@ -486,6 +751,7 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
         for (size_t i = 0; i < parts[t].nh; i++) push(best, &nb, k, parts[t].heap[i]);
     if (v->type == FR_VEC_I8_RESCORE)
         for (size_t i = 0; i < nb; i++) best[i].score = dot_f32(qf, v->f + (size_t)best[i].id * S, v->stride);
+    if (v->type == FR_VEC_I8_REFINE && (rc = refine(v, qf, best, nb, err)) < 0) goto out;
     qsort(best, nb, sizeof *best, cmp_hit);
     if (nb > k_out) nb = k_out;
     memcpy(out, best, nb * sizeof *out);
@@ -500,21 +766,45 @@ out:
 }
 
 // ---- files ----
-#define MAGIC "FRVECS01"
+#define MAGIC "FRVECS02"
+#define MAGIC_V1 "FRVECS01"  // read: no transform (mu = 0, w = 1); never written
 
 // Row i of a source is written unless its bit is set in del (NULL: none deleted).
 static int dead(const uint8_t *del, size_t i) { return del && ((del[i >> 3] >> (i & 7)) & 1); }
+
+// Row i of `from` quantised under `to`'s transform: the float row when `from` keeps one
+// (I8_RESCORE: exact), else its dequantised int8 row mu + scale · (w ⊙ q) (q refined by its
+// codes for I8_REFINE). OUT: c (stride), rb (stride / 4, I8_REFINE); returns the scale.
+// x, tmp: (dim) scratch.
+static float requant(const fr_vecs *from, size_t i, const fr_vecs *to, float *x, float *tmp, int8_t *c,
+                     uint8_t *rb) {
+    size_t S = (size_t)from->stride, D = (size_t)from->dim;
+    if (HAS_F32(from)) memcpy(x, from->f + i * S, D * sizeof *x);
+    else
+        for (size_t d = 0; d < D; d++) {
+            float q = HAS_RB(from) ? refined(from->q + i * S, from->rb + i * S / 4, (int)d) : from->q[i * S + d];
+            x[d] = from->fit_n ? from->mu[d] + from->scale[i] * (from->w[d] * q) : from->scale[i] * q;
+        }
+    return quantize(x, to->mu, to->w, to->dim, to->stride, c, HAS_RB(to) ? rb : NULL, tmp);
+}
 
 int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, uint32_t n_src,
                         const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
     char pending[4200], dir[4096];
     if (!n_src) return fr__err(err, FR_EINVAL, "%s: no source matrix", path);
     const fr_vecs *v = src[0];
-    uint64_t n = 0;
+    uint64_t n = 0, best_live = 0;
     for (uint32_t s = 0; s < n_src; s++) {
         if (src[s]->type != v->type || src[s]->dim != v->dim)
             return fr__err(err, FR_EINVAL, "%s: source matrices differ in type or dim", path);
-        for (size_t i = 0; i < src[s]->n; i++) n += !dead(del ? del[s] : NULL, i);
+        uint64_t live = 0;
+        for (size_t i = 0; i < src[s]->n; i++) live += !dead(del ? del[s] : NULL, i);
+        n += live;
+        // the output's transform: the one fitted on the most rows, then the most live rows
+        if (s == 0 || src[s]->fit_n > v->fit_n || (src[s]->fit_n == v->fit_n && live > best_live)) {
+            v = src[s];
+            best_live = live;
+        }
     }
     if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending ||
         (size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
@@ -526,46 +816,75 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
     uint32_t ml = (uint32_t)strnlen(model, sizeof meta->model);
     uint8_t hdr[40] = {0};
     memcpy(hdr, MAGIC, 8);
-    uint32_t type = (uint32_t)v->type, dim = (uint32_t)v->dim;
+    uint32_t type = (uint32_t)v->type, dim = (uint32_t)v->dim, fit_n = HAS_I8(v) ? v->fit_n : 0;
     uint64_t gen = meta ? meta->generation : 0;
     memcpy(hdr + 8, &type, 4);
     memcpy(hdr + 12, &dim, 4);
     memcpy(hdr + 16, &n, 8);
     memcpy(hdr + 24, &gen, 8);
     memcpy(hdr + 32, &ml, 4);
+    memcpy(hdr + 36, &fit_n, 4);
+    size_t S = (size_t)v->stride, D = (size_t)v->dim;
+    float *x = NULL, *tmp = NULL;
+    int8_t *c = NULL;  // (stride) int8 row, then (stride / 4) refinement codes
+    if (HAS_I8(v) && (!(x = malloc(2 * D * sizeof *x)) || !(c = malloc(S + S / 4)))) {
+        free(x);
+        return fr__err(err, FR_ENOMEM, "out of memory");
+    }
+    tmp = x ? x + D : NULL;
     fr__wfile w;
     int rc = fr__wfile_open(&w, pending, err);
-    if (rc < 0) return rc;
-    size_t S = (size_t)v->stride;
+    if (rc < 0) goto out;
     if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
         (rc = fr__wfile_write(&w, model, ml, err)) < 0 || (rc = fr__wfile_pad8(&w, err)) < 0)
         goto fail;
-    // The blocks of the format in order (int8 rows, scales, float rows), each streamed from
-    // every source in turn: a merge never holds the merged matrix in memory.
-    for (int blk = 0; blk < 3; blk++) {
-        if ((blk < 2 && !HAS_I8(v)) || (blk == 2 && !HAS_F32(v))) continue;
-        size_t row = blk == 0 ? S : blk == 1 ? sizeof(float) : S * sizeof(float);
+    if (fit_n && ((rc = fr__wfile_write(&w, v->mu, D * sizeof(float), err)) < 0 ||
+                  (rc = fr__wfile_write(&w, v->w, D * sizeof(float), err)) < 0 ||
+                  (rc = fr__wfile_pad8(&w, err)) < 0))
+        goto fail;
+    // The blocks of the format in order (int8 rows, scales, refinement codes, float rows), each
+    // streamed from every source in turn: a merge never holds the merged matrix in memory. Int8
+    // rows under the output's transform are copied unchanged; the others are re-quantised row by
+    // row (requant, computed again for each int8 block).
+    static const int kept[4] = {1, 1, 2, 3};  // block → needs HAS_I8, HAS_I8, HAS_RB, HAS_F32
+    for (int blk = 0; blk < 4; blk++) {
+        int need = kept[blk];
+        if ((need == 1 && !HAS_I8(v)) || (need == 2 && !HAS_RB(v)) || (need == 3 && !HAS_F32(v))) continue;
+        size_t row = blk == 0 ? S : blk == 1 ? sizeof(float) : blk == 2 ? S / 4 : S * sizeof(float);
         for (uint32_t s = 0; s < n_src && rc == 0; s++) {
-            const fr_vecs *x = src[s];
-            const uint8_t *base = blk == 0 ? (const uint8_t *)x->q
-                                : blk == 1 ? (const uint8_t *)x->scale : (const uint8_t *)x->f;
+            const fr_vecs *xs = src[s];
+            const uint8_t *base = blk == 0 ? (const uint8_t *)xs->q : blk == 1 ? (const uint8_t *)xs->scale
+                                : blk == 2 ? xs->rb : (const uint8_t *)xs->f;
             const uint8_t *d = del ? del[s] : NULL;
-            if (!d) {  // every row: one write
-                if (x->n) rc = fr__wfile_write(&w, base, x->n * row, err);
+            if (blk < 3 && !fr__vecs_same_xform(xs, v)) {
+                for (size_t i = 0; i < xs->n && rc == 0; i++) {
+                    if (dead(d, i)) continue;
+                    float sc = requant(xs, i, v, x, tmp, c, (uint8_t *)(c + S));
+                    rc = blk == 0 ? fr__wfile_write(&w, c, S, err)
+                       : blk == 1 ? fr__wfile_write(&w, &sc, sizeof sc, err) : fr__wfile_write(&w, c + S, S / 4, err);
+                }
                 continue;
             }
-            for (size_t i = 0; i < x->n && rc == 0; i++)
+            if (!d) {  // every row: one write
+                if (xs->n) rc = fr__wfile_write(&w, base, xs->n * row, err);
+                continue;
+            }
+            for (size_t i = 0; i < xs->n && rc == 0; i++)
                 if (!dead(d, i)) rc = fr__wfile_write(&w, base + i * row, row, err);
         }
         if (rc < 0) goto fail;
     }
     uint32_t crc = w.crc;
     if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
-    if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); return rc; }
-    if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); return rc; }
-    return sync ? fr__io_fsync_dir(dir, err) : 0;
+    if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); goto out; }
+    if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); goto out; }
+    rc = sync ? fr__io_fsync_dir(dir, err) : 0;
+    goto out;
 fail:
     fr__wfile_abort(&w);
+out:
+    free(x);
+    free(c);
     return rc;
 }
 
@@ -586,7 +905,8 @@ int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **o
     // an owned copy, with the value checks a view skips (a view trusts its CRC-checked writer)
     size_t n = view->n, S = (size_t)view->stride;
     fr_vecs *v = NULL;
-    if ((rc = fr_vecs_new(view->dim, view->type, &v, err)) < 0) goto fail;
+    if ((rc = fr_vecs_new(view->dim, view->type, &v, err)) < 0 || (rc = fr__vecs_xform_copy(v, view, err)) < 0)
+        goto fail;
     if (n) {
         v->cap = n;
         if (HAS_I8(v)) {
@@ -597,6 +917,10 @@ int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **o
                 if (!isfinite(v->scale[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite scale", name); goto fail; }
             for (size_t i = 0; i < n * S; i++)
                 if (v->q[i] == -128) { rc = fr__err(err, FR_ECORRUPT, "%s: int8 value -128", name); goto fail; }
+        }
+        if (HAS_RB(v)) {
+            if (!(v->rb = rows_alloc(n * S / 4))) goto oom;
+            memcpy(v->rb, view->rb, n * S / 4);
         }
         if (HAS_F32(v)) {
             if (!(v->f = rows_alloc(n * S * sizeof(float)))) goto oom;
@@ -635,15 +959,17 @@ int fr__vecs_view(const void *data, size_t len, const char *name, int verify, fr
                   fr_vecs_meta *meta, fr_error *err) {
     *out = NULL;
     const uint8_t *p = data;
-    if (len < 44 || memcmp(p, MAGIC, 8))
+    if (len < 44 || (memcmp(p, MAGIC, 8) && memcmp(p, MAGIC_V1, 8)))
         return fr__err(err, FR_EFORMAT, "%s: not a finerank vectors file", name);
-    uint32_t type, dim, ml, crc;
+    int v1 = !memcmp(p, MAGIC_V1, 8);
+    uint32_t type, dim, ml, crc, fit_n = 0;
     uint64_t n, gen;
     memcpy(&type, p + 8, 4);
     memcpy(&dim, p + 12, 4);
     memcpy(&n, p + 16, 8);
     memcpy(&gen, p + 24, 8);
     memcpy(&ml, p + 32, 4);
+    if (!v1) memcpy(&fit_n, p + 36, 4);  // version 1 wrote 0 there
     memcpy(&crc, p + len - 4, 4);
     if (verify) {
         uLong c = crc32(0L, Z_NULL, 0);
@@ -654,23 +980,40 @@ int fr__vecs_view(const void *data, size_t len, const char *name, int verify, fr
         }
         if ((uint32_t)c != crc) return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
     }
-    if (type > 2 || dim < 1 || dim > 65536)
+    if (type > 3 || dim < 1 || dim > 65536)
         return fr__err(err, FR_EFORMAT, "%s: type %u / dim %u out of range", name, type, dim);
     if (ml >= sizeof meta->model) return fr__err(err, FR_EFORMAT, "%s: model path of %u bytes", name, ml);
-    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8;
-    size_t row = (type != 1 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0);
+    if (fit_n && type == 0) return fr__err(err, FR_EFORMAT, "%s: an int8 transform on float rows", name);
+    size_t S = (dim + 31) / 32 * 32, off = 40 + ((size_t)ml + 7) / 8 * 8, xf = off;
+    if (fit_n) off += (2 * (size_t)dim * sizeof(float) + 7) / 8 * 8;
+    size_t row = (type == 0 || type == 2 ? S * sizeof(float) : 0) + (type != 0 ? S + sizeof(float) : 0) +
+                 (type == 3 ? S / 4 : 0);
     if (off > len - 4 || n > (len - 4 - off) / row || off + n * row != len - 4)
         return fr__err(err, FR_EFORMAT, "%s: %llu vectors of %u dims do not fit its %zu bytes", name,
                        (unsigned long long)n, dim, len);
+    // the transform: finite, w > 0 (checked even unverified: every query multiplies by it)
+    const float *mu = (const float *)(const void *)(p + xf), *w = mu + dim;
+    for (uint32_t d = 0; fit_n && d < dim; d++)
+        if (!isfinite(mu[d]) || !isfinite(w[d]) || !(w[d] > 0))
+            return fr__err(err, FR_EFORMAT, "%s: bad int8 transform at dimension %u", name, d);
     fr_vecs *v = NULL;
     int rc = fr_vecs_new((int)dim, (fr_vec_type)type, &v, err);
     if (rc < 0) return rc;
     // The row pointers are const in spirit: a view is only searched, never added to.
+    if (fit_n) {
+        v->mu = (float *)(uintptr_t)mu;
+        v->w = (float *)(uintptr_t)w;
+        v->fit_n = fit_n;
+    }
     uint8_t *rows = (uint8_t *)(uintptr_t)(p + off);
     if (HAS_I8(v)) {
         v->q = (int8_t *)rows;
         v->scale = (float *)(void *)(rows + n * S);
         rows += n * (S + sizeof(float));
+    }
+    if (HAS_RB(v)) {
+        v->rb = rows;
+        rows += n * S / 4;
     }
     if (HAS_F32(v)) v->f = (float *)(void *)rows;
     v->n = v->cap = n;
@@ -683,6 +1026,6 @@ int fr__vecs_view(const void *data, size_t len, const char *name, int verify, fr
     return 0;
 }
 
-void fr__vecs_view_free(fr_vecs *v) { free(v); }
+void fr__vecs_view_free(fr_vecs *v) { free(v); }  // mu, w, rows: the caller's mapping
 
 fr_vec_type fr__vecs_type(const fr_vecs *v) { return v->type; }

@@ -28,4 +28,28 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
 
 fr_vec_type fr__vecs_type(const fr_vecs *v);
 
+// ---- the int8 transform (vectors.c's header) ----
+// fr_vecs_add fits it to the first rows added to an empty int8 matrix when they are at least
+// this many (and keeps it only where it lowers the estimated score error); fewer leave none
+// (mu = 0, w = 1).
+#define FR__VECS_FIT_MIN 16
+// Gives the empty int8 matrix dst src's transform (none when src has none); FR_EINVAL when dst
+// has rows or a transform, or no int8 rows, or dims differ.
+int fr__vecs_xform_copy(fr_vecs *dst, const fr_vecs *src, fr_error *err);
+uint32_t fr__vecs_fit_n(const fr_vecs *v);  // rows the transform was fitted on; 0: none
+// OUT: *mu, *w (dim floats each, living as long as v), both NULL when v has no transform.
+void fr__vecs_xform(const fr_vecs *v, const float **mu, const float **w);
+// 1 when a and b quantise the same way (both untransformed, or equal mu and w bit for bit).
+int fr__vecs_same_xform(const fr_vecs *a, const fr_vecs *b);
+
+// The query side of an int8 scan over v's rows (I8, I8_RESCORE, I8_REFINE: the scan's scores,
+// before the rescoring those two do in fr_vecs_search), computed here and only here
+// (fr_vecs_search and any other scan of these rows use it): qq (stride int16s, caller's) is
+// q ⊙ w quantised to int16 as documented in vectors.c. OUT: *qscale, *bias. Row r then scores
+//     s = (float)dot(qq, q8[r]) * (*qscale * scale[r]);   s += *bias when fr__vecs_fit_n(v) > 0
+// (bias = q·mu, the same for every row of v but not across matrices: scores of different
+// matrices stay comparable only with it). FR_EINVAL when q ⊙ w overflows; FR_ENOMEM.
+int fr__vecs_query_i8(const fr_vecs *v, const float *query, int16_t *qq, float *qscale, float *bias,
+                      fr_error *err);
+
 #endif
