@@ -505,6 +505,8 @@ void fr_terms_free(fr_terms *t);
 // N, avgdl and df count documents deleted since the last optimize (as Lucene does).
 typedef struct fr_index fr_index;
 
+typedef enum { FR_ANN_NONE = 0, FR_ANN_IVF = 1 } fr_ann_kind;
+
 typedef struct fr_index_opts {
     const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
     double k1, b;           // BM25 (1.2, 0.75 as Lucene/Elasticsearch)
@@ -527,6 +529,12 @@ typedef struct fr_index_opts {
     fr_vec_type vec_type;     // stored rows: FR_VEC_F32 (default), FR_VEC_I8, FR_VEC_I8_RESCORE
     const char *query_prompt; // literal query prefix (NULL: the model's "query" prompt, if any)
     const char *doc_prompt;   // literal passage prefix (NULL: the model's "passage" prompt)
+    // Approximate dense index (src/index/ivf.c): with FR_ANN_IVF every segment of at least
+    // 50,000 rows gets an inverted file over k-means centroids, built when its vectors are
+    // written (add, optimize, backfill) and kept as the index's setting (recorded by the next
+    // commit; an existing index can opt in, its older segments stay exact until optimize).
+    fr_ann_kind ann;          // FR_ANN_NONE (default: exact scans only) or FR_ANN_IVF
+    int ivf_lists;            // lists per segment (0: about sqrt(rows), a power of two)
 } fr_index_opts;
 
 fr_index_opts fr_index_opts_default(void);
@@ -589,7 +597,11 @@ typedef struct fr_search_opts {
     const char *source;     // filter: exact source (NULL: none)
     const char *lang;       // filter: exact lang (NULL: none)
     int exhaustive;         // 1: score every posting (no pruning) — for tests
+    int nprobe;             // dense search in segments with an IVF index: lists scanned per
+                            // segment (-1, the default: FR_IVF_NPROBE_DEFAULT; 0: exact scan
+                            // of every row; >= the segment's lists: exact too)
 } fr_search_opts;
+#define FR_IVF_NPROBE_DEFAULT 48
 
 fr_search_opts fr_search_opts_default(void);
 
@@ -1003,6 +1015,8 @@ typedef struct fr_retriever_opts {
     size_t depth;               // hybrid: hits taken from each list (100; at least k)
     int threads;                // threads of the dense scan (1); hybrid with >= 2 also runs
                                 // BM25 on a second thread beside the query embedding
+    int nprobe;                 // IVF lists scanned per segment, as fr_search_opts.nprobe
+                                // (-1: the default; 0: exact); overrides so->nprobe
 } fr_retriever_opts;
 fr_retriever_opts fr_retriever_opts_default(void);
 // The top so->k for query; so's filters apply to both lists. A dense or hybrid retriever on
