@@ -632,6 +632,9 @@ typedef struct fr_index_embedding {
     const char *query_prompt, *doc_prompt;  // literal prefixes ("" none)
     uint64_t n_vectors;         // rows over the snapshot's segments (deleted docs included)
     uint64_t n_missing;         // documents of segments without vectors (backfill pending)
+    fr_ann_kind ann;            // the index's approximate index setting (fr_index_opts.ann)
+    int ivf_lists;              // its lists per segment (0: automatic)
+    uint64_t n_ivf;             // rows in segments that have an IVF (the rest scan exactly)
 } fr_index_embedding;
 int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err);
 // Writers: records model (with type and prompts as in fr_index_opts) and embeds every segment
@@ -640,6 +643,10 @@ int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err)
 // commit and its vectors). The backfill of `finerank embed --index`.
 int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
                            const char *query_prompt, const char *doc_prompt, fr_error *err);
+// Writers: the approximate index setting for vectors written from now on (as fr_index_opts
+// ann / ivf_lists; FR_ANN_NONE stops building IVFs, existing ones stay in use until their
+// segments are merged). Recorded by the next commit. FR_EINVAL without an embedding model.
+int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err);
 // Opens the recorded model now (it is otherwise opened on the first dense query); a server
 // calls this at start. Safe from many threads.
 int fr_index_load_embedder(fr_index *ix, fr_error *err);

@@ -271,8 +271,6 @@ int fr__ivf_view(const void *data, size_t len, const char *name, int verify, con
     memcpy(&type, p + 24, 4);
     memcpy(&tag, p + 28, 4);
     memcpy(&crc, p + len - 4, 4);
-    if (verify && (uint32_t)crc32(0L, p, (uInt)(len - 4)) != crc)  // < 4 GiB: 4 bytes per row
-        return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
     if (dim < 1 || dim > 65535 || nlist < 1 || nlist > IVF_MAX_LISTS || n > UINT32_MAX || n < nlist ||
         type > 2)
         return fr__err(err, FR_EFORMAT, "%s: dim %u, %u lists, %llu rows, type %u out of range", name,
@@ -282,6 +280,8 @@ int fr__ivf_view(const void *data, size_t len, const char *name, int verify, con
         return fr__err(err, FR_EFORMAT, "%s: %u lists of %u dims over %llu rows need %llu bytes, "
                        "the file has %zu", name, nlist, dim, (unsigned long long)n,
                        (unsigned long long)want, len);
+    if (verify && (uint32_t)crc32_z(0L, p, len - 4) != crc)  // the size was checked above
+        return fr__err(err, FR_ECORRUPT, "%s: checksum mismatch", name);
     if (n != fr_vecs_count(v) || dim != (uint32_t)fr_vecs_dim(v) || type != (uint32_t)fr__vecs_type(v) ||
         tag != frv_crc)
         return fr__err(err, FR_ECORRUPT, "%s: indexes %llu rows of %u dims (%s, vectors CRC %08x), "

@@ -336,7 +336,10 @@ int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err)
     out->type = (fr_vec_type)ix->emb.type;
     out->query_prompt = ix->emb.query_prompt;
     out->doc_prompt = ix->emb.doc_prompt;
+    out->ann = ix->emb.ivf_lists ? FR_ANN_IVF : FR_ANN_NONE;
+    out->ivf_lists = ix->emb.ivf_lists > 1 ? (int)ix->emb.ivf_lists : 0;
     for (uint32_t i = 0; i < ix->n_segs; i++) {
+        if (ix->segs[i].ivf) out->n_ivf += fr_vecs_count(ix->segs[i].vecs);
         if (ix->segs[i].vecs) out->n_vectors += fr_vecs_count(ix->segs[i].vecs);
         else out->n_missing += ix->segs[i].seg->n_docs;
     }
@@ -390,6 +393,21 @@ static int ann_lists(const fr_index_opts *o, uint32_t *lists, fr_error *err) {
     if (o->ivf_lists < 0 || o->ivf_lists == 1 || o->ivf_lists > 65536)
         return fr__err(err, FR_EINVAL, "IVF lists %d: expected 2..65536, or 0 for automatic", o->ivf_lists);
     *lists = o->ivf_lists ? (uint32_t)o->ivf_lists : 1;
+    return 0;
+}
+
+int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err) {
+    if (!ix->writer) return fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
+    fr_index_opts o = fr_index_opts_default();
+    o.ann = ann;
+    o.ivf_lists = ivf_lists;
+    uint32_t lists;
+    int rc = ann_lists(&o, &lists, err);
+    if (rc < 0) return rc;
+    if (lists && !ix->emb.model[0])
+        return fr__err(err, FR_EINVAL, "%s: an approximate index needs an embedding model "
+                       "(--embed-model)", ix->dir);
+    ix->emb.ivf_lists = lists;
     return 0;
 }
 
