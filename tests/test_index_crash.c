@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "finerank.h"
+#include "index/ivf.h"
 #include "index_util.h"
 #include "test.h"
 
@@ -34,6 +35,7 @@ static void doc_text(char *buf, size_t n, int b, int i) {
 
 static const char *model;  // NULL: the run without embeddings
 static fr_embedder *emb;   // model, opened by the parent
+static int ivf;            // the run with IVF indexes (every segment)
 
 // Each document of batch b, queried with its own passage embedding, ranks first.
 static int self_nearest(fr_index *rd, int b) {
@@ -65,6 +67,8 @@ static int self_nearest(fr_index *rd, int b) {
 static _Noreturn void child(const char *dir, int wfd, int start) {
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
+    o.ann = ivf ? FR_ANN_IVF : FR_ANN_NONE;
+    o.ivf_lists = 2;
     fr_index *ix = NULL;
     if (fr_index_build(dir, &o, &ix, NULL) < 0) _exit(3);
     char buf[512];
@@ -84,6 +88,8 @@ static void run(int cycles) {
     if (!tmp_dir(dir, sizeof dir, "crash")) { CHECK(0); return; }
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
+    o.ann = ivf ? FR_ANN_IVF : FR_ANN_NONE;
+    o.ivf_lists = 2;
     fr_index *ix = NULL;
     fr_error err = {0};
     CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);  // an empty first commit
@@ -136,6 +142,7 @@ static void run(int cycles) {
         if (model) {
             fr_index_embedding em;
             if (fr_index_embedding_get(rd, &em, NULL) < 0 || em.n_missing ||
+                (ivf && em.n_ivf != em.n_vectors) ||
                 em.n_vectors < (uint64_t)(acked + 1) * BATCH || (acked >= 0 && !self_nearest(rd, acked)))
                 bad_vec++;
         }
@@ -148,8 +155,8 @@ static void run(int cycles) {
     CHECK_EQ(child_fail, 0);
     CHECK_EQ(bad_vec, 0);
     CHECK(acked >= 10);  // the children made progress
-    printf("crash test%s: %d cycles, %d batches acknowledged\n", model ? " (with vectors)" : "",
-           cycles, acked + 1);
+    printf("crash test%s: %d cycles, %d batches acknowledged\n",
+           ivf ? " (with vectors and IVF)" : model ? " (with vectors)" : "", cycles, acked + 1);
     rm_rf(dir);
 }
 
@@ -160,6 +167,9 @@ int main(void) {
     fr_error err;
     CHECK_EQ(fr_embedder_open(model, NULL, &emb, &err), 0);
     if (emb) run(cycles / 2);
+    ivf = 1;  // every segment (>= BATCH rows) also gets an IVF, written before its COMMIT
+    fr__ivf_min_rows = 1;
+    if (emb) run(cycles / 4);
     fr_embedder_free(emb);
     return TEST_REPORT();
 }
