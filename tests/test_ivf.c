@@ -326,7 +326,15 @@ static void test_index(void) {
     CHECK_EQ(fr_index_embedding_get(ix, &em, &err), 0);
     CHECK_EQ(em.ivf_lists, 0);
     CHECK_EQ(em.n_ivf, 40);
+    // the backfill with the same model and type builds the old segment's missing IVF only
+    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8, NULL, NULL, &err), 0);
+    CHECK_EQ(count_files(dir, ".ivf"), 2);
+    CHECK_EQ(count_files(dir, ".frv"), 2);
+    CHECK_EQ(fr_index_embedding_get(ix, &em, &err), 0);
+    CHECK_EQ(em.n_ivf, 80);
     CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_F32, NULL, NULL, &err), 0);  // re-embed all
+    CHECK_EQ(fr_index_embedding_get(ix, &em, &err), 0);
+    CHECK_EQ(em.n_ivf, 80);
     CHECK_EQ(fr_index_commit(ix, &err), 0);
     CHECK_EQ(count_files(dir, ".ivf"), 2);
     CHECK_EQ(count_files(dir, ".frv"), 2);

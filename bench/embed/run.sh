@@ -18,6 +18,12 @@
 #  4. with HYBRID_INDEX=DIR (a BM25 index of VECTORS documents, e.g. bench/bm25/speed.sh's) and
 #     HYBRID_QUERIES=FILE: BM25 top-1000 vs hybrid (BM25 + query embedding + dense int8 + RRF)
 #     latency per query (bench_hybrid.c), this tree and $BASE.
+#  5. with IVF=P1,P2,... (nprobe values): the IVF approximate index of this tree
+#     (bench_ivf.c, src/index/ivf.c) over VECTORS x 384 int8 rows, random then clustered (and,
+#     with IVF_REAL=FILE, real embeddings: raw f32 rows of 384): build time, then p50 / p99 on
+#     1 and 2 threads, rows scanned and recall@10 / @1000 against exact F32 search, for the
+#     exact int8 scan and each nprobe, in the same run. IVF_LISTS sets the lists (default:
+#     automatic). IVF_ONLY=1 runs this part alone.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command only (OpenBLAS picks its own
 # kernel). Inputs go to $FR_BENCH_DIR (default /tmp/finerank-bench-embed, not committed).
 # EMBED=0 skips part 1. Run it under `flock /work/wt/bench.lock` on the shared machine.
@@ -45,6 +51,10 @@ for v in branch base; do
     cc $CF bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
 done
 cc $CF bench/embed/bench_membw.c -lpthread -o "$D/bench_membw"
+cc $CF bench/embed/bench_ivf.c build/libfinerank.a $LIBS -o "$D/bench_ivf"
+if [ "${IVF_ONLY:-0}" = 1 ]; then
+    exec "$D/bench_ivf" "$V" 384 100 1000 "${IVF:-8,16,32}" "${IVF_LISTS:-0}" int8 ${IVF_REAL:+"$IVF_REAL"}
+fi
 P="$SHARED/data/cranfield/corpus.jsonl"
 if [ "${EMBED:-1}" = 1 ] && [ -f "$P" ] && [ -f "$SHARED/tokenizers/bert-base-uncased/tokenizer.json" ]; then
     [ -f "$D/model.onnx" ] || /usr/bin/python3 bench/embed/make_minilm_embed.py "$D" \
@@ -81,4 +91,8 @@ if [ -n "${HYBRID_INDEX:-}" ]; then
         echo "| ($v) | | | | |"
         "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200
     done
+fi
+if [ -n "${IVF:-}" ]; then
+    echo; echo "== IVF, this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo +))"
+    "$D/bench_ivf" "$V" 384 100 1000 "$IVF" "${IVF_LISTS:-0}" int8 ${IVF_REAL:+"$IVF_REAL"}
 fi

@@ -463,7 +463,12 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
     if (!tmp) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto done; }
     uint32_t i = 0;
     for (; i < ix->n_segs; i++) {
-        if (same && ix->segs[i].vecs) continue;
+        if (same && ix->segs[i].vecs) {
+            // vectors kept: an index that opted in since gets their missing IVF (a new file
+            // beside a committed .frv, renamed into place whole: readers see it or not)
+            if (!ix->segs[i].ivf && (rc = ivf_make(ix, conf.ivf_lists, &ix->segs[i], err)) < 0) break;
+            continue;
+        }
         tmp[i].seg = ix->segs[i].seg;
         snprintf(tmp[i].name, sizeof tmp[i].name, "%s", ix->segs[i].name);
         if ((rc = embed_seg(ix, &conf, e, &tmp[i], err)) < 0) break;
@@ -485,6 +490,8 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
         fr__segvec_close(r);
         r->vmap = tmp[j].vmap;
         r->vecs = tmp[j].vecs;
+        r->imap = tmp[j].imap;
+        r->ivf = tmp[j].ivf;
         snprintf(r->vec, sizeof r->vec, "%s", tmp[j].vec);
     }
     ix->emb = conf;
