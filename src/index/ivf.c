@@ -51,7 +51,9 @@
 
 #define MAGIC "FRIVF001"
 #define HEAD 32
+#ifndef IVF_SAMPLE_PER_LIST
 #define IVF_SAMPLE_PER_LIST 64   // training rows per list (faiss warns below 39)
+#endif
 #define IVF_ITERS 10
 #define IVF_BLOCK 1024           // rows per sgemm block (scores: 1024 x nlist floats)
 #define IVF_MAX_LISTS 65536
