@@ -38,6 +38,10 @@ mkdir -p "$D"
 make -s build/libfinerank.a
 LIBS="$(pkg-config --libs openblas jansson libutf8proc libpcre2-8 zlib) -lstemmer -lm -lpthread"
 CF="-std=c11 -O2 -march=x86-64-v3 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags openblas jansson)"
+cc $CF bench/embed/bench_ivf.c build/libfinerank.a $LIBS -o "$D/bench_ivf"
+if [ "${IVF_ONLY:-0}" = 1 ]; then
+    exec "$D/bench_ivf" "$V" 384 100 1000 "${IVF:-8,16,32}" "${IVF_LISTS:-0}" int8 ${IVF_REAL:+"$IVF_REAL"}
+fi
 cc $CF bench/embed/bench_embed.c build/libfinerank.a $LIBS -o "$D/bench_embed"
 LIBS2="$LIBS $(pkg-config --libs libcurl libmicrohttpd libcrypto)"
 BASE=${BASE:-main}
@@ -51,10 +55,6 @@ for v in branch base; do
     cc $CF bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
 done
 cc $CF bench/embed/bench_membw.c -lpthread -o "$D/bench_membw"
-cc $CF bench/embed/bench_ivf.c build/libfinerank.a $LIBS -o "$D/bench_ivf"
-if [ "${IVF_ONLY:-0}" = 1 ]; then
-    exec "$D/bench_ivf" "$V" 384 100 1000 "${IVF:-8,16,32}" "${IVF_LISTS:-0}" int8 ${IVF_REAL:+"$IVF_REAL"}
-fi
 P="$SHARED/data/cranfield/corpus.jsonl"
 if [ "${EMBED:-1}" = 1 ] && [ -f "$P" ] && [ -f "$SHARED/tokenizers/bert-base-uncased/tokenizer.json" ]; then
     [ -f "$D/model.onnx" ] || /usr/bin/python3 bench/embed/make_minilm_embed.py "$D" \

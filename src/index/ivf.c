@@ -1,42 +1,59 @@
-/* ivf.c — the approximate dense index of a segment: an inverted file (IVF) over a spherical
- * k-means coarse quantiser. A query scores the nlist centroids, takes the nprobe best lists
- * and scans only their rows, with the scan of src/index/vectors.c (fr__vecs_search_ids: the
- * same query preparation, kernels and scores as the exact search, so nprobe = nlist gives the
- * exact results bit for bit, and results never depend on the thread count).
+/* ivf.c — the approximate dense index of a segment: an inverted file (IVF) over a k-means
+ * coarse quantiser. A query ranks the nlist centroids, takes the nprobe nearest lists and
+ * scans only their rows, with the scan of src/index/vectors.c (fr__vecs_search_gathered: the
+ * same query preparation, kernels and scores as the exact search, hits ordered by the same
+ * (score, row id) rule, so nprobe = nlist gives the exact results and no result depends on
+ * the thread count).
  *
  * Why: the exact int8 top-1000 scan of 1M x 384 rows reads 384 MB per query and takes ~12 ms
- * at this machine's memory bandwidth (bench/embed/README.md); issue #8 wants dense retrieval
- * in about a millisecond. Scanning nprobe/nlist of the rows (plus the centroids) reads a few
- * MB instead.
+ * at this machine's memory bandwidth (bench/embed/README.md); issue #8's hybrid budget leaves
+ * the dense part about a millisecond. Scanning nprobe of nlist lists reads a few MB.
  *
- * Training (fr__ivf_build), deterministic: a sample of at most IVF_SAMPLE_PER_LIST rows per
- * list (all rows when fewer), drawn by a fixed-seed partial Fisher-Yates shuffle; rows
- * dequantised to float (fr__vecs_row_f32) and L2-normalised; centroids start at the first
- * nlist sample rows; IVF_ITERS rounds of assignment (argmax of x · c, ties to the lower list)
- * and update (the normalised sum of the list's rows: spherical k-means, Dhillon & Modha 2001;
- * an emptied list restarts at a sample row picked by the same generator). The assignment
- * products are OpenBLAS sgemm over blocks of IVF_BLOCK rows (the build's cost: ~2·n·nlist·dim
- * flops for the final assignment of all n rows). Every row then goes to its best list; a
- * list's row ids ascend.
+ * Training (fr__ivf_build), deterministic: a sample of IVF_SAMPLE_PER_LIST rows per list (all
+ * rows when fewer) drawn by a fixed-seed partial Fisher-Yates shuffle, rows as stored
+ * (fr__vecs_row_f32 dequantises int8); centroids start at the first nlist sample rows;
+ * IVF_ITERS rounds of Lloyd's k-means under L2: assign each row to argmax x · c - |c|²/2
+ * (= the nearest centroid; ties to the lower list), move each centroid to its rows' mean (an
+ * emptied list restarts at a sample row from the same generator). Spherical k-means
+ * (normalised centroids, argmax x · c) was tried first and collapsed on the anisotropic
+ * benchmark corpus: a centroid near the shared mean direction scores high for every row and
+ * takes most of them; plain means keep mixed lists short (|c| < 1), as faiss's IVF does. 256
+ * training rows per list instead of 64 changed neither balance nor recall there (300k rows,
+ * 512 lists) at twice the build time. The products are OpenBLAS sgemm over blocks of
+ * IVF_BLOCK rows; the build's cost is ~2·n·nlist·dim flops for the final assignment of all n
+ * rows (20–60 s at 1M x 384 x 1024 lists on the 2 shared cores of the benchmark machine).
  *
- * nlist: the index's setting, or "auto" = fr__ivf_auto_lists(n) ≈ sqrt(n) rounded to a power
- * of two (1024 at 1M rows: ~1000 rows per list, and 1.5 MB of centroids to score per query).
- * Default nprobe (FR__IVF_NPROBE_DEFAULT in ivf.h): chosen from bench/embed's recall table.
+ * nlist: the index's setting, or "auto" = fr__ivf_auto_lists(n), sqrt(n) to a power of two
+ * (1024 at 1M rows: ~1000 rows per list, 1.6 MB of centroids to rank per query). The default
+ * nprobe (FR_IVF_NPROBE_DEFAULT, 16) is from bench/embed's table at 1M rows: on the clustered
+ * corpus it keeps recall@10 within 0.01 of the exact int8 scan (recall@1000 ~0.96); on
+ * isotropic random vectors no IVF setting gets recall (nearest neighbours there have no
+ * cluster structure to exploit): an index of such vectors should stay exact.
+ *
+ * Rows at query time: the listed rows of the .frv are scattered (row = document), and a
+ * gather ran at ~1/8 of the sequential scan's speed per row (cache misses, no prefetch). So
+ * fr__ivf_view copies the indexed rows once, list by list (fr__vecs_gather: the stored bytes,
+ * no re-quantisation), and a probe scans nprobe contiguous ranges at the full scan's speed.
+ * The cost: a second copy of the int8 rows in memory (384 MB at 1M x 384; the int8 part only
+ * of int8-rescore rows) and its copy time at index open. Storing the list-ordered rows in the
+ * .ivf file would avoid both, at the price of a second on-disk copy in vectors.c's format.
  *
  * File seg_<n>_<id>.ivf beside seg_<n>_<id>.frv, the vectors file it indexes (same name but
  * the extension; src/index/segvec.c), little-endian, 4-byte aligned throughout:
  *   0   "FRIVF001"                 magic (version 1)
  *   8   u32 dim, u32 nlist, u64 n (rows), u32 vec type (fr_vec_type of the .frv), u32 frv_crc
  *       (the .frv's CRC32 trailer: an .ivf of other vectors is refused as corrupt)
- *   32  centroids: nlist x dim f32, unit length
+ *   32  centroids: nlist x dim f32 (list means)
  *   ..  offsets: nlist + 1 u32, offsets[0] = 0, non-decreasing, offsets[nlist] = n
  *   ..  row ids: n u32, list l's rows at [offsets[l], offsets[l+1]), strictly ascending, < n
  *   end u32 CRC32 (zlib) of every byte before it
  * Written as <path>.pending → fsync → rename → directory fsync, before the COMMIT naming the
- * .frv; a reader validates the structure always (it is small: 4 bytes per row) and the CRC
- * when the index verifies checksums.
- * Workload: built once per segment at flush/optimize (seconds at 1M rows); at query time
- * centroids (nlist x dim f32) plus nprobe lists of ~n/nlist rows read at random.
+ * .frv; a reader validates the structure always (4 bytes per row) and the CRC when the index
+ * verifies checksums. A missing .ivf means an exact scan of that segment (segments under the
+ * row threshold, or written before the index opted in); a present one that fails a check is
+ * FR_ECORRUPT at open, as a damaged .frv is (a stale one cannot pass the frv_crc tag).
+ * Workload: built once per segment at flush, optimize or backfill; per query, nlist
+ * centroids ranked by the exact F32 search plus nprobe lists of ~n/nlist rows scanned.
  */
 #include <math.h>
 #include <string.h>

@@ -19,6 +19,13 @@
  *
  * Readers map each file and search it in place (fr__vecs_view), so opening an index costs no
  * copy of its vectors; with verify_checksums the CRC is checked on open, as for segments.
+ *
+ * Approximate index: when the index opted in (fr__embed_conf.ivf_lists, kept in COMMIT), every
+ * vectors file of at least fr__ivf_min_rows rows gets seg_<n>_<id>.ivf (src/index/ivf.c),
+ * written durably right after it and before any COMMIT names it. COMMIT does not name the
+ * .ivf: it goes with its .frv everywhere (kept, made obsolete, unlinked and collected as
+ * garbage together; index.c), and the reader ties it to that .frv by the .frv's CRC. A merge
+ * builds a new IVF over the merged rows; the backfill builds missing ones for kept rows.
  * The embedder is opened on first use under a mutex; after that it is immutable and shared
  * by concurrent queries.
  */
