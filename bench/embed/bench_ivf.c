@@ -1,9 +1,10 @@
-/* bench_ivf.c N DIM QUERIES K NPROBES [LISTS=0] [TYPE=int8] [REAL=file.f32]
+/* bench_ivf.c N DIM QUERIES K NPROBES [LISTS=0] [TYPE=int8] [REAL=file.f32 [REALQ=file.f32]]
  * — the IVF approximate dense index (src/index/ivf.c) against the exact scan, on the corpora
  * of vec_corpus.h (random, then clustered; N rows of DIM floats each) and, with REAL, on real
  * sentence embeddings (a raw little-endian f32 file of rows of DIM floats: the first
  * QUERIES/2 rows' neighbourhoods give the near queries, the next QUERIES/2 rows are held out
- * of the corpus and are the other queries).
+ * of the corpus and are the other queries; with REALQ, the first QUERIES rows of that file
+ * are the queries instead, e.g. the benchmark's real query embeddings).
  * Per corpus: the rows stored as TYPE (int8 or f32), the IVF built over them (LISTS lists, 0:
  * automatic) with its build time; then for the exact scan and each nprobe in the comma list
  * NPROBES, p50 / p99 ms per query on 1 and 2 threads and recall@10 / recall@K against exact
@@ -152,7 +153,7 @@ int main(int argc, char **argv) {
     const char *nprobes = argv[5];
     uint32_t lists = argc > 6 ? (uint32_t)atoi(argv[6]) : 0;
     fr_vec_type type = argc > 7 && !strcmp(argv[7], "f32") ? FR_VEC_F32 : FR_VEC_I8;
-    const char *real = argc > 8 ? argv[8] : NULL;
+    const char *real = argc > 8 ? argv[8] : NULL, *realq = argc > 9 ? argv[9] : NULL;
     if (D < 1 || D > 4096 || Q < 2 || !K) return 2;
     float *q = malloc(Q * (size_t)D * sizeof *q);
     printf("| corpus | search | rows scanned | 1 thread p50 / p99 ms | 2 threads p50 / p99 ms | recall@10 (near-doc / other queries) | "
@@ -188,6 +189,21 @@ int main(int argc, char **argv) {
             normalize(qj, D);
         }
         memcpy(q + (Q / 2) * (size_t)D, x + (n - (Q - Q / 2)) * (size_t)D, (Q - Q / 2) * (size_t)D * sizeof *q);
+        char *qd = NULL;
+        size_t ql = 0;
+        if (realq) {  // the given queries instead
+            if (fr__read_file(realq, &qd, &ql, &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
+            if (ql / ((size_t)D * sizeof(float)) < Q) { fprintf(stderr, "%s: fewer than %zu queries\n", realq, Q); return 2; }
+            memcpy(q, qd, Q * (size_t)D * sizeof *q);
+            free(qd);
+            nc = n < N ? n : N;  // no held-out rows needed
+            fr_vecs_free(r.truth);
+            fr_vecs_free(r.v);
+            fr_vecs_new(D, FR_VEC_F32, &r.truth, &err);
+            fr_vecs_new(D, type, &r.v, &err);
+            fr_vecs_add(r.truth, x, nc, &err);
+            fr_vecs_add(r.v, x, nc, &err);
+        }
         bench(&r, lists, nprobes);
         free(data);
     }
