@@ -229,6 +229,20 @@ static void test_index(void) {
     for (size_t i = 0; i < ne && i < na; i++) CHECK(ex[i].doc == ap[i].doc && ex[i].score == ap[i].score);
     na = dense(ix, "cat and kitten", 1, ap, 50);  // one list of 4 in the large segment
     CHECK(na < 50 && na >= 10);
+    {  // the retriever's nprobe reaches the scan (and wins over so->nprobe)
+        fr_hit rh[50];
+        size_t nr = 0;
+        fr_retriever_opts ro = fr_retriever_opts_default();
+        ro.kind = FR_RETRIEVER_DENSE;
+        ro.nprobe = 1;
+        ro.threads = 3;
+        fr_search_opts so = fr_search_opts_default();
+        so.k = 50;
+        so.nprobe = 0;
+        CHECK_EQ(fr_retrieve(ix, "cat and kitten", &ro, &so, rh, &nr, &err), 0);
+        CHECK_EQ(nr, na);
+        for (size_t i = 0; i < nr && i < na; i++) CHECK(rh[i].doc == ap[i].doc && rh[i].score == ap[i].score);
+    }
     fr_index_close(ix);
 
     // a reader opens the IVF (the setting is in COMMIT)
