@@ -32,10 +32,10 @@
  *
  * Rows at query time: the listed rows of the .frv are scattered (row = document), and a
  * gather ran at ~1/8 of the sequential scan's speed per row (cache misses, no prefetch). So
- * fr__ivf_view copies the indexed rows once, list by list (fr__vecs_gather: the stored bytes,
- * no re-quantisation), and a probe scans nprobe contiguous ranges at the full scan's speed.
- * The cost: a second copy of the int8 rows in memory (384 MB at 1M x 384; the int8 part only
- * of int8-rescore rows) and its copy time at index open. Storing the list-ordered rows in the
+ * the first probe copies the indexed rows once, list by list (fr__vecs_gather: the stored
+ * bytes, no re-quantisation), and a probe scans nprobe contiguous ranges at the full scan's
+ * speed. The cost: a second copy of the int8 rows in memory (384 MB at 1M x 384; the int8 part
+ * only of int8-rescore rows) and its copy time (~0.3 s) at the first approximate query. Storing the list-ordered rows in the
  * .ivf file would avoid both, at the price of a second on-disk copy in vectors.c's format.
  *
  * File seg_<n>_<id>.ivf beside seg_<n>_<id>.frv, the vectors file it indexes (same name but
@@ -56,6 +56,8 @@
  * centroids ranked by the exact F32 search plus nprobe lists of ~n/nlist rows scanned.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,7 +85,12 @@ struct fr__ivf {
     fr_vecs *cent;               // (nlist, dim + 1) F32 (centroid, -|centroid|²/2), owned
     const uint32_t *off;         // (nlist + 1) into the mapping
     const uint32_t *ids;         // (n) into the mapping
-    fr_vecs *rows;               // (n) the indexed rows list by list (fr__vecs_gather), owned
+    // (n) the indexed rows list by list (fr__vecs_gather), owned; made by the first probe
+    // (under mu, published by ready), so that opening an index for writing, BM25 or exact
+    // scans does not pay for the copy
+    fr_vecs *rows;
+    pthread_mutex_t mu;
+    atomic_int ready;
 };
 
 uint32_t fr__ivf_auto_lists(size_t n) {
@@ -98,6 +105,7 @@ void fr__ivf_free(fr__ivf *ivf) {
     if (!ivf) return;
     fr_vecs_free(ivf->cent);
     fr_vecs_free(ivf->rows);
+    pthread_mutex_destroy(&ivf->mu);
     free(ivf);
 }
 
@@ -323,6 +331,10 @@ int fr__ivf_view(const void *data, size_t len, const char *name, int verify, con
     // q' = (q, 1) is q · c - |c|²/2, which ranks centroids by L2 distance to q as k-means
     // assigned the rows
     fr__ivf *ivf = calloc(1, sizeof *ivf);
+    if (ivf) {
+        pthread_mutex_init(&ivf->mu, NULL);
+        atomic_init(&ivf->ready, 0);
+    }
     float *aug = malloc((size_t)nlist * (dim + 1) * sizeof *aug);
     int rc = ivf && aug ? fr_vecs_new((int)dim + 1, FR_VEC_F32, &ivf->cent, err)
                         : fr__err(err, FR_ENOMEM, "%s: out of memory", name);
@@ -339,7 +351,6 @@ int fr__ivf_view(const void *data, size_t len, const char *name, int verify, con
                          err ? err->msg : "not finite");
     }
     free(aug);
-    if (rc == 0) rc = fr__vecs_gather(v, ids, n, &ivf->rows, err);
     if (rc < 0) {
         fr__ivf_free(ivf);
         return rc;
@@ -355,6 +366,16 @@ int fr__ivf_view(const void *data, size_t len, const char *name, int verify, con
 
 // ---- search ----
 
+// The list-ordered copy of v's rows, made once (see struct fr__ivf).
+static int rows_ready(fr__ivf *ivf, const fr_vecs *v, fr_error *err) {
+    if (atomic_load_explicit(&ivf->ready, memory_order_acquire)) return 0;
+    pthread_mutex_lock(&ivf->mu);
+    int rc = ivf->rows ? 0 : fr__vecs_gather(v, ivf->ids, ivf->n, &ivf->rows, err);
+    if (rc == 0) atomic_store_explicit(&ivf->ready, 1, memory_order_release);
+    pthread_mutex_unlock(&ivf->mu);
+    return rc;
+}
+
 int fr__ivf_search(const fr__ivf *ivf, const fr_vecs *v, const float *q, size_t k, uint32_t nprobe,
                    int threads, fr_vec_hit *out, size_t *n_out, size_t *n_scanned, fr_error *err) {
     *n_out = 0;
@@ -368,6 +389,7 @@ int fr__ivf_search(const fr__ivf *ivf, const fr_vecs *v, const float *q, size_t 
     size_t nl = 0, m = 0;
     int rc = 0;
     if (!lists || !rg || !q1) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto out; }
+    if ((rc = rows_ready((fr__ivf *)(uintptr_t)ivf, v, err)) < 0) goto out;
     memcpy(q1, q, (size_t)ivf->dim * sizeof *q1);
     q1[ivf->dim] = 1;
     // the lists: the nprobe nearest centroids by the exact F32 search (one thread: nlist rows)

@@ -38,7 +38,8 @@ uint32_t fr__ivf_lists(const fr__ivf *ivf);
 
 // The best k of the rows in the nprobe lists whose centroids score highest against q
 // (nprobe >= lists: every row, i.e. exactly fr_vecs_search), scored by fr__vecs_search_ids on
-// `threads` threads. v must be the matrix the view was checked against. OUT: out (k), *n_out
+// `threads` threads; the first call copies the rows list by list (thread-safe, the copy lives
+// with ivf). v must be the matrix the view was checked against. OUT: out (k), *n_out
 // (fewer than k when the probed lists hold fewer rows), *n_scanned (rows scored; may be NULL).
 int fr__ivf_search(const fr__ivf *ivf, const fr_vecs *v, const float *q, size_t k, uint32_t nprobe,
                    int threads, fr_vec_hit *out, size_t *n_out, size_t *n_scanned, fr_error *err);
