@@ -652,9 +652,11 @@ int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err
 int fr_index_load_embedder(fr_index *ix, fr_error *err);
 // Embeds query with the recorded model and query prompt. OUT: out (dim floats).
 int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err);
-// Exact dense top so->k by dot product with q (dim floats) over every segment's vectors, on
+// Dense top so->k by dot product with q (dim floats) over every segment's vectors, on
 // `threads` threads (0: 1); deleted documents never appear, so's filters apply. A segment
-// without vectors is FR_EINVAL naming the backfill. OUT: hits (so->k), *n_hits.
+// without vectors is FR_EINVAL naming the backfill. Segments with an IVF index (fr_index_opts
+// ann) scan so->nprobe lists each: approximate, and fewer than so->k hits when the probed
+// lists hold fewer live rows that pass the filters. OUT: hits (so->k), *n_hits.
 int fr_index_search_dense(fr_index *ix, const float *q, const fr_search_opts *so, int threads,
                           fr_hit *hits, size_t *n_hits, fr_error *err);
 
