@@ -36,6 +36,7 @@ static void doc_text(char *buf, size_t n, int b, int i) {
 static const char *model;  // NULL: the run without embeddings
 static fr_embedder *emb;   // model, opened by the parent
 static int ivf;            // the run with IVF indexes (every segment)
+static long kill_ms = 60;  // a child is killed 0..kill_ms after its start
 
 // Each document of batch b, queried with its own passage embedding, ranks first.
 static int self_nearest(fr_index *rd, int b) {
@@ -107,7 +108,8 @@ static void run(int cycles) {
             child(dir, p[1], acked + 1);
         }
         close(p[1]);
-        struct timespec ts = {0, (long)(rng_next(&seed) % 60000000)};  // 0-60 ms
+        long ns = (long)(rng_next(&seed) % (uint64_t)(kill_ms * 1000000));
+        struct timespec ts = {ns / 1000000000, ns % 1000000000};  // 0..kill_ms
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int st;
@@ -169,7 +171,8 @@ int main(void) {
     if (emb) run(cycles / 2);
     ivf = 1;  // every segment (>= BATCH rows) also gets an IVF, written before its COMMIT
     fr__ivf_min_rows = 1;
-    if (emb) run(cycles / 4);
+    kill_ms = 150;  // each commit also runs k-means: give children time to get through some
+    if (emb) run(cycles / 2);
     fr_embedder_free(emb);
     return TEST_REPORT();
 }
