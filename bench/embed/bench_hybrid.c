@@ -1,4 +1,4 @@
-/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] — does hybrid retrieval stay within
+/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] [NPROBE=0] — does hybrid retrieval stay within
  * 1.5x of BM25's latency (issue 8)? Per query, one thread for BM25, as `finerank search`:
  *   bm25    fr_index_search top-K
  *   dense   fr_vecs_search top-K over one int8 row per document (random unit vectors of 384
@@ -18,6 +18,11 @@
  * 2-thread scan. p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines)
  * after one warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank
  * to compare them in one run (bench/embed/run.sh does). Prints a markdown table row per stage.
+ * Built with -DBENCH_IVF (this tree only: it links src/index/ivf.c's internal entry points) and
+ * NPROBE > 0, the dense stage scans an IVF index over the rows instead (src/index/ivf.c,
+ * automatic lists, built before the timed passes) probing NPROBE lists, as `--ann ivf` segments
+ * are searched; the mean share of rows scanned is printed (random rows make balanced lists:
+ * on clustered data a given nprobe scans more rows, bench_ivf.c measures that and recall).
  */
 #include <math.h>
 #include <pthread.h>
@@ -28,6 +33,16 @@
 
 #include "finerank.h"
 #include "../bench.h"
+#ifdef BENCH_IVF
+#include <unistd.h>
+
+#include "base/base.h"
+#include "index/ivf.h"
+static fr__ivf *ivf;        // NULL: exact scans
+static uint32_t nprobe;
+static double scanned;      // rows scanned, summed over dense_run calls
+static size_t n_scans;
+#endif
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float gauss(void) {  // a sum of 4 uniforms: random directions, cheap to draw 4e8 times
@@ -64,6 +79,14 @@ static void dense_run(fr_index *ix, const fr_vecs *v, const float *qv, size_t K,
     fr_error err;
     size_t nv;
     *nd = 0;
+#ifdef BENCH_IVF
+    if (ivf) {
+        size_t m = 0;
+        if (fr__ivf_search(ivf, v, qv, K, nprobe, 2, vh, &nv, &m, &err) < 0) die("ivf search", &err);
+        scanned += (double)m;
+        n_scans++;
+    } else
+#endif
     if (fr_vecs_search(v, qv, K, 2, vh, &nv, &err) < 0) die("vecs search", &err);
     for (size_t i = 0; i < nv; i++) {
         fr_doc d;
@@ -108,6 +131,21 @@ int main(int argc, char **argv) {
         if (fr_vecs_add(v, chunk, m, &err) < 0) die("add", &err);
     }
     for (size_t j = 0; j < nq; j++) unit(qv + j * D, D);
+    char *ivf_data = NULL;
+#ifdef BENCH_IVF
+    nprobe = argc > 6 ? (uint32_t)strtoul(argv[6], 0, 10) : 0;
+    if (nprobe) {
+        char path[] = "/tmp/finerank-bench-hybrid.ivf";
+        size_t len = 0;
+        double t0 = now();
+        if (fr__ivf_build(v, 0, 0, path, 0, &err) < 0 || fr__read_file(path, &ivf_data, &len, &err) < 0 ||
+            fr__ivf_view(ivf_data, len, path, 1, v, 0, &ivf, &err) < 0)
+            die("ivf", &err);
+        unlink(path);
+        fprintf(stderr, "bench_hybrid: IVF of %u lists built in %.1f s; nprobe %u\n", fr__ivf_lists(ivf),
+                now() - t0, nprobe);
+    }
+#endif
     fr_embedder *emb = NULL;
     if (model) {
         fr_embedder_opts eo = fr_embedder_opts_default();
@@ -171,6 +209,10 @@ int main(int argc, char **argv) {
             dense_run(ix, v, qv + j * D, K, vh, dn2, &nd2);
             lat[DENSE_ALONE][j] = (now() - t0) * 1e3;
         }
+#ifdef BENCH_IVF
+    if (ivf) printf("| %zu | top-%zu | dense: IVF, nprobe %u of %u lists, %.1f%% of the rows scanned | | |\n", N, K,
+                    nprobe, fr__ivf_lists(ivf), 100.0 * scanned / (double)n_scans / (double)N);
+#endif
     static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion",
                                   "hybrid, in sequence", "hybrid, bm25 beside the embedding",
                                   "dense int8 (2 threads), no embedding before it"};
@@ -184,6 +226,10 @@ int main(int argc, char **argv) {
     printf("| %zu | top-%zu | hybrid p50 / bm25 p50: in sequence, overlapped | %.2fx, %.2fx | |\n", N, K,
            p50[HYBRID] / p50[BM25], p50[OVERLAP] / p50[BM25]);
     fr_embedder_free(emb);
+#ifdef BENCH_IVF
+    fr__ivf_free(ivf);
+#endif
+    free(ivf_data);
     fr_vecs_free(v);
     fr_index_close(ix);
     return 0;

@@ -17,7 +17,8 @@
 #     (not in the library): latency and recall@10 / @K against F32, random and clustered.
 #  4. with HYBRID_INDEX=DIR (a BM25 index of VECTORS documents, e.g. bench/bm25/speed.sh's) and
 #     HYBRID_QUERIES=FILE: BM25 top-1000 vs hybrid (BM25 + query embedding + dense int8 + RRF)
-#     latency per query (bench_hybrid.c), this tree and $BASE.
+#     latency per query (bench_hybrid.c), this tree and $BASE. HYBRID_NPROBE=N: this tree's dense
+#     stage probes N lists of an IVF over the rows (src/index/ivf.c) instead of the exact scan.
 #  5. with IVF=P1,P2,... (nprobe values): the IVF approximate index of this tree
 #     (bench_ivf.c, src/index/ivf.c) over VECTORS x 384 int8 rows, random then clustered (and,
 #     with IVF_REAL=FILE, real embeddings: raw f32 rows of 384): build time, then p50 / p99 on
@@ -52,7 +53,8 @@ fi
 for v in branch base; do
     L=build/libfinerank.a; [ $v = base ] && L="$D/base/build/libfinerank.a"
     cc $CF bench/embed/bench_vectors.c "$L" $LIBS -o "$D/bench_vectors_$v"
-    cc $CF bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
+    IV=; [ $v = branch ] && IV=-DBENCH_IVF  # the IVF dense stage (HYBRID_NPROBE) needs this tree
+    cc $CF $IV bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
 done
 cc $CF bench/embed/bench_membw.c -lpthread -o "$D/bench_membw"
 P="$SHARED/data/cranfield/corpus.jsonl"
@@ -89,7 +91,7 @@ if [ -n "${HYBRID_INDEX:-}" ]; then
     echo; echo "| docs | k | stage | p50 ms | p99 ms |"; echo "|---|---|---|---|---|"
     for v in base branch; do
         echo "| ($v) | | | | |"
-        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200
+        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200 "${HYBRID_NPROBE:-0}"
     done
 fi
 if [ -n "${IVF:-}" ]; then
