@@ -37,8 +37,7 @@ static int vectors_ok(fr_index *rd, size_t n_live) {
 
 static int hook(fr__io_op op, const char *path) {
     if ((int)op != fail_op) return 0;
-    if (++count == fail_at && getenv("FR_DEBUG_FAULTS")) fprintf(stderr, "fault %d #%d at %s\n", (int)op, fail_at, path);
-    return count == fail_at ? fail_errno : 0;
+    return ++count == fail_at ? fail_errno : 0;
 }
 
 static int add_doc_e(fr_index *ix, const char *id, const char *text, fr_error *err) {
