@@ -28,7 +28,8 @@
  * nprobe (FR_IVF_NPROBE_DEFAULT, 16) is from bench/embed's table at 1M rows: on the clustered
  * corpus it keeps recall@10 within 0.01 of the exact int8 scan (recall@1000 ~0.96); on
  * isotropic random vectors no IVF setting gets recall (nearest neighbours there have no
- * cluster structure to exploit): an index of such vectors should stay exact.
+ * cluster structure to exploit): an index of such vectors should stay exact. On 42k real
+ * sentence embeddings (USE, 256 lists) nprobe 16 gives recall@10 0.89 and 32 gives 0.945.
  *
  * Rows at query time: the listed rows of the .frv are scattered (row = document), and a
  * gather ran at ~1/8 of the sequential scan's speed per row (cache misses, no prefetch). So
