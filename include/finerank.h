@@ -601,7 +601,7 @@ typedef struct fr_search_opts {
                             // segment (-1, the default: FR_IVF_NPROBE_DEFAULT; 0: exact scan
                             // of every row; >= the segment's lists: exact too)
 } fr_search_opts;
-#define FR_IVF_NPROBE_DEFAULT 16
+#define FR_IVF_NPROBE_DEFAULT 32
 
 fr_search_opts fr_search_opts_default(void);
 
