@@ -520,6 +520,8 @@ void fr_terms_free(fr_terms *t);
 // N, avgdl and df count documents deleted since the last optimize (as Lucene does).
 typedef struct fr_index fr_index;
 
+typedef enum { FR_ANN_NONE = 0, FR_ANN_IVF = 1 } fr_ann_kind;
+
 typedef struct fr_index_opts {
     const char *lang;       // default analyzer language ("english"); per-doc "lang" honoured
     double k1, b;           // BM25 (1.2, 0.75 as Lucene/Elasticsearch)
@@ -542,6 +544,12 @@ typedef struct fr_index_opts {
     fr_vec_type vec_type;     // stored rows: FR_VEC_F32 (default), FR_VEC_I8, FR_VEC_I8_RESCORE, _I8_REFINE
     const char *query_prompt; // literal query prefix (NULL: the model's "query" prompt, if any)
     const char *doc_prompt;   // literal passage prefix (NULL: the model's "passage" prompt)
+    // Approximate dense index (src/index/ivf.c): with FR_ANN_IVF every segment of at least
+    // 50,000 rows gets an inverted file over k-means centroids, built when its vectors are
+    // written (add, optimize, backfill) and kept as the index's setting (recorded by the next
+    // commit; an existing index can opt in, its older segments stay exact until optimize).
+    fr_ann_kind ann;          // FR_ANN_NONE (default: exact scans only) or FR_ANN_IVF
+    int ivf_lists;            // lists per segment (0: about sqrt(rows), a power of two)
 } fr_index_opts;
 
 fr_index_opts fr_index_opts_default(void);
@@ -604,7 +612,11 @@ typedef struct fr_search_opts {
     const char *source;     // filter: exact source (NULL: none)
     const char *lang;       // filter: exact lang (NULL: none)
     int exhaustive;         // 1: score every posting (no pruning) — for tests
+    int nprobe;             // dense search in segments with an IVF index: lists scanned per
+                            // segment (-1, the default: FR_IVF_NPROBE_DEFAULT; 0: exact scan
+                            // of every row; >= the segment's lists: exact too)
 } fr_search_opts;
+#define FR_IVF_NPROBE_DEFAULT 32
 
 fr_search_opts fr_search_opts_default(void);
 
@@ -635,6 +647,9 @@ typedef struct fr_index_embedding {
     const char *query_prompt, *doc_prompt;  // literal prefixes ("" none)
     uint64_t n_vectors;         // rows over the snapshot's segments (deleted docs included)
     uint64_t n_missing;         // documents of segments without vectors (backfill pending)
+    fr_ann_kind ann;            // the index's approximate index setting (fr_index_opts.ann)
+    int ivf_lists;              // its lists per segment (0: automatic)
+    uint64_t n_ivf;             // rows in segments that have an IVF (the rest scan exactly)
 } fr_index_embedding;
 int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err);
 // Writers: records model (with type and prompts as in fr_index_opts) and embeds every segment
@@ -643,14 +658,20 @@ int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err)
 // commit and its vectors). The backfill of `finerank embed --index`.
 int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
                            const char *query_prompt, const char *doc_prompt, fr_error *err);
+// Writers: the approximate index setting for vectors written from now on (as fr_index_opts
+// ann / ivf_lists; FR_ANN_NONE stops building IVFs, existing ones stay in use until their
+// segments are merged). Recorded by the next commit. FR_EINVAL without an embedding model.
+int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err);
 // Opens the recorded model now (it is otherwise opened on the first dense query); a server
 // calls this at start. Safe from many threads.
 int fr_index_load_embedder(fr_index *ix, fr_error *err);
 // Embeds query with the recorded model and query prompt. OUT: out (dim floats).
 int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err);
-// Exact dense top so->k by dot product with q (dim floats) over every segment's vectors, on
+// Dense top so->k by dot product with q (dim floats) over every segment's vectors, on
 // `threads` threads (0: 1); deleted documents never appear, so's filters apply. A segment
-// without vectors is FR_EINVAL naming the backfill. OUT: hits (so->k), *n_hits.
+// without vectors is FR_EINVAL naming the backfill. Segments with an IVF index (fr_index_opts
+// ann) scan so->nprobe lists each: approximate, and fewer than so->k hits when the probed
+// lists hold fewer live rows that pass the filters. OUT: hits (so->k), *n_hits.
 int fr_index_search_dense(fr_index *ix, const float *q, const fr_search_opts *so, int threads,
                           fr_hit *hits, size_t *n_hits, fr_error *err);
 
@@ -1022,6 +1043,8 @@ typedef struct fr_retriever_opts {
                                 // embed queries ~4x / ~2x faster against vectors stored in
                                 // any type (bench/embed/README.md "Query dtype": cosine to
                                 // the f32 query >= 0.9999 on the benchmark model)
+    int nprobe;                 // IVF lists scanned per segment, as fr_search_opts.nprobe
+                                // (-1: the default; 0: exact); overrides so->nprobe
 } fr_retriever_opts;
 fr_retriever_opts fr_retriever_opts_default(void);
 // The top so->k for query; so's filters apply to both lists. A dense or hybrid retriever on

@@ -32,6 +32,33 @@ static inline char *tmp_dir(char *buf, size_t n, const char *tag) {
     return mkdtemp(buf);
 }
 
+// The first file of dir whose name ends in suffix, as dir/name into out. Returns 1 if found.
+static inline int find_file(const char *dir, const char *suffix, char *out, size_t cap) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)))
+        if (strlen(e->d_name) > strlen(suffix) &&
+            !strcmp(e->d_name + strlen(e->d_name) - strlen(suffix), suffix) && !found) {
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+            found = 1;
+        }
+    if (d) closedir(d);
+    return found;
+}
+
+// Files of dir whose names end in suffix.
+static inline int count_files(const char *dir, const char *suffix) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += strlen(e->d_name) > strlen(suffix) &&
+             !strcmp(e->d_name + strlen(e->d_name) - strlen(suffix), suffix);
+    if (d) closedir(d);
+    return n;
+}
+
 static inline uint64_t rng_next(uint64_t *s) {  // splitmix64
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;

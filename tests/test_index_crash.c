@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "finerank.h"
+#include "index/ivf.h"
 #include "index_util.h"
 #include "test.h"
 
@@ -38,6 +39,8 @@ static const char *model;  // NULL: the run without embeddings
 static fr_embedder *emb;   // model, opened by the parent
 static fr_vec_type vtype;  // the stored rows (int8-rescore: int8 with the transform, exact scores)
 #define SEED_DOCS 20       // with int8 rows: the first commit's documents, the transform's sample
+static int ivf;            // the run with IVF indexes (every segment)
+static long kill_ms = 60;  // a child is killed 0..kill_ms after its start
 
 // Each document of batch b, queried with its own passage embedding, ranks first.
 static int self_nearest(fr_index *rd, int b) {
@@ -70,6 +73,8 @@ static _Noreturn void child(const char *dir, int wfd, int start) {
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
     o.vec_type = vtype;
+    o.ann = ivf ? FR_ANN_IVF : FR_ANN_NONE;
+    o.ivf_lists = 2;
     fr_index *ix = NULL;
     if (fr_index_build(dir, &o, &ix, NULL) < 0) _exit(3);
     char buf[512];
@@ -90,6 +95,8 @@ static void run(int cycles) {
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
     o.vec_type = vtype;
+    o.ann = ivf ? FR_ANN_IVF : FR_ANN_NONE;
+    o.ivf_lists = 2;
     fr_index *ix = NULL;
     fr_error err = {0};
     CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);  // an empty first commit
@@ -114,7 +121,8 @@ static void run(int cycles) {
             child(dir, p[1], acked + 1);
         }
         close(p[1]);
-        struct timespec ts = {0, (long)(rng_next(&seed) % 60000000)};  // 0-60 ms
+        long ns = (long)(rng_next(&seed) % (uint64_t)(kill_ms * 1000000));
+        struct timespec ts = {ns / 1000000000, ns % 1000000000};  // 0..kill_ms
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
         int st;
@@ -149,6 +157,7 @@ static void run(int cycles) {
         if (model) {
             fr_index_embedding em;
             if (fr_index_embedding_get(rd, &em, NULL) < 0 || em.n_missing ||
+                (ivf && em.n_ivf != em.n_vectors) ||
                 em.n_vectors < (uint64_t)(acked + 1) * BATCH || (acked >= 0 && !self_nearest(rd, acked)))
                 bad_vec++;
             int files = 0;
@@ -164,9 +173,9 @@ static void run(int cycles) {
     CHECK_EQ(bad_vec, 0);
     CHECK_EQ(unfitted, 0);  // every vectors file has the first segment's transform
     CHECK(acked >= 10);  // the children made progress
-    printf("crash test%s: %d cycles, %d batches acknowledged\n",
+    printf("crash test%s%s: %d cycles, %d batches acknowledged\n",
            !model ? "" : vtype == FR_VEC_F32 ? " (with vectors)" : " (with int8-rescore vectors, one transform)",
-           cycles, acked + 1);
+           ivf ? " and IVF" : "", cycles, acked + 1);
     rm_rf(dir);
 }
 
@@ -179,6 +188,11 @@ int main(void) {
     if (emb) run(cycles / 2);
     vtype = FR_VEC_I8_RESCORE;
     if (emb) run(cycles / 4);
+    vtype = FR_VEC_F32;
+    ivf = 1;  // every segment (>= BATCH rows) also gets an IVF, written before its COMMIT
+    fr__ivf_min_rows = 1;
+    kill_ms = 150;  // each commit also runs k-means: give children time to get through some
+    if (emb) run(cycles / 2);
     fr_embedder_free(emb);
     return TEST_REPORT();
 }

@@ -6,16 +6,20 @@
  * Everything runs twice: without embeddings, and with an embedding model recorded, where
  * every segment flush and merge also writes, fsyncs and renames a vectors file; then the
  * intact state also has every document's vector (none missing, dense search finds exactly
- * the ten committed documents). */
+ * the ten committed documents). A third run adds IVF indexes (fr_index_opts.ann, the row
+ * threshold lowered to 1): every flush and merge also writes an .ivf, and the intact state has
+ * an IVF for every vectors file (none missing, none that fails its checks). */
 #include <errno.h>
 
 #include "finerank.h"
 #include "index/io.h"
+#include "index/ivf.h"
 #include "index_util.h"
 #include "test.h"
 
 static int fail_op = -1, fail_at = 0, count = 0, fail_errno = ENOSPC;
 static const char *model;  // NULL: the run without embeddings
+static int ivf;            // the run with IVF indexes (with model)
 
 // With a model: no segment lacks vectors, and dense search returns the n live documents.
 static int vectors_ok(fr_index *rd, size_t n_live) {
@@ -27,7 +31,7 @@ static int vectors_ok(fr_index *rd, size_t n_live) {
     fr_search_opts so = fr_search_opts_default();
     so.k = 40;
     return fr_index_embedding_get(rd, &em, NULL) == 0 && em.n_missing == 0 &&
-           fr_index_embed_query(rd, "stable", q, NULL) == 0 &&
+           (!ivf || em.n_ivf == em.n_vectors) && fr_index_embed_query(rd, "stable", q, NULL) == 0 &&
            fr_index_search_dense(rd, q, &so, 1, h, &n, NULL) == 0 && n == n_live;
 }
 
@@ -91,6 +95,8 @@ static void run(void) {
     if (!tmp_dir(dir, sizeof dir, "faults")) { CHECK(0); return; }
     fr_index_opts o = fr_index_opts_default();
     o.embed_model = model;
+    o.ann = ivf ? FR_ANN_IVF : FR_ANN_NONE;
+    o.ivf_lists = 2;
     fr_index *ix = NULL;
     fr_error err = {0};
     CHECK_EQ(fr_index_build(dir, &o, &ix, &err), 0);
@@ -157,7 +163,7 @@ static void run(void) {
         CHECK_EQ(clean, failures);
         CHECK_EQ(intact, failures);
         printf("%s%s: %d injected failures, all clean, last commit intact\n", names[op],
-               model ? " (with vectors)" : "", failures);
+               ivf ? " (with vectors and IVF)" : model ? " (with vectors)" : "", failures);
     }
     // optimize under faults: the index stays at the last commit (its documents are those of
     // the merged segment, so the state is the same whether or not the merge's COMMIT got
@@ -410,6 +416,11 @@ int main(void) {
     run();
     model = "tests/data/models/embed-bert-cls";
     run();
+    ivf = 1;
+    fr__ivf_min_rows = 1;  // every vectors file gets one (n_ivf == n_vectors)
+    run();
+    ivf = 0;
+    fr__ivf_min_rows = FR__IVF_MIN_ROWS;
     model = NULL;
     run_backfill();
     return TEST_REPORT();

@@ -168,6 +168,34 @@ static void test_fusion(fr_embedder *e) {
     CHECK(json && strstr(json, "\"retriever\":\"hybrid\"") != NULL);
     free(json);
     fr_result_free(&res);
+    // retriever.nprobe (IVF lists per segment): default -1, "exact" = 0, a count, bad values
+    // refused; serialised back as given
+    cfg = fr_pipeline_config_default();
+    CHECK_EQ(cfg.retriever.nprobe, -1);
+    const char *jn = "{\"retriever\": {\"mode\": \"dense\", \"nprobe\": 8}}";
+    CHECK_EQ(fr_pipeline_config_apply_json(&cfg, jn, strlen(jn), "t", &err), 0);
+    CHECK_EQ(cfg.retriever.nprobe, 8);
+    char *cj = fr_pipeline_config_to_json(&cfg);
+    CHECK(cj && strstr(cj, "\"nprobe\": 8") != NULL);
+    free(cj);
+    CHECK_EQ(fr_pipeline_config_set(&cfg, "retriever.nprobe", "exact", &err), 0);
+    CHECK_EQ(cfg.retriever.nprobe, 0);
+    CHECK_EQ(fr_pipeline_config_set(&cfg, "retriever.nprobe", "default", &err), 0);
+    CHECK_EQ(cfg.retriever.nprobe, -1);
+    CHECK_EQ(fr_pipeline_config_set(&cfg, "retriever.nprobe", "-3", &err), FR_EINVAL);
+    CHECK_EQ(fr_pipeline_config_set(&cfg, "retriever.nprobe", "many", &err), FR_EINVAL);
+    // no IVF in this index: every nprobe is the exact scan
+    fr_hit ex[NDOC], ap[NDOC];
+    size_t ne = 0, na = 0;
+    fr_retriever_opts rd = fr_retriever_opts_default();
+    rd.kind = FR_RETRIEVER_DENSE;
+    so = fr_search_opts_default();
+    so.k = NDOC;
+    CHECK_EQ(fr_retrieve(ix, QUERY, &rd, &so, ex, &ne, &err), 0);
+    rd.nprobe = 1;
+    CHECK_EQ(fr_retrieve(ix, QUERY, &rd, &so, ap, &na, &err), 0);
+    CHECK_EQ(na, ne);
+    for (size_t i = 0; i < na && i < ne; i++) CHECK(ap[i].doc == ex[i].doc && ap[i].score == ex[i].score);
     // dense through the pipeline; "auto" without a model reranks with "none"
     cfg = fr_pipeline_config_default();
     CHECK_EQ(fr_pipeline_config_set(&cfg, "retriever", "dense", &err), 0);

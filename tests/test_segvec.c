@@ -94,31 +94,6 @@ static void check_dense(fr_index *ix, fr_embedder *e, const char *query, const c
 }
 
 // The name of the first file in dir ending in suffix. OUT: out.
-static int find_file(const char *dir, const char *suffix, char *out, size_t cap) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int found = 0;
-    while (d && (e = readdir(d)))
-        if (strlen(e->d_name) > strlen(suffix) &&
-            !strcmp(e->d_name + strlen(e->d_name) - strlen(suffix), suffix) && !found) {
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
-            found = 1;
-        }
-    if (d) closedir(d);
-    return found;
-}
-
-static int count_files(const char *dir, const char *suffix) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d)))
-        n += strlen(e->d_name) > strlen(suffix) &&
-             !strcmp(e->d_name + strlen(e->d_name) - strlen(suffix), suffix);
-    if (d) closedir(d);
-    return n;
-}
-
 static void test_segments(fr_embedder *e) {
     char dir[256];
     if (!tmp_dir(dir, sizeof dir, "segvec")) { CHECK(0); return; }

@@ -1,4 +1,4 @@
-/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] [DTYPES=f32] — does hybrid retrieval stay within
+/* bench_hybrid.c INDEX QUERIES [MODEL] [K=1000] [NQ=200] [DTYPES=f32] [NPROBE=0] — does hybrid retrieval stay within
  * 1.5x of BM25's latency (issue 8)? Per query, one thread for BM25, as `finerank search`:
  *   bm25    fr_index_search top-K
  *   dense   fr_vecs_search top-K over one int8 row per document (random unit vectors of 384
@@ -8,10 +8,9 @@
  *           fr_embedder_embed of the query text, 2 threads
  *   hybrid  bm25 + [embed +] dense + fr_fuse (RRF, k = 60) of the two top-K lists, in sequence
  *           (the order fr_retrieve runs them with threads = 1, and main's fr_retrieve always)
- *   hybrid, overlapped  bm25 on a second thread while this one embeds the query, then dense
- *           (2 threads) and fusion: the order fr_retrieve (src/rank/retriever.c) runs them with
- *           threads >= 2 since the hybrid-lat branch. Its fused list is checked against the
- *           sequential one.
+ *   hybrid, overlapped  bm25 on a second thread while this one embeds the query and runs the
+ *           dense scan (2 threads), then fusion: the order fr_retrieve (src/rank/retriever.c)
+ *           runs them with threads >= 2. Its fused list is checked against the sequential one.
  *   dense, no embedding before it  the same scan again right after a BM25 search (per query,
  *           interleaved with the above): does the embedder slow the scan that follows it?
  *   embed query, DTYPE  with DTYPES a comma list (f32,bf16,int8): per dtype, a dense scan
@@ -24,6 +23,11 @@
  * 2-thread scan. p50 / p99 in ms over NQ queries (the first NQ of QUERIES, {"text": ...} lines)
  * after one warm-up pass, and hybrid p50 / bm25 p50. Link against two builds of libfinerank
  * to compare them in one run (bench/embed/run.sh does). Prints a markdown table row per stage.
+ * Built with -DBENCH_IVF (this tree only: it links src/index/ivf.c's internal entry points) and
+ * NPROBE > 0, the dense stage scans an IVF index over the rows instead (src/index/ivf.c,
+ * automatic lists, built before the timed passes) probing NPROBE lists, as `--ann ivf` segments
+ * are searched; the mean share of rows scanned is printed (random rows make balanced lists:
+ * on clustered data a given nprobe scans more rows, bench_ivf.c measures that and recall).
  */
 #include <math.h>
 #include <pthread.h>
@@ -34,6 +38,16 @@
 
 #include "finerank.h"
 #include "../bench.h"
+#ifdef BENCH_IVF
+#include <unistd.h>
+
+#include "base/base.h"
+#include "index/ivf.h"
+static fr__ivf *ivf;        // NULL: exact scans
+static uint32_t nprobe;
+static double scanned;      // rows scanned, summed over dense_run calls
+static size_t n_scans;
+#endif
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float gauss(void) {  // a sum of 4 uniforms: random directions, cheap to draw 4e8 times
@@ -71,6 +85,14 @@ static void dense_run(fr_index *ix, const fr_vecs *v, const float *qv, size_t K,
     fr_error err;
     size_t nv;
     *nd = 0;
+#ifdef BENCH_IVF
+    if (ivf) {
+        size_t m = 0;
+        if (fr__ivf_search(ivf, v, qv, K, nprobe, 2, vh, &nv, &m, &err) < 0) die("ivf search", &err);
+        scanned += (double)m;
+        n_scans++;
+    } else
+#endif
     if (fr_vecs_search(v, qv, K, 2, vh, &nv, &err) < 0) die("vecs search", &err);
     for (size_t i = 0; i < nv; i++) {
         fr_doc d;
@@ -81,7 +103,7 @@ static void dense_run(fr_index *ix, const fr_vecs *v, const float *qv, size_t K,
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_hybrid INDEX QUERIES [MODEL|-] [K=1000] [NQ=200] [DTYPES=f32]\n");
+        fprintf(stderr, "usage: bench_hybrid INDEX QUERIES [MODEL|-] [K=1000] [NQ=200] [DTYPES=f32] [NPROBE=0]\n");
         return 2;
     }
     const char *model = argc > 3 && strcmp(argv[3], "-") ? argv[3] : NULL;
@@ -124,6 +146,21 @@ int main(int argc, char **argv) {
         if (fr_vecs_add(v, chunk, m, &err) < 0) die("add", &err);
     }
     for (size_t j = 0; j < nq; j++) unit(qv + j * D, D);
+    char *ivf_data = NULL;
+#ifdef BENCH_IVF
+    nprobe = argc > 7 ? (uint32_t)strtoul(argv[7], 0, 10) : 0;
+    if (nprobe) {
+        char path[] = "/tmp/finerank-bench-hybrid.ivf";
+        size_t len = 0;
+        double t0 = now();
+        if (fr__ivf_build(v, 0, 0, path, 0, &err) < 0 || fr__read_file(path, &ivf_data, &len, &err) < 0 ||
+            fr__ivf_view(ivf_data, len, path, 1, v, 0, &ivf, &err) < 0)
+            die("ivf", &err);
+        unlink(path);
+        fprintf(stderr, "bench_hybrid: IVF of %u lists built in %.1f s; nprobe %u\n", fr__ivf_lists(ivf),
+                now() - t0, nprobe);
+    }
+#endif
     fr_embedder *embs[MAXDT] = {0}, *emb = NULL;
     for (int t = 0; model && t < ndt; t++) {
         fr_embedder_opts eo = fr_embedder_opts_default();
@@ -176,15 +213,15 @@ int main(int argc, char **argv) {
             lat[DENSE][j] = (t3 - t2) * 1e3;
             lat[FUSE][j] = (t4 - t3) * 1e3;
             lat[HYBRID][j] = (t4 - t0) * 1e3;
-            // overlapped: BM25 on a second thread beside the embedding
+            // overlapped: BM25 on a second thread beside the embedding and the dense scan
             size_t nd2 = 0, nf2;
             t0 = now();
             bm25_job bj = {ix, qs[j], &so, bm2, 0};
             pthread_t tid;
             if (pthread_create(&tid, NULL, bm25_run, &bj) != 0) { fprintf(stderr, "pthread_create\n"); return 1; }
             if (emb && fr_embedder_embed(emb, (const char *const *)&qs[j], 1, &eo, qe, &err) < 0) die("embed", &err);
-            pthread_join(tid, NULL);
             dense_run(ix, v, qv + j * D, K, vh, dn2, &nd2);
+            pthread_join(tid, NULL);
             const fr_hit *lists2[2] = {bm2, dn2};
             size_t lens2[2] = {bj.n, nd2};
             if (fr_fuse(lists2, lens2, 2, &fo, fused2, &nf2, &err) < 0) die("fuse", &err);
@@ -223,8 +260,12 @@ int main(int argc, char **argv) {
                 if (cs < cos_min[t]) cos_min[t] = cs;
             }
         }
+#ifdef BENCH_IVF
+    if (ivf) printf("| %zu | top-%zu | dense: IVF, nprobe %u of %u lists, %.1f%% of the rows scanned | | |\n", N, K,
+                    nprobe, fr__ivf_lists(ivf), 100.0 * scanned / (double)n_scans / (double)N);
+#endif
     static const char *names[] = {"bm25", "embed query", "dense int8 (2 threads)", "rrf fusion",
-                                  "hybrid, in sequence", "hybrid, bm25 beside the embedding",
+                                  "hybrid, in sequence", "hybrid, bm25 beside embedding + scan",
                                   "dense int8 (2 threads), no embedding before it"};
     double p50[NSTAGE];
     for (int s = 0; s < NSTAGE; s++) {
@@ -242,6 +283,10 @@ int main(int argc, char **argv) {
                fr_dtype_name(dts[ref]), cos_min[t], cos_sum[t] / (double)nq);
         fr_embedder_free(embs[t]);
     }
+#ifdef BENCH_IVF
+    fr__ivf_free(ivf);
+#endif
+    free(ivf_data);
     fr_vecs_free(v);
     fr_index_close(ix);
     return 0;

@@ -32,57 +32,7 @@
 
 #include "finerank.h"
 #include "../bench.h"
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double uni(void) {
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-static float gauss(void) {  // Box-Muller on xorshift
-    double u1 = uni() + 1.0 / 9007199254740992.0, u2 = uni();
-    return (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
-}
-static void normalize(float *x, int d) {
-    double s = 0;
-    for (int i = 0; i < d; i++) s += (double)x[i] * x[i];
-    for (int i = 0; i < d; i++) x[i] = (float)(x[i] / sqrt(s));
-}
-static void unit(float *x, int d) {
-    for (int i = 0; i < d; i++) x[i] = gauss();
-    normalize(x, d);
-}
-
-// ---- corpora ----
-typedef struct corpus {
-    int clustered, D;
-    float *mean, *centres, *spread;  // clustered: (D), (1000, D), (D)
-} corpus;
-
-static void corpus_init(corpus *c, int clustered, int D) {
-    *c = (corpus){clustered, D, NULL, NULL, NULL};
-    if (!clustered) return;
-    c->mean = malloc((size_t)D * sizeof(float));
-    c->spread = malloc((size_t)D * sizeof(float));
-    c->centres = malloc(1000 * (size_t)D * sizeof(float));
-    unit(c->mean, D);
-    for (int i = 0; i < 4; i++) c->mean[(i * 97) % D] += 1.5f * (i & 1 ? -1 : 1);  // rogue dimensions
-    normalize(c->mean, D);
-    for (int i = 0; i < D; i++) c->spread[i] = (float)pow(1.0 + i, -0.5);
-    for (int j = 0; j < 1000; j++) unit(c->centres + (size_t)j * D, D);
-}
-
-// One document vector: random (isotropic), or 0.6·mean + 0.6·centre_j + 0.5·noise with the
-// noise's per-dimension spread decaying as (1+i)^-1/2 (in a fixed random order of dimensions).
-static void corpus_doc(const corpus *c, float *x) {
-    int D = c->D;
-    if (!c->clustered) { unit(x, D); return; }
-    const float *ce = c->centres + (size_t)(uni() * 1000) * D;
-    float nz[4096];
-    double ss = 0;
-    for (int i = 0; i < D; i++) { nz[i] = gauss() * c->spread[(i * 131) % D]; ss += (double)nz[i] * nz[i]; }
-    for (int i = 0; i < D; i++) x[i] = 0.6f * c->mean[i] + 0.6f * ce[i] + 0.5f * (float)(nz[i] / sqrt(ss));
-    normalize(x, D);
-}
+#include "vec_corpus.h"
 
 typedef struct mats {
     fr_vecs *v[5];  // f32, int8, int8+rescore, int8 without the transform, int8-refine
@@ -292,22 +242,6 @@ static void build(const corpus *c, size_t N, size_t Q, const int *want, mats *m,
     }
     if (all_out) *all_out = all;
     free(chunk);
-}
-
-// Queries: half near a kept document (+0.3 noise), half random (random corpus) or near a topic
-// centre (clustered: centre + 0.5 noise, renormalised).
-static void queries(const corpus *c, size_t Q, const float *keep, float *q) {
-    int D = c->D;
-    for (size_t j = 0; j < Q; j++) {
-        unit(q + j * D, D);
-        if (j < Q / 2) {
-            for (int d = 0; d < D; d++) q[j * D + d] = keep[j * D + d] + 0.3f * q[j * D + d];
-        } else if (c->clustered) {
-            const float *ce = c->centres + (size_t)(uni() * 1000) * D;
-            for (int d = 0; d < D; d++) q[j * D + d] = 0.6f * c->mean[d] + 0.6f * ce[d] + 0.5f * q[j * D + d];
-            normalize(q + j * D, D);
-        }
-    }
 }
 
 // Top-10 and top-100 overlap of each matrix with F32 (near-document queries are the first half).

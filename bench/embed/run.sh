@@ -21,7 +21,15 @@
 #     HYBRID_QUERIES=FILE: BM25 top-1000 vs hybrid (BM25 + query embedding + dense int8 + RRF)
 #     latency per query (bench_hybrid.c), this tree and $BASE; the hybrid rows embed queries
 #     with the first of $QDTYPES (default int8,bf16,f32), and each type's per-query embedding
-#     latency with cold weights (one thread) and cosine to f32 follow.
+#     latency with cold weights (one thread) and cosine to f32 follow. HYBRID_NPROBE=N: this
+#     tree's dense stage probes N lists of an IVF over the rows (src/index/ivf.c) instead of
+#     the exact scan.
+#  5. with IVF=P1,P2,... (nprobe values): the IVF approximate index of this tree
+#     (bench_ivf.c, src/index/ivf.c) over VECTORS x 384 int8 rows, random then clustered (and,
+#     with IVF_REAL=FILE, real embeddings: raw f32 rows of 384): build time, then p50 / p99 on
+#     1 and 2 threads, rows scanned and recall@10 / @1000 against exact F32 search, for the
+#     exact int8 scan and each nprobe, in the same run. IVF_LISTS sets the lists (default:
+#     automatic). IVF_ONLY=1 runs this part alone.
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this command only (OpenBLAS picks its own
 # kernel). Inputs go to $FR_BENCH_DIR (default /tmp/finerank-bench-embed, not committed).
 # EMBED=0 skips part 1. Run it under `flock /work/wt/bench.lock` on the shared machine.
@@ -36,6 +44,10 @@ mkdir -p "$D"
 make -s build/libfinerank.a
 LIBS="$(pkg-config --libs openblas jansson libutf8proc libpcre2-8 zlib) -lstemmer -lm -lpthread"
 CF="-std=c11 -O2 -march=x86-64-v3 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags openblas jansson)"
+cc $CF bench/embed/bench_ivf.c build/libfinerank.a $LIBS -o "$D/bench_ivf"
+if [ "${IVF_ONLY:-0}" = 1 ]; then
+    exec "$D/bench_ivf" "$V" 384 100 1000 "${IVF:-8,16,32}" "${IVF_LISTS:-0}" int8 ${IVF_REAL:+"$IVF_REAL"}
+fi
 cc $CF bench/embed/bench_embed.c build/libfinerank.a $LIBS -o "$D/bench_embed"
 LIBS2="$LIBS $(pkg-config --libs libcurl libmicrohttpd libcrypto)"
 BASE=${BASE:-main}
@@ -46,7 +58,8 @@ fi
 for v in branch base; do
     L=build/libfinerank.a; [ $v = base ] && L="$D/base/build/libfinerank.a"
     cc $CF bench/embed/bench_vectors.c "$L" $LIBS -o "$D/bench_vectors_$v"
-    cc $CF bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
+    IV=; [ $v = branch ] && IV=-DBENCH_IVF  # the IVF dense stage (HYBRID_NPROBE) needs this tree
+    cc $CF $IV bench/embed/bench_hybrid.c "$L" $LIBS2 -o "$D/bench_hybrid_$v"
 done
 cc $CF bench/embed/bench_membw.c -lpthread -o "$D/bench_membw"
 P="$SHARED/data/cranfield/corpus.jsonl"
@@ -83,6 +96,10 @@ if [ -n "${HYBRID_INDEX:-}" ]; then
     echo; echo "| docs | k | stage | p50 ms | p99 ms |"; echo "|---|---|---|---|---|"
     for v in base branch; do
         echo "| ($v) | | | | |"
-        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200 "${QDTYPES:-int8,bf16,f32}"
+        "$D/bench_hybrid_$v" "$HYBRID_INDEX" "$HYBRID_QUERIES" "$M" 1000 200 "${QDTYPES:-int8,bf16,f32}" "${HYBRID_NPROBE:-0}"
     done
+fi
+if [ -n "${IVF:-}" ]; then
+    echo; echo "== IVF, this tree ($(git rev-parse --short HEAD)$(git diff --quiet || echo +))"
+    "$D/bench_ivf" "$V" 384 100 1000 "$IVF" "${IVF_LISTS:-0}" int8 ${IVF_REAL:+"$IVF_REAL"}
 fi

@@ -17,6 +17,7 @@ static void usage(FILE *f) {
             "                            [--optimize] [--no-sync] [--threads N]\n"
             "                            [--embed-model M [--vec f32|int8|int8-rescore|int8-refine]\n"
             "                             [--query-prompt TEXT] [--doc-prompt TEXT]]\n"
+            "                            [--ann ivf|none [--ivf-lists N]]\n"
             "       finerank index add --index DIR --corpus FILE [--on-error skip|fail] [--threads N]\n"
             "       finerank index delete --index DIR --id ID [--id ID ...]\n"
             "       finerank index optimize --index DIR [--threads N]\n"
@@ -28,6 +29,10 @@ static void usage(FILE *f) {
             "passage prompt), computed at build/add, for search --retriever dense|hybrid.\n"
             "--vec int8 stores them 4x smaller; int8-rescore scans int8 and rescores with F32;\n"
             "int8-refine scans int8 and rescores with 2 more bits per element (1.25x int8).\n"
+            "--ann ivf gives every segment of >= 50,000 vectors an approximate index (IVF: k-means\n"
+            "lists, N per segment, default ~sqrt(rows)), kept by later add/optimize/embed; search\n"
+            "--nprobe N picks how many lists a query scans (exact: all rows). --ann none stops\n"
+            "building them (existing ones are used until their segments are merged).\n"
             "--threads (default: online CPUs): build/add parse and index byte ranges of the corpus\n"
             "in parallel; optimize writes documents and postings on two threads. The index bytes\n"
             "do not depend on it.\n");
@@ -63,8 +68,10 @@ static int print_stats(fr_index *ix, int json) {
         json_t *m = json_string(em.model);
         char *ms = json_dumps(m, JSON_ENCODE_ANY);
         printf(",\"embedding\":{\"model\":%s,\"dim\":%d,\"vec\":\"%s\",\"vectors\":%llu,"
-               "\"missing\":%llu}", ms ? ms : "null", em.dim, fr_vec_type_name(em.type),
-               (unsigned long long)em.n_vectors, (unsigned long long)em.n_missing);
+               "\"missing\":%llu,\"ann\":\"%s\",\"ivf_lists\":%d,\"ivf_vectors\":%llu}",
+               ms ? ms : "null", em.dim, fr_vec_type_name(em.type), (unsigned long long)em.n_vectors,
+               (unsigned long long)em.n_missing, em.ann == FR_ANN_IVF ? "ivf" : "none", em.ivf_lists,
+               (unsigned long long)em.n_ivf);
         free(ms);
         json_decref(m);
     }
@@ -82,6 +89,12 @@ static int print_stats(fr_index *ix, int json) {
         printf("embedding   %s, %d dims, %s, %llu vectors%s\n", em.model, em.dim, fr_vec_type_name(em.type),
                (unsigned long long)em.n_vectors, em.n_missing ? " (some segments lack vectors: "
                "finerank embed --index backfills)" : "");
+    if (!json && has_emb && em.ann == FR_ANN_IVF) {
+        char lists[32] = "automatic";
+        if (em.ivf_lists) snprintf(lists, sizeof lists, "%d", em.ivf_lists);
+        printf("ann         ivf, %s lists per segment, %llu vectors indexed (the rest scanned exactly)\n",
+               lists, (unsigned long long)em.n_ivf);
+    }
     return 0;
 }
 
@@ -93,7 +106,7 @@ int cmd_index(int argc, char **argv) {
     const char *sub = argv[1];
     const char *corpus = NULL, *dir = NULL;
     const char *ids[256];
-    int n_ids = 0, json = 0, optimize = 0, vec_given = 0;
+    int n_ids = 0, json = 0, optimize = 0, vec_given = 0, ann_off = 0;
     fr_index_opts o = fr_index_opts_default();
     o.threads = 0;  // online CPUs; the index content does not depend on it
     fr_on_error on_error = FR_ON_ERROR_FAIL;
@@ -121,6 +134,12 @@ int cmd_index(int argc, char **argv) {
         else if ((v = cli_opt(argc, argv, &i, "--vec"))) o.vec_type = cli_parse_vec_type(v), vec_given = 1;
         else if ((v = cli_opt(argc, argv, &i, "--query-prompt"))) o.query_prompt = v;
         else if ((v = cli_opt(argc, argv, &i, "--doc-prompt"))) o.doc_prompt = v;
+        else if ((v = cli_opt(argc, argv, &i, "--ann"))) {
+            if (!strcmp(v, "ivf")) o.ann = FR_ANN_IVF;
+            else if (!strcmp(v, "none")) ann_off = 1;
+            else cli_usage_error("--ann: expected ivf or none, got '%s'", v);
+        } else if ((v = cli_opt(argc, argv, &i, "--ivf-lists")))
+            o.ivf_lists = (int)cli_parse_long("--ivf-lists", v, 2, 65536);
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--optimize")) optimize = 1;
         else if (!strcmp(argv[i], "--no-sync")) o.sync = 0;
@@ -141,7 +160,9 @@ int cmd_index(int argc, char **argv) {
         cli_usage_error("index: unknown subcommand '%s'", sub);
     if ((is_build || is_add) && !corpus) cli_usage_error("index %s: --corpus FILE is required", sub);
     if (!strcmp(sub, "delete") && !n_ids) cli_usage_error("index delete: --id ID is required");
+    if (o.ivf_lists && o.ann != FR_ANN_IVF) cli_usage_error("index %s: --ivf-lists needs --ann ivf", sub);
     if (fr_index_build(dir, &o, &ix, &err) < 0) return fail(NULL, &err);
+    if (ann_off && fr_index_set_ann(ix, FR_ANN_NONE, 0, &err) < 0) return fail(ix, &err);
     fr_index_embedding em;
     if (vec_given && fr_index_embedding_get(ix, &em, &err) == 0 && em.type != o.vec_type) {
         // The stored type is fixed when the model is recorded; silently keeping it would

@@ -29,6 +29,7 @@ static const struct { const char *flag, *field; } FLAGS[] = {
     {"--rrf-k", "retriever.rrf_k"}, {"--dense-weight", "retriever.dense_weight"},
     {"--fusion-depth", "retriever.fusion_depth"}, {"--dense-threads", "retriever.threads"},
     {"--query-dtype", "retriever.query_dtype"},
+    {"--nprobe", "retriever.nprobe"},
 };
 
 void cli_pipeline_init(cli_pipeline *pl) {
@@ -124,10 +125,14 @@ const char *cli_pipeline_usage(void) {
            "            (docs/pipeline.md; flags override the config file)\n";
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
 const char *cli_retriever_usage(void) {
     return "  retrieval: [--retriever bm25|dense|hybrid] [--fusion rrf|weighted] [--rrf-k 60]\n"
            "             [--dense-weight 0.5] [--fusion-depth 100] [--dense-threads 1]\n"
            "             [--query-dtype f32|bf16|int8] (the query embedding's dense layers)\n"
+           "             [--nprobe N|exact] (lists an IVF index scans per segment; default "
+           STR(FR_IVF_NPROBE_DEFAULT) ")\n"
            "            (dense / hybrid use the embeddings stored with the index and its\n"
            "             recorded model: index build --embed-model M, or finerank embed\n"
            "             --model M --index DIR; the filters apply to both lists)\n";

@@ -73,12 +73,13 @@ int fr__commit_read(const char *dir, fr__commit *c, fr_error *err) {
         const uint8_t *e = p + COMMIT_HEAD, *str = e + COMMIT_EMB;
         c->emb.type = rd32(e);
         c->emb.dim = rd32(e + 4);
+        c->emb.ivf_lists = rd32(e + 20);
         memcpy(c->emb.model, str, ml);
         memcpy(c->emb.query_prompt, str + ml, ql);
         memcpy(c->emb.doc_prompt, str + ml + ql, dl);
         if (memchr(c->emb.model, 0, ml) || memchr(c->emb.query_prompt, 0, ql) ||
             memchr(c->emb.doc_prompt, 0, dl) || c->emb.type > 3 || c->emb.dim > 65536 ||
-            (!c->emb.dim) != (!ml)) {
+            (!c->emb.dim) != (!ml) || c->emb.ivf_lists > 65536 || (c->emb.ivf_lists && !ml)) {
             rc = fr__err(err, FR_ECORRUPT, "%s: bad embedding model record", path);
             goto fail;
         }
@@ -167,7 +168,7 @@ int fr__commit_write(const char *dir, const fr__commit *c, int sync, int *rename
     memcpy(p + 72, &c->b, 8);
     memcpy(p + 80, &c->title_weight, 4);
     uint8_t *e = p + COMMIT_HEAD;
-    uint32_t hd[6] = {c->emb.type, ml ? c->emb.dim : 0, ml, ql, dl, 0};
+    uint32_t hd[6] = {c->emb.type, ml ? c->emb.dim : 0, ml, ql, dl, ml ? c->emb.ivf_lists : 0};
     memcpy(e, hd, sizeof hd);
     memcpy(e + COMMIT_EMB, c->emb.model, ml);
     memcpy(e + COMMIT_EMB + ml, c->emb.query_prompt, ql);

@@ -2,7 +2,8 @@
  *
  * Directory: COMMIT (the live snapshot), LOCK (flock'd by the one writer), seg_<n>.frs
  * (segments, segment.h), seg_<n>.frv (the segment's embeddings, src/index/vectors.c format,
- * one row per doc in segment order), seg_<n>_<gen>.del (tombstones of segment n written by
+ * one row per doc in segment order) and its IVF index seg_<n>.ivf if any (src/index/ivf.c:
+ * not named by COMMIT, it goes with the .frv of the same name), seg_<n>_<gen>.del (tombstones of segment n written by
  * commit gen).
  * Anything else named seg_* or COMMIT.pending is garbage from a crash and is removed by the
  * next writer.
@@ -15,7 +16,8 @@
  *
  * COMMIT version 2 (written since embeddings were added; version 1 is still read): the same
  * 88-byte head, then the embedding model: u32 vec type (fr_vec_type), u32 dim (0: no model),
- * u32 model_len, u32 query_prompt_len, u32 doc_prompt_len, u32 0, the three strings (no NULs),
+ * u32 model_len, u32 query_prompt_len, u32 doc_prompt_len, u32 ivf_lists (fr__embed_conf;
+ * 0 before IVF indexes existed, and readers of that time ignore it), the three strings (no NULs),
  * then n_segs × {char name[40], char del[40], char vec[40] ("" = no vectors), u32 n_docs,
  * u32 n_deleted}, then the CRC as above.
  *
@@ -46,6 +48,8 @@ typedef struct fr__embed_conf {
     uint32_t dim;           // floats per embedding
     uint32_t type;          // fr_vec_type of the stored rows
     char query_prompt[256], doc_prompt[256];
+    uint32_t ivf_lists;     // approximate index per segment (src/index/ivf.c): 0 none, 1 IVF
+                            // with an automatic list count, N >= 2 IVF with N lists
 } fr__embed_conf;
 
 typedef struct fr__commit {

@@ -274,9 +274,12 @@ static void remove_garbage(fr_index *ix) {
     while ((e = readdir(d))) {
         if (!is_garbage(e->d_name)) continue;
         int used = 0;
-        for (uint32_t i = 0; i < ix->n_segs && !used; i++)
+        for (uint32_t i = 0; i < ix->n_segs && !used; i++) {
+            char ivf[FR__NAME];
             used = !strcmp(ix->segs[i].name, e->d_name) || !strcmp(ix->segs[i].del, e->d_name) ||
-                   !strcmp(ix->segs[i].vec, e->d_name);
+                   !strcmp(ix->segs[i].vec, e->d_name) ||
+                   (fr__segvec_ivf_name(ix->segs[i].vec, ivf) && !strcmp(ivf, e->d_name));
+        }
         if (ix->cur && !strcmp(ix->cur_name, e->d_name)) used = 1;
         if (!used) {
             char p[4400];
@@ -335,7 +338,7 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         ix->b = o.b;
         ix->tw = (uint32_t)o.title_weight;
         fr__commit c = {0};
-        if (o.embed_model && (rc = fr__segvec_configure(ix, &o, 1, err)) < 0) goto fail;
+        if ((o.embed_model || o.ann) && (rc = fr__segvec_configure(ix, &o, 1, err)) < 0) goto fail;
         c.emb = ix->emb;
         snprintf(c.lang, sizeof c.lang, "%s", ix->lang);
         c.k1 = ix->k1;
@@ -343,7 +346,7 @@ int fr_index_build(const char *dir, const fr_index_opts *opts, fr_index **out, f
         c.title_weight = ix->tw;
         if ((rc = fr__commit_write(dir, &c, ix->opts.sync, NULL, err)) < 0) goto fail;
         rc = fr__index_refresh_stats(ix, err);
-    } else if (rc == 0 && opts && opts->embed_model) {
+    } else if (rc == 0 && opts && (opts->embed_model || opts->ann)) {
         rc = fr__segvec_configure(ix, opts, 0, err);
     }
     if (rc < 0) goto fail;
@@ -1270,14 +1273,18 @@ int fr_index_delete(fr_index *ix, const char *id, fr_error *err) {
     return rc ? 0 : fr__err(err, FR_ENOTFOUND, "%s: no document with id \"%s\"", ix->dir, id);
 }
 
+// A vectors file goes with its IVF file (segvec.c).
 static void unlink_name(fr_index *ix, const char *name) {
-    char p[4200];
+    char p[4200], ivf[FR__NAME];
     snprintf(p, sizeof p, "%s/%s", ix->dir, name);
     unlink(p);
+    if (fr__segvec_ivf_name(name, ivf)) unlink_name(ix, ivf);
 }
 
 int fr__index_add_obsolete(fr_index *ix, const char *name) {
     if (!name[0]) return 0;
+    char ivf[FR__NAME];
+    if (fr__segvec_ivf_name(name, ivf) && fr__index_add_obsolete(ix, ivf) < 0) return FR_ENOMEM;
     if (ix->n_obsolete == ix->obsolete_cap) {
         uint32_t nc = ix->obsolete_cap ? ix->obsolete_cap * 2 : 16;
         char (*p)[FR__NAME] = realloc(ix->obsolete, nc * sizeof *p);

@@ -22,6 +22,8 @@ typedef struct fr__segref {
     char vec[FR__NAME];         // embeddings file ("" none), src/index/segvec.c
     fr__mmap vmap;              // its mapping
     fr_vecs *vecs;              // (n_docs rows) a view into vmap, NULL without vectors
+    fr__mmap imap;              // the vectors' IVF file (src/index/ivf.c), if any
+    struct fr__ivf *ivf;        // a view into imap, NULL: dense search scans every row
 } fr__segref;
 
 #define FR__MAX_LANGS 32
@@ -84,12 +86,20 @@ int fr__segvec_merge(fr_index *ix, const fr__segref *src, uint32_t n_src, fr__se
 int fr__index_embedder(fr_index *ix, fr_embedder **out, fr_error *err);
 // Name of segment seg_<n>.frs's vectors file number id: seg_<n>_<id>.frv. OUT: out.
 void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]);
+// The IVF file that goes with vectors file vec (seg_<n>_<id>.frv → seg_<n>_<id>.ivf): it is
+// written, kept, made obsolete and removed with it. Returns 0 (out "") when vec is no .frv.
+int fr__segvec_ivf_name(const char *vec, char out[FR__NAME]);
+// Top-k of segment r's rows for dense search: through its IVF when it has one and nprobe != 0
+// (nprobe < 0: FR__IVF_NPROBE_DEFAULT), else the exact scan. OUT: out (k), *n_out.
+int fr__segvec_search(const fr__segref *r, const float *q, size_t k, int threads, int nprobe,
+                      fr_vec_hit *out, size_t *n_out, fr_error *err);
 // The conf for model/type/prompts (NULL prompts: the model's "query" / "passage" ones). OUT: *c.
 int fr__embed_conf_make(const char *model, fr_vec_type type, const char *query_prompt,
                         const char *doc_prompt, const fr_embedder *e, fr__embed_conf *c,
                         fr_error *err);
 // fr_index_build's embedding options: a new index (is_new) records o->embed_model; an
-// existing one keeps its model (another is FR_EINVAL) or, when empty, records it.
+// existing one keeps its model (another is FR_EINVAL) or, when empty, records it. o->ann
+// (with the recorded or given model) sets the IVF setting that later vectors are built with.
 int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err);
 // FR_EINVAL naming how to add embeddings (and the old vectors.bin, if present).
 int fr__index_no_model(const fr_index *ix, fr_error *err);

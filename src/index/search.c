@@ -29,6 +29,7 @@ fr_search_opts fr_search_opts_default(void) {
     o.k = 10;
     o.date_from = INT64_MIN;
     o.date_to = INT64_MAX;
+    o.nprobe = -1;
     return o;
 }
 
@@ -409,7 +410,8 @@ int fr_index_search(fr_index *ix, const char *query, ptrdiff_t len, const fr_sea
 // searched for k + its deleted count rows, which always holds its k best live ones; with
 // filters that may not be enough, so the segment is searched again 4x deeper until k pass
 // or every row was seen. The per-segment lists (score descending, ties by lower doc) merge
-// into the global top k with the same order, so results match one scan of all rows.
+// into the global top k with the same order, so results match one scan of all rows. A segment
+// with an IVF (src/index/ivf.c) scans only so->nprobe of its lists unless nprobe is 0.
 
 static int hit_before(const fr_hit *a, const fr_hit *b) {
     return a->score > b->score || (a->score == b->score && a->doc < b->doc);
@@ -452,14 +454,14 @@ int fr_index_search_dense(fr_index *ix, const float *q, const fr_search_opts *so
                 vcap = want;
             }
             size_t nv = 0;
-            if ((rc = fr_vecs_search(r->vecs, q, want, threads, vh, &nv, err)) < 0) goto out;
+            if ((rc = fr__segvec_search(r, q, want, threads, so->nprobe, vh, &nv, err)) < 0) goto out;
             got = 0;
             for (size_t i = 0; i < nv && got < k; i++) {
                 uint32_t d = vh[i].id;
                 if (d >= nd || fr__is_deleted(r, d) || !filt_pass(&f, &r->seg->docs[d])) continue;
                 seg[got++] = (fr_hit){r->base + d, vh[i].score};
             }
-            if (got == k || want == nd) break;
+            if (got == k || want == nd || nv < want) break;  // nv < want: an IVF's lists ran out
             want = want > nd / 4 ? nd : want * 4;
         }
         // merge the two sorted lists (n so far, got from this segment) into the best k

@@ -22,6 +22,13 @@
  *
  * Readers map each file and search it in place (fr__vecs_view), so opening an index costs no
  * copy of its vectors; with verify_checksums the CRC is checked on open, as for segments.
+ *
+ * Approximate index: when the index opted in (fr__embed_conf.ivf_lists, kept in COMMIT), every
+ * vectors file of at least fr__ivf_min_rows rows gets seg_<n>_<id>.ivf (src/index/ivf.c),
+ * written durably right after it and before any COMMIT names it. COMMIT does not name the
+ * .ivf: it goes with its .frv everywhere (kept, made obsolete, unlinked and collected as
+ * garbage together; index.c), and the reader ties it to that .frv by the .frv's CRC. A merge
+ * builds a new IVF over the merged rows; the backfill builds missing ones for kept rows.
  * The embedder is opened on first use under a mutex; after that it is immutable and shared
  * by concurrent queries.
  */
@@ -29,6 +36,7 @@
 #include <unistd.h>
 
 #include "index/index_impl.h"
+#include "index/ivf.h"
 #include "index/vectors.h"
 
 #define EMBED_BATCH 256  // documents per fr_embedder_embed call (it packs them by length)
@@ -40,7 +48,63 @@ void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]) {
     snprintf(out, FR__NAME, "%.*s_%llu.frv", (int)(n > 20 ? 20 : n), seg, (unsigned long long)id);
 }
 
+int fr__segvec_ivf_name(const char *vec, char out[FR__NAME]) {
+    size_t n = strlen(vec);
+    out[0] = 0;
+    if (n <= 4 || n >= FR__NAME || strcmp(vec + n - 4, ".frv")) return 0;
+    snprintf(out, FR__NAME, "%.*s.ivf", (int)(n - 4), vec);
+    return 1;
+}
+
 // ---- files ----
+
+// Maps the IVF file of r's vectors (r->vec) when there is one, checked against r->vecs and
+// the vectors file's CRC trailer. None: r->ivf stays NULL (exact scans: small segments, or an
+// index that opted in after this segment was written). A file that is there but does not
+// check out is FR_ECORRUPT, as for a damaged vectors file: it was written and fsynced before
+// the COMMIT that names the vectors, so only damage or tampering gets it wrong.
+static int ivf_attach(fr_index *ix, fr__segref *r, int verify, fr_error *err) {
+    char name[FR__NAME], path[4200];
+    if (!fr__segvec_ivf_name(r->vec, name)) return 0;
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    if (access(path, F_OK) != 0) return 0;
+    fr__mmap m;
+    int rc = fr__mmap_open(path, &m, err);
+    if (rc < 0) return rc;
+    uint32_t tag;
+    memcpy(&tag, (const uint8_t *)r->vmap.data + r->vmap.len - 4, 4);
+    fr__ivf *ivf = NULL;
+    if ((rc = fr__ivf_view(m.data, m.len, name, verify, r->vecs, tag, &ivf, err)) < 0) {
+        fr__mmap_close(&m);
+        if (rc != FR_EFORMAT) return rc;
+        if (err) err->code = FR_ECORRUPT;
+        return FR_ECORRUPT;
+    }
+    r->imap = m;
+    r->ivf = ivf;
+    return 0;
+}
+
+// Builds the IVF of r's freshly written vectors when the index asks for one (ivf_lists: 0
+// none, 1 auto, else the number of lists) and r is large enough, then maps it.
+static int ivf_make(fr_index *ix, uint32_t ivf_lists, fr__segref *r, fr_error *err) {
+    if (!ivf_lists || !r->vecs || fr_vecs_count(r->vecs) < fr__ivf_min_rows) return 0;
+    char name[FR__NAME], path[4200];
+    if (!fr__segvec_ivf_name(r->vec, name)) return 0;
+    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    uint32_t tag;
+    memcpy(&tag, (const uint8_t *)r->vmap.data + r->vmap.len - 4, 4);
+    int rc = fr__ivf_build(r->vecs, ivf_lists == 1 ? 0 : ivf_lists, tag, path, ix->opts.sync, err);
+    if (rc == 0 && (rc = ivf_attach(ix, r, 0, err)) < 0) unlink(path);
+    return rc < 0 ? fr__err_prefix(err, rc, "%s: IVF", r->name) : 0;
+}
+
+int fr__segvec_search(const fr__segref *r, const float *q, size_t k, int threads, int nprobe,
+                      fr_vec_hit *out, size_t *n_out, fr_error *err) {
+    if (!r->ivf || nprobe == 0) return fr_vecs_search(r->vecs, q, k, threads, out, n_out, err);
+    return fr__ivf_search(r->ivf, r->vecs, q, k, nprobe < 0 ? FR__IVF_NPROBE_DEFAULT : (uint32_t)nprobe,
+                          threads, out, n_out, NULL, err);
+}
 
 int fr__segvec_open(fr_index *ix, fr__segref *r, const char *name, int verify, fr_error *err) {
     char path[4200];
@@ -69,10 +133,15 @@ int fr__segvec_open(fr_index *ix, fr__segref *r, const char *name, int verify, f
     r->vmap = m;
     r->vecs = v;
     snprintf(r->vec, sizeof r->vec, "%s", name);
-    return 0;
+    if ((rc = ivf_attach(ix, r, verify, err)) < 0) fr__segvec_close(r);
+    return rc;
 }
 
 void fr__segvec_close(fr__segref *r) {
+    fr__ivf_free(r->ivf);
+    if (r->imap.data) fr__mmap_close(&r->imap);
+    r->ivf = NULL;
+    memset(&r->imap, 0, sizeof r->imap);
     fr__vecs_view_free(r->vecs);
     if (r->vmap.data) fr__mmap_close(&r->vmap);
     r->vecs = NULL;
@@ -80,10 +149,21 @@ void fr__segvec_close(fr__segref *r) {
     r->vec[0] = 0;
 }
 
+// Removes the IVF file of vectors file `name` (a crashed writer's leftover under a name this
+// writer is about to reuse would otherwise be attached to, and fail the checks of, new rows).
+static void unlink_ivf(const fr_index *ix, const char *name) {
+    char p[4200], ivf[FR__NAME];
+    if (!fr__segvec_ivf_name(name, ivf)) return;
+    snprintf(p, sizeof p, "%s/%s", ix->dir, ivf);
+    unlink(p);
+}
+
+// Removes a vectors file and its IVF file.
 static void unlink_in(const fr_index *ix, const char *name) {
     char p[4200];
     snprintf(p, sizeof p, "%s/%s", ix->dir, name);
     unlink(p);
+    unlink_ivf(ix, name);
 }
 
 // Writes v as r's new vectors file (a fresh name) and maps it into r.
@@ -94,13 +174,15 @@ static int save_and_map(fr_index *ix, const fr__embed_conf *conf, fr__segref *r,
     snprintf(path, sizeof path, "%s/%s", ix->dir, name);
     fr_vecs_meta meta = {.generation = ix->generation + 1};
     snprintf(meta.model, sizeof meta.model, "%s", conf->model);
+    unlink_ivf(ix, name);
     int rc = fr__vecs_write(v, path, &meta, ix->opts.sync, err);
     if (rc < 0) return rc;
     fr__embed_conf keep = ix->emb;
     ix->emb = *conf;  // the checks of fr__segvec_open compare with the conf being written
     rc = fr__segvec_open(ix, r, name, 0, err);
     ix->emb = keep;
-    if (rc < 0) unlink(path);
+    if (rc == 0 && (rc = ivf_make(ix, conf->ivf_lists, r, err)) < 0) fr__segvec_close(r);
+    if (rc < 0) unlink_in(ix, name);
     return rc;
 }
 
@@ -225,8 +307,13 @@ int fr__segvec_merge(fr_index *ix, const fr__segref *src, uint32_t n_src, fr__se
     snprintf(path, sizeof path, "%s/%s", ix->dir, name);
     fr_vecs_meta meta = {.generation = ix->generation + 1};
     snprintf(meta.model, sizeof meta.model, "%s", ix->emb.model);
+    unlink_ivf(ix, name);
     if ((rc = fr__vecs_write_rows(vs, dels, n_src, path, &meta, ix->opts.sync, err)) < 0) goto done;
-    if ((rc = fr__segvec_open(ix, r, name, 0, err)) < 0) unlink(path);
+    // the merged rows get a new IVF (the sources' lists do not carry over: new centroids)
+    if ((rc = fr__segvec_open(ix, r, name, 0, err)) == 0 &&
+        (rc = ivf_make(ix, ix->emb.ivf_lists, r, err)) < 0)
+        fr__segvec_close(r);
+    if (rc < 0) unlink_in(ix, name);
 done:
     free(vs);
     free(dels);
@@ -293,7 +380,10 @@ int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err)
     out->type = (fr_vec_type)ix->emb.type;
     out->query_prompt = ix->emb.query_prompt;
     out->doc_prompt = ix->emb.doc_prompt;
+    out->ann = ix->emb.ivf_lists ? FR_ANN_IVF : FR_ANN_NONE;
+    out->ivf_lists = ix->emb.ivf_lists > 1 ? (int)ix->emb.ivf_lists : 0;
     for (uint32_t i = 0; i < ix->n_segs; i++) {
+        if (ix->segs[i].ivf) out->n_ivf += fr_vecs_count(ix->segs[i].vecs);
         if (ix->segs[i].vecs) out->n_vectors += fr_vecs_count(ix->segs[i].vecs);
         else out->n_missing += ix->segs[i].seg->n_docs;
     }
@@ -340,8 +430,49 @@ static int record_model(fr_index *ix, const fr_index_opts *o, fr_error *err) {
     return 0;
 }
 
+// The IVF setting of o (fr__embed_conf.ivf_lists). OUT: *lists.
+static int ann_lists(const fr_index_opts *o, uint32_t *lists, fr_error *err) {
+    *lists = 0;
+    if (o->ann == FR_ANN_NONE) return 0;
+    if (o->ann != FR_ANN_IVF) return fr__err(err, FR_EINVAL, "unknown approximate index kind %d", (int)o->ann);
+    if (o->ivf_lists < 0 || o->ivf_lists == 1 || o->ivf_lists > 65536)
+        return fr__err(err, FR_EINVAL, "IVF lists %d: expected 2..65536, or 0 for automatic", o->ivf_lists);
+    *lists = o->ivf_lists ? (uint32_t)o->ivf_lists : 1;
+    return 0;
+}
+
+int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err) {
+    if (!ix->writer) return fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
+    fr_index_opts o = fr_index_opts_default();
+    o.ann = ann;
+    o.ivf_lists = ivf_lists;
+    uint32_t lists;
+    int rc = ann_lists(&o, &lists, err);
+    if (rc < 0) return rc;
+    if (lists && !ix->emb.model[0])
+        return fr__err(err, FR_EINVAL, "%s: an approximate index needs an embedding model "
+                       "(--embed-model)", ix->dir);
+    ix->emb.ivf_lists = lists;
+    return 0;
+}
+
 int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err) {
-    if (is_new || !strcmp(o->embed_model, ix->emb.model)) return is_new ? record_model(ix, o, err) : 0;
+    uint32_t lists;
+    int rc = ann_lists(o, &lists, err);
+    if (rc < 0) return rc;
+    // an index that opted in keeps its IVF setting unless this build asks for another one
+    if (!o->embed_model) {  // --ann alone: the recorded model's vectors get IVFs from now on
+        if (!ix->emb.model[0])
+            return fr__err(err, FR_EINVAL, "%s: an approximate index needs an embedding model "
+                           "(--embed-model)", ix->dir);
+        ix->emb.ivf_lists = lists;
+        return 0;
+    }
+    if (is_new || !strcmp(o->embed_model, ix->emb.model)) {
+        if (is_new && (rc = record_model(ix, o, err)) < 0) return rc;
+        if (lists) ix->emb.ivf_lists = lists;
+        return 0;
+    }
     if (ix->emb.model[0])
         return fr__err(err, FR_EINVAL, "%s: the index embeds with %s, not %s (finerank embed "
                        "--model M --index DIR re-embeds it with another model)", ix->dir,
@@ -350,7 +481,8 @@ int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_er
         return fr__err(err, FR_EINVAL, "%s: the index has documents but no embedding model; add "
                        "their vectors with finerank embed --model %s --index %s", ix->dir,
                        o->embed_model, ix->dir);
-    return record_model(ix, o, err);  // empty: recorded by the next commit
+    if ((rc = record_model(ix, o, err)) == 0) ix->emb.ivf_lists = lists;  // empty: recorded by the next commit
+    return rc;
 }
 
 // ---- backfill ----
@@ -365,6 +497,7 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
     int rc = open_embedder(model, 0, &e, err);
     if (rc == 0) rc = fr__embed_conf_make(model, type, query_prompt, doc_prompt, e, &conf, err);
     if (rc < 0) goto done;
+    conf.ivf_lists = ix->emb.ivf_lists;  // the index's IVF setting holds for the new vectors
     // the same model, type and prompts: only segments without vectors need work
     int same = !strcmp(conf.model, ix->emb.model) && conf.type == ix->emb.type &&
                conf.dim == ix->emb.dim && !strcmp(conf.query_prompt, ix->emb.query_prompt) &&
@@ -375,7 +508,12 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
     if (!tmp) { rc = fr__err(err, FR_ENOMEM, "out of memory"); goto done; }
     uint32_t i = 0;
     for (; i < ix->n_segs; i++) {
-        if (same && ix->segs[i].vecs) continue;
+        if (same && ix->segs[i].vecs) {
+            // vectors kept: an index that opted in since gets their missing IVF (a new file
+            // beside a committed .frv, renamed into place whole: readers see it or not)
+            if (!ix->segs[i].ivf && (rc = ivf_make(ix, conf.ivf_lists, &ix->segs[i], err)) < 0) break;
+            continue;
+        }
         tmp[i].seg = ix->segs[i].seg;
         snprintf(tmp[i].name, sizeof tmp[i].name, "%s", ix->segs[i].name);
         // the transform: from this model's files, the untouched ones (same) and the new ones
@@ -400,6 +538,8 @@ int fr_index_set_embedding(fr_index *ix, const char *model, fr_vec_type type,
         fr__segvec_close(r);
         r->vmap = tmp[j].vmap;
         r->vecs = tmp[j].vecs;
+        r->imap = tmp[j].imap;
+        r->ivf = tmp[j].ivf;
         snprintf(r->vec, sizeof r->vec, "%s", tmp[j].vec);
     }
     ix->emb = conf;

@@ -619,6 +619,10 @@ typedef struct part {
     int has_bias;
     dot8_fn dot8;                // the int8 block kernel
     atomic_size_t *next;         // the next unclaimed chunk, shared by the threads
+    const fr__vecs_range *rg;    // (n_rg) the row ranges to scan, one after the other
+    const size_t *cum;           // (n_rg + 1) rows before each range
+    size_t n_rg;
+    const uint32_t *map;         // hit id of row r: map[r] (a gathered copy), NULL: r
     size_t n, chunk, k, nh;      // rows, rows per chunk (a multiple of 8), heap capacity, size
     fr_vec_hit *heap;            // (k)
 } part;
@@ -626,7 +630,8 @@ typedef struct part {
 // Offers row r's score to the heap; the caller has checked it against the current threshold
 // only when that was cheaper (scores equal to heap[0] still go through push's tie rule).
 static inline void offer(part *p, size_t r, float s) {
-    if (p->nh < p->k || s >= p->heap[0].score) push(p->heap, &p->nh, p->k, (fr_vec_hit){(uint32_t)r, s});
+    if (p->nh < p->k || s >= p->heap[0].score)
+        push(p->heap, &p->nh, p->k, (fr_vec_hit){p->map ? p->map[r] : (uint32_t)r, s});
 }
 
 // Row r's int8 score from its exact integer dot product: (float)dot * (qscale * scale[r]), plus
@@ -687,9 +692,16 @@ static void *scan(void *arg) {
         size_t lo = atomic_fetch_add_explicit(p->next, 1, memory_order_relaxed) * p->chunk;
         if (lo >= p->n) return NULL;
         size_t hi = p->n - lo < p->chunk ? p->n : lo + p->chunk;
-        if (HAS_I8(v)) scan_i8(p, lo, hi);
-        else
-            for (size_t r = lo; r < hi; r++) offer(p, r, dot_f32(p->qf, v->f + r * S, v->stride));
+        // [lo, hi) counts rows of the ranges laid end to end: scan its piece of each range
+        size_t i = 0;
+        while (p->cum[i + 1] <= lo) i++;
+        for (; i < p->n_rg && p->cum[i] < hi; i++) {
+            size_t a = p->rg[i].lo + (lo > p->cum[i] ? lo - p->cum[i] : 0);
+            size_t b = p->rg[i].lo + ((hi < p->cum[i + 1] ? hi : p->cum[i + 1]) - p->cum[i]);
+            if (HAS_I8(v)) scan_i8(p, a, b);
+            else
+                for (size_t r = a; r < b; r++) offer(p, r, dot_f32(p->qf, v->f + r * S, v->stride));
+        }
     }
 }
 
@@ -698,24 +710,38 @@ static int cmp_hit(const void *a, const void *b) {
     return worse(*y, *x) ? -1 : worse(*x, *y) ? 1 : 0;
 }
 
-int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, fr_vec_hit *out,
-                   size_t *n_out, fr_error *err) {
+// fr_vecs_search over the row ranges rg[0..n_rg) of v, hit ids through map (NULL: none), the
+// F32 rescoring of I8_RESCORE with orig's float rows (orig = v, or the matrix that v gathers).
+static int search(const fr_vecs *orig, const fr_vecs *v, const uint32_t *map, const fr__vecs_range *rg,
+                  size_t n_rg, const float *query, size_t k, int threads, fr_vec_hit *out,
+                  size_t *n_out, fr_error *err) {
     *n_out = 0;
     if (!query || (k && !out)) return fr__err(err, FR_EINVAL, "fr_vecs_search: NULL argument");
     if (threads < 0 || threads > 256) return fr__err(err, FR_EINVAL, "fr_vecs_search: threads %d", threads);
     if (v->n > UINT32_MAX) return fr__err(err, FR_ERANGE, "fr_vecs_search: more than 2^32 vectors");
-    if (k > v->n) k = v->n;
-    if (!k) return 0;
+    size_t *cum = malloc((n_rg + 1) * sizeof *cum), n = 0;
+    if (!cum) return fr__err(err, FR_ENOMEM, "out of memory");
+    cum[0] = 0;
+    for (size_t i = 0; i < n_rg; i++) {
+        FR_ASSERT(rg[i].lo <= rg[i].hi && rg[i].hi <= v->n);
+        cum[i + 1] = n += rg[i].hi - rg[i].lo;
+    }
+    if (k > n) k = n;
+    if (!k) {
+        free(cum);
+        return 0;
+    }
     size_t k_out = k;
     // I8_RESCORE: the int8 scan keeps 4k (at least k + 100) candidates, rescored exactly with
     // the float rows; I8_REFINE: 2k (at least k + 100), rescored with the refinement codes (4k
     // gave the same top-10 and top-100 overlap at 100k rows and cost 3.5 ms more at top-1000
-    // over 1M on 2 threads: the wider heaps and their merge; bench/embed/README.md)
-    if (v->type == FR_VEC_I8_RESCORE) k = k * 4 > k + 100 ? k * 4 : k + 100;
-    if (v->type == FR_VEC_I8_REFINE) k = k * 2 > k + 100 ? k * 2 : k + 100;
-    if (k > v->n) k = v->n;
+    // over 1M on 2 threads: the wider heaps and their merge; bench/embed/README.md). Both
+    // rescore from orig (a gathered copy holds the int8 rows only).
+    if (orig->type == FR_VEC_I8_RESCORE) k = k * 4 > k + 100 ? k * 4 : k + 100;
+    if (orig->type == FR_VEC_I8_REFINE) k = k * 2 > k + 100 ? k * 2 : k + 100;
+    if (k > n) k = n;
     size_t T = threads ? (size_t)threads : 1, S = (size_t)v->stride;
-    if (T > v->n / 1024 + 1) T = v->n / 1024 + 1;  // tiny matrices: one thread
+    if (T > n / 1024 + 1) T = n / 1024 + 1;  // tiny matrices: one thread
     int rc = 0;
     float *qf = calloc(S, sizeof *qf);
     int16_t *qq = malloc(S * sizeof *qq);
@@ -731,14 +757,14 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     size_t started = 0;
     // ~32 chunks per thread (>= 1024 rows each): small enough to even out a slow thread, large
     // enough that claiming one costs nothing (one atomic add per ~6 MB at 1M x 384 int8)
-    size_t chunk = (v->n / (T * 32) + 7) / 8 * 8;
+    size_t chunk = (n / (T * 32) + 7) / 8 * 8;
     if (chunk < 1024) chunk = 1024;
     atomic_size_t next;
     atomic_init(&next, 0);
     for (size_t t = 0; t < T; t++) {
         parts[t] = (part){.v = v, .qf = qf, .qq = qq, .qscale = qscale, .bias = bias, .has_bias = v->fit_n != 0,
-                          .dot8 = dot8_best(), .next = &next,
-                          .n = v->n, .chunk = chunk, .k = k, .heap = heaps + t * k};
+                          .dot8 = dot8_best(), .next = &next, .rg = rg, .cum = cum, .n_rg = n_rg, .map = map,
+                          .n = n, .chunk = chunk, .k = k, .heap = heaps + t * k};
     }
     for (size_t t = 1; t < T; t++, started++)
         if (pthread_create(&tids[t], NULL, scan, &parts[t]) != 0) break;  // thread 0 takes up the slack
@@ -749,9 +775,9 @@ int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, 
     size_t nb = parts[0].nh;
     for (size_t t = 1; t < T; t++)
         for (size_t i = 0; i < parts[t].nh; i++) push(best, &nb, k, parts[t].heap[i]);
-    if (v->type == FR_VEC_I8_RESCORE)
-        for (size_t i = 0; i < nb; i++) best[i].score = dot_f32(qf, v->f + (size_t)best[i].id * S, v->stride);
-    if (v->type == FR_VEC_I8_REFINE && (rc = refine(v, qf, best, nb, err)) < 0) goto out;
+    if (orig->type == FR_VEC_I8_RESCORE)
+        for (size_t i = 0; i < nb; i++) best[i].score = dot_f32(qf, orig->f + (size_t)best[i].id * S, v->stride);
+    if (orig->type == FR_VEC_I8_REFINE && (rc = refine(orig, qf, best, nb, err)) < 0) goto out;
     qsort(best, nb, sizeof *best, cmp_hit);
     if (nb > k_out) nb = k_out;
     memcpy(out, best, nb * sizeof *out);
@@ -762,7 +788,76 @@ out:
     free(parts);
     free(heaps);
     free(tids);
+    free(cum);
     return rc;
+}
+
+int fr_vecs_search(const fr_vecs *v, const float *query, size_t k, int threads, fr_vec_hit *out,
+                   size_t *n_out, fr_error *err) {
+    fr__vecs_range all = {0, (uint32_t)(v->n > UINT32_MAX ? UINT32_MAX : v->n)};
+    return search(v, v, NULL, &all, 1, query, k, threads, out, n_out, err);
+}
+
+// ---- gathered copies (the IVF's list-ordered rows, src/index/ivf.c) ----
+
+int fr__vecs_gather(const fr_vecs *v, const uint32_t *ids, size_t n, fr_vecs **out, fr_error *err) {
+    *out = NULL;
+    fr_vecs *c = NULL;
+    int rc = fr_vecs_new(v->dim, HAS_I8(v) ? FR_VEC_I8 : v->type, &c, err);
+    if (rc < 0) goto done;
+    if (v->fit_n) {  // the scan's query preparation reads the transform (fr__vecs_query_i8)
+        size_t D = (size_t)v->dim;
+        if (!(c->mu = malloc(D * sizeof *c->mu)) || !(c->w = malloc(D * sizeof *c->w))) goto oom;
+        memcpy(c->mu, v->mu, D * sizeof *c->mu);
+        memcpy(c->w, v->w, D * sizeof *c->w);
+        c->fit_n = v->fit_n;
+    }
+    if (!n) goto done;
+    size_t S = (size_t)v->stride;
+    if (HAS_I8(c) && (!(c->q = rows_alloc(n * S)) || !(c->scale = malloc(n * sizeof(float))))) goto oom;
+    if (HAS_F32(c) && !(c->f = rows_alloc(n * S * sizeof(float)))) goto oom;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = ids[i];
+        FR_ASSERT(r < v->n);
+        if (HAS_I8(c)) {
+            memcpy(c->q + i * S, v->q + r * S, S);
+            c->scale[i] = v->scale[r];
+        }
+        if (HAS_F32(c)) memcpy(c->f + i * S, v->f + r * S, S * sizeof(float));
+    }
+    c->n = c->cap = n;
+    goto done;
+oom:
+    rc = fr__err(err, FR_ENOMEM, "cannot copy %zu vectors", n);
+done:
+    if (rc < 0) fr_vecs_free(c);
+    else *out = c;
+    return rc;
+}
+
+int fr__vecs_search_gathered(const fr_vecs *orig, const fr_vecs *copy, const uint32_t *map,
+                             const fr__vecs_range *rg, size_t n_rg, const float *query, size_t k,
+                             int threads, fr_vec_hit *out, size_t *n_out, fr_error *err) {
+    FR_ASSERT(copy->dim == orig->dim && copy->type == (HAS_I8(orig) ? FR_VEC_I8 : orig->type) &&
+              copy->fit_n == orig->fit_n);
+    return search(orig, copy, map, rg, n_rg, query, k, threads, out, n_out, err);
+}
+
+// Row i of `from` as floats (dim): the float row when it keeps one (I8_RESCORE: exact), else its
+// dequantised int8 row mu + scale · (w ⊙ q) (q refined by its codes for I8_REFINE).
+static void row_f32(const fr_vecs *from, size_t i, float *x) {
+    size_t S = (size_t)from->stride, D = (size_t)from->dim;
+    if (HAS_F32(from)) memcpy(x, from->f + i * S, D * sizeof *x);
+    else
+        for (size_t d = 0; d < D; d++) {
+            float q = HAS_RB(from) ? refined(from->q + i * S, from->rb + i * S / 4, (int)d) : from->q[i * S + d];
+            x[d] = from->fit_n ? from->mu[d] + from->scale[i] * (from->w[d] * q) : from->scale[i] * q;
+        }
+}
+
+void fr__vecs_row_f32(const fr_vecs *v, size_t r, float *out) {
+    FR_ASSERT(r < v->n);
+    row_f32(v, r, out);
 }
 
 // ---- files ----
@@ -772,19 +867,11 @@ out:
 // Row i of a source is written unless its bit is set in del (NULL: none deleted).
 static int dead(const uint8_t *del, size_t i) { return del && ((del[i >> 3] >> (i & 7)) & 1); }
 
-// Row i of `from` quantised under `to`'s transform: the float row when `from` keeps one
-// (I8_RESCORE: exact), else its dequantised int8 row mu + scale · (w ⊙ q) (q refined by its
-// codes for I8_REFINE). OUT: c (stride), rb (stride / 4, I8_REFINE); returns the scale.
-// x, tmp: (dim) scratch.
+// Row i of `from` (row_f32) quantised under `to`'s transform. OUT: c (stride), rb (stride / 4,
+// I8_REFINE); returns the scale. x, tmp: (dim) scratch.
 static float requant(const fr_vecs *from, size_t i, const fr_vecs *to, float *x, float *tmp, int8_t *c,
                      uint8_t *rb) {
-    size_t S = (size_t)from->stride, D = (size_t)from->dim;
-    if (HAS_F32(from)) memcpy(x, from->f + i * S, D * sizeof *x);
-    else
-        for (size_t d = 0; d < D; d++) {
-            float q = HAS_RB(from) ? refined(from->q + i * S, from->rb + i * S / 4, (int)d) : from->q[i * S + d];
-            x[d] = from->fit_n ? from->mu[d] + from->scale[i] * (from->w[d] * q) : from->scale[i] * q;
-        }
+    row_f32(from, i, x);
     return quantize(x, to->mu, to->w, to->dim, to->stride, c, HAS_RB(to) ? rb : NULL, tmp);
 }
 

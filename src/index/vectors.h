@@ -51,5 +51,24 @@ int fr__vecs_same_xform(const fr_vecs *a, const fr_vecs *b);
 // matrices stay comparable only with it). FR_EINVAL when q ⊙ w overflows; FR_ENOMEM.
 int fr__vecs_query_i8(const fr_vecs *v, const float *query, int16_t *qq, float *qscale, float *bias,
                       fr_error *err);
+// A copy of rows ids[0..n) of v in that order (each < fr_vecs_count(v)), as stored: no
+// re-quantisation, so every row scores exactly as in v. Of I8_RESCORE rows only the int8 part
+// (type I8: what the scan reads; rescoring reads v's float rows). Any per-row or per-matrix
+// data the scan uses must be copied here too. OUT: *out (fr_vecs_free).
+int fr__vecs_gather(const fr_vecs *v, const uint32_t *ids, size_t n, fr_vecs **out, fr_error *err);
+
+typedef struct fr__vecs_range { uint32_t lo, hi; } fr__vecs_range;  // rows [lo, hi)
+
+// fr_vecs_search(orig, ...) restricted to some of its rows, read from copy =
+// fr__vecs_gather(orig, map, ...): scans rows [lo, hi) of each range of copy (contiguous, so at
+// the speed of the full scan), with the same query preparation, kernels and scores; a hit's id
+// is map[row] and ties order by it, I8_RESCORE candidates are rescored with orig's float rows.
+// So the hits are the best k of those rows of orig exactly as fr_vecs_search orders them,
+// whatever the thread count. The list scan of an IVF index (src/index/ivf.c).
+int fr__vecs_search_gathered(const fr_vecs *orig, const fr_vecs *copy, const uint32_t *map,
+                             const fr__vecs_range *rg, size_t n_rg, const float *query, size_t k,
+                             int threads, fr_vec_hit *out, size_t *n_out, fr_error *err);
+// Row r as floats (dim): F32 rows as stored, int8 rows dequantised (q · scale). For k-means.
+void fr__vecs_row_f32(const fr_vecs *v, size_t r, float *out);
 
 #endif

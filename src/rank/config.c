@@ -29,8 +29,9 @@
  *     "now": "now",                the clock for timeliness (a date makes runs reproducible)
  *     "retriever": "bm25",         bm25 | dense | hybrid, or {"mode": "hybrid", "fusion": "rrf",
  *                                  "rrf_k": 60, "dense_weight": 0.5, "fusion_depth": 100,
- *                                  "threads": 1, "query_dtype": "f32"}
- *                                  (candidates: src/rank/retriever.c)
+ *                                  "threads": 1, "query_dtype": "f32", "nprobe": "default"}
+ *                                  (candidates: src/rank/retriever.c; nprobe: IVF lists per
+ *                                  segment, "default", "exact" (= 0) or a count)
  *   }
  * Unknown fields are errors (a typo must not silently change nothing).
  */
@@ -191,6 +192,13 @@ int fr_pipeline_config_set(fr_pipeline_config *c, const char *key, const char *v
         if (fr_dtype_parse(v, &d) < 0)
             return fr__err(err, FR_EINVAL, "%s: expected f32, bf16 or int8, got '%.40s'", key, v);
         c->retriever.query_dtype = d;
+        return 0;
+    }
+    if (!strcmp(key, "retriever.nprobe")) {  // IVF lists per segment: "default", "exact" or N
+        if (!strcmp(v, "default") || !strcmp(v, "-1")) { c->retriever.nprobe = -1; return 0; }
+        if (!strcmp(v, "exact")) { c->retriever.nprobe = 0; return 0; }
+        if ((rc = set_size(key, v, 0, 65536, &z, err)) < 0) return rc;
+        c->retriever.nprobe = (int)z;
         return 0;
     }
     if (!strcmp(key, "retriever.threads")) {
@@ -441,6 +449,8 @@ char *fr_pipeline_config_to_json(const fr_pipeline_config *c) {
     json_object_set_new(rt, "fusion_depth", json_integer((json_int_t)c->retriever.depth));
     json_object_set_new(rt, "threads", json_integer(c->retriever.threads));
     json_object_set_new(rt, "query_dtype", json_string(fr_dtype_name(c->retriever.query_dtype)));
+    json_object_set_new(rt, "nprobe", c->retriever.nprobe < 0 ? json_string("default")
+                                                              : json_integer(c->retriever.nprobe));
     json_object_set_new(o, "retriever", rt);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);

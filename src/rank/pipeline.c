@@ -245,9 +245,10 @@ static int check_config(const fr_pipeline *p, const fr_pipeline_config *c, fr_er
     if (c->candidates < 1) return fr__err(err, FR_EINVAL, "candidates: must be >= 1");
     if ((unsigned)c->retriever.kind > FR_RETRIEVER_HYBRID || c->retriever.depth < 1 ||
         !(c->retriever.dense_weight >= 0 && c->retriever.dense_weight <= 1) ||
-        c->retriever.threads < 1 || c->retriever.threads > 256)
-        return fr__err(err, FR_EINVAL, "retriever: mode, fusion_depth, dense_weight or threads "
-                       "out of range");
+        c->retriever.threads < 1 || c->retriever.threads > 256 || c->retriever.nprobe < -1 ||
+        c->retriever.nprobe > 65536)
+        return fr__err(err, FR_EINVAL, "retriever: mode, fusion_depth, dense_weight, threads or "
+                       "nprobe out of range");
     if (!(c->lambda >= 0 && c->lambda <= 1))
         return fr__err(err, FR_EINVAL, "diversity.lambda: must be in [0, 1]");
     if (c->reranker == FR_RERANK_MODEL && !p->scorer)

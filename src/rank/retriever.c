@@ -43,6 +43,7 @@ fr_retriever_opts fr_retriever_opts_default(void) {
     o.dense_weight = 0.5;
     o.depth = 100;
     o.threads = 1;
+    o.nprobe = -1;
     return o;
 }
 
@@ -137,6 +138,9 @@ int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
     fr_search_opts sdef = fr_search_opts_default();
     if (!ro) ro = &def;
     if (!so) so = &sdef;
+    fr_search_opts sp = *so;  // the retriever's nprobe wins (so's is BM25 callers' default)
+    sp.nprobe = ro->nprobe;
+    so = &sp;
     *n_hits = 0;
     if (!query) return fr__err(err, FR_EINVAL, "retriever: no query");
     if (ro->kind == FR_RETRIEVER_BM25) return fr_index_search(ix, query, -1, so, hits, n_hits, err);
