@@ -375,26 +375,20 @@ static void test_xform(void) {
     CHECK(worst < 0.02);
     xf_free(m, mb, nm);
     xf_free(v, bufs, n);
-    // backfill: every segment re-embedded as int8-rescore, one transform fitted to the new rows
-    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8_RESCORE, NULL, NULL, &err), 0);
-    CHECK_EQ(fr_index_commit(ix, &err), 0);
-    nm = xf_open(dir, m, mb, 8);
-    CHECK_EQ(nm, 1);
-    if (nm == 1) {
-        CHECK_EQ(fr__vecs_type(m[0]), FR_VEC_I8_RESCORE);
-        CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
+    // backfill: every segment re-embedded as int8-rescore, one transform fitted to the new rows;
+    // then as int8-refine: the same (and dense search below finds every document)
+    static const fr_vec_type refill[] = {FR_VEC_I8_RESCORE, FR_VEC_I8_REFINE};
+    for (int t = 0; t < 2; t++) {
+        CHECK_EQ(fr_index_set_embedding(ix, MODEL, refill[t], NULL, NULL, &err), 0);
+        CHECK_EQ(fr_index_commit(ix, &err), 0);
+        nm = xf_open(dir, m, mb, 8);
+        CHECK_EQ(nm, 1);
+        if (nm == 1) {
+            CHECK_EQ(fr__vecs_type(m[0]), refill[t]);
+            CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
+        }
+        xf_free(m, mb, nm);
     }
-    xf_free(m, mb, nm);
-    // and as int8-refine: the same, and dense search finds every document
-    CHECK_EQ(fr_index_set_embedding(ix, MODEL, FR_VEC_I8_REFINE, NULL, NULL, &err), 0);
-    CHECK_EQ(fr_index_commit(ix, &err), 0);
-    nm = xf_open(dir, m, mb, 8);
-    CHECK_EQ(nm, 1);
-    if (nm == 1) {
-        CHECK_EQ(fr__vecs_type(m[0]), FR_VEC_I8_REFINE);
-        CHECK_EQ(fr__vecs_fit_n(m[0]), 68);
-    }
-    xf_free(m, mb, nm);
     CHECK_EQ(fr_index_search_dense(ix, q, &so, 1, after, &na, &err), 0);
     CHECK_EQ(na, 68);
     fr_index_close(ix);

@@ -260,6 +260,14 @@ static void check_clustered(void) {
 }
 
 // A copy of a file's bytes with its trailing CRC32 recomputed (to reach the checks after it).
+// A fuzz seed file (fuzz/corpus/...), written when FR_WRITE_SEEDS is set.
+static void write_seed(const char *path, const char *buf, size_t len) {
+    FILE *g = fopen(path, "wb");
+    if (!g) return;
+    fwrite(buf, 1, len, g);
+    fclose(g);
+}
+
 static void fix_crc(char *buf, size_t len) {
     uint32_t c = (uint32_t)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)buf, (uInt)(len - 4));
     memcpy(buf + len - 4, &c, 4);
@@ -344,9 +352,7 @@ static void check_xform_files(const char *dir) {
         for (int corpus = 0; corpus < 2 && getenv("FR_WRITE_SEEDS"); corpus++) {
             snprintf(seed, sizeof seed, "fuzz/corpus/%s/%s_xform.bin", corpus ? "segvec" : "vectors",
                      ty == 3 ? "i8f" : ty == 2 ? "i8r" : "i8");
-            FILE *g = fopen(seed, "wb");
-            fwrite(buf, 1, len, g);
-            fclose(g);
+            write_seed(seed, buf, len);
         }
         for (size_t cut = 0; cut < len; cut += 5) {
             back = NULL;
@@ -638,9 +644,7 @@ int main(int argc, char **argv) {
         // fuzz seeds are these files (fuzz/corpus/vectors/); regenerate with FR_WRITE_SEEDS=1
         if (getenv("FR_WRITE_SEEDS")) {
             snprintf(seed, sizeof seed, "fuzz/corpus/vectors/%s.bin", ty == 2 ? "i8r" : ty ? "i8" : "f32");
-            FILE *g = fopen(seed, "wb");
-            fwrite(buf, 1, len, g);
-            fclose(g);
+            write_seed(seed, buf, len);
         }
         // every truncation and a flipped byte are clean errors
         for (size_t cut = 0; cut < len; cut += 7) {

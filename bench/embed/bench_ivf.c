@@ -130,11 +130,7 @@ static void synth(const corpus *c, size_t N, size_t Q, fr_vec_type type, run *r,
     float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), *keep = malloc(Q * (size_t)D * sizeof *keep);
     for (size_t s = 0; s < N; s += 4096) {
         size_t n = N - s < 4096 ? N - s : 4096;
-        for (size_t i = 0; i < n; i++) corpus_doc(c, chunk + i * D);
-        for (size_t j = 0; j < Q / 2; j++) {
-            size_t row = j * (N / (Q / 2 + 1));
-            if (row >= s && row < s + n) memcpy(keep + j * D, chunk + (row - s) * D, D * sizeof(float));
-        }
+        corpus_chunk(c, N, Q, s, n, chunk, keep);
         fr_vecs_add(r->truth, chunk, n, &err);
         fr_vecs_add(r->v, chunk, n, &err);
     }

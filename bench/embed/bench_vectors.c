@@ -231,11 +231,7 @@ static void build(const corpus *c, size_t N, size_t Q, const int *want, mats *m,
     float *chunk = malloc(4096 * (size_t)D * sizeof *chunk), *all = all_out ? malloc(N * (size_t)D * sizeof *all) : NULL;
     for (size_t s = 0; s < N; s += 4096) {
         size_t n = N - s < 4096 ? N - s : 4096;
-        for (size_t i = 0; i < n; i++) corpus_doc(c, chunk + i * D);
-        for (size_t j = 0; j < Q / 2; j++) {
-            size_t r = j * (N / (Q / 2 + 1));
-            if (r >= s && r < s + n) memcpy(keep + j * D, chunk + (r - s) * D, D * sizeof(float));
-        }
+        corpus_chunk(c, N, Q, s, n, chunk, keep);
         mats_add(m, chunk, n, D, s == 0);
         if (ap) approx_add(ap, s, chunk, n);
         if (all) memcpy(all + s * D, chunk, n * D * sizeof(float));

@@ -66,6 +66,18 @@ static void corpus_doc(const corpus *c, float *x) {
     normalize(x, D);
 }
 
+// Rows [s, s + n) of an N-row corpus into chunk (n x D), drawn in order; among them the rows
+// j * (N / (Q/2 + 1)), j < Q/2, are also copied to keep + j * D: the documents the first half
+// of the queries are drawn near (queries()).
+static void corpus_chunk(const corpus *c, size_t N, size_t Q, size_t s, size_t n, float *chunk, float *keep) {
+    int D = c->D;
+    for (size_t i = 0; i < n; i++) corpus_doc(c, chunk + i * D);
+    for (size_t j = 0; j < Q / 2; j++) {
+        size_t r = j * (N / (Q / 2 + 1));
+        if (r >= s && r < s + n) memcpy(keep + j * D, chunk + (r - s) * D, (size_t)D * sizeof(float));
+    }
+}
+
 // Queries: half near a kept document (+0.3 noise), half random (random corpus) or near a topic
 // centre (clustered: centre + 0.5 noise, renormalised).
 static void queries(const corpus *c, size_t Q, const float *keep, float *q) {
