@@ -1,7 +1,8 @@
-/* bench_embed.c MODEL_DIR PASSAGES_JSONL N THREADS REPS OUT — finerank's side of
+/* bench_embed.c MODEL_DIR PASSAGES_JSONL N THREADS REPS OUT [DTYPE=f32] — finerank's side of
  * bench/embed/run.sh: embeds the first N passages ("text" of each JSON line) in one
  * fr_embedder_embed call (tokenisation included), best of REPS after a warm-up, and writes the
- * embeddings (one line of floats each) to OUT for the agreement check. Prints one JSON line.
+ * embeddings (one line of floats each) to OUT for the agreement check. DTYPE: the dense layers'
+ * compute type (f32, bf16, int8: fr_embedder_opts.dtype). Prints one JSON line.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -15,7 +16,9 @@
 
 
 int main(int argc, char **argv) {
-    if (argc < 7) { fprintf(stderr, "usage: bench_embed MODEL PASSAGES N THREADS REPS OUT\n"); return 2; }
+    if (argc < 7) { fprintf(stderr, "usage: bench_embed MODEL PASSAGES N THREADS REPS OUT [DTYPE]\n"); return 2; }
+    fr_dtype dt = FR_DTYPE_F32;
+    if (argc > 7 && fr_dtype_parse(argv[7], &dt) < 0) { fprintf(stderr, "bench_embed: dtype %s?\n", argv[7]); return 2; }
     size_t N = strtoull(argv[3], 0, 10);
     int T = atoi(argv[4]), R = atoi(argv[5]);
     FILE *f = fopen(argv[2], "r");
@@ -29,7 +32,9 @@ int main(int argc, char **argv) {
     fclose(f);
     fr_error err;
     fr_embedder *e;
-    fr_embedder_opts oo = {.threads = T};
+    fr_embedder_opts oo = fr_embedder_opts_default();
+    oo.threads = T;
+    oo.dtype = dt;
     if (fr_embedder_open(argv[1], &oo, &e, &err) < 0) { fprintf(stderr, "%s\n", err.msg); return 1; }
     int D = fr_embedder_dim(e);
     float *v = malloc(n * (size_t)D * sizeof *v);
@@ -49,7 +54,8 @@ int main(int argc, char **argv) {
     fclose(o);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"engine\": \"finerank\", \"passages\": %zu, \"threads\": %d, \"best_s\": %.4f, "
-           "\"passages_per_s\": %.1f, \"peak_rss_mb\": %.1f}\n", n, T, best, n / best, ru.ru_maxrss / 1024.0);
+    printf("{\"engine\": \"finerank %s\", \"passages\": %zu, \"threads\": %d, \"best_s\": %.4f, "
+           "\"passages_per_s\": %.1f, \"peak_rss_mb\": %.1f}\n", fr_dtype_name(dt), n, T, best, n / best,
+           ru.ru_maxrss / 1024.0);
     return 0;
 }
