@@ -451,6 +451,34 @@ static void check_merge(const char *dir, fr_vec_type ty) {
     free(x);
 }
 
+// Rows and queries of tiny (subnormal) magnitude quantise as the same vectors scaled up do:
+// 127 / max|x| overflowed float there, and 0 · inf = NaN went into the int8 / int16 casts and
+// the 2-bit refinement codes (undefined behaviour; int8-refine stored wrong codes: the zero
+// elements of such a row came back as -3/8 of a step instead of +1/8).
+static void check_tiny(void) {
+    const float big = 18446744073709551616.0f;  // 2^64: scaling by it is exact
+    for (int t = FR_VEC_I8; t <= FR_VEC_I8_REFINE; t++) {
+        float x[2 * 8] = {1e-39f, 0, -3e-40f, 0, 0, 2e-40f, 0, 0};
+        for (int d = 0; d < 8; d++) x[8 + d] = x[d] * big;
+        fr_vecs *v = NULL;
+        CHECK_EQ(fr_vecs_new(8, (fr_vec_type)t, &v, NULL), 0);
+        CHECK_EQ(fr_vecs_add(v, x, 2, NULL), 0);
+        float a[8], b[8];
+        fr__vecs_row_f32(v, 0, a);
+        fr__vecs_row_f32(v, 1, b);
+        int same = 1;
+        for (int d = 0; d < 8; d++)  // a = b / 2^64, up to subnormal rounding
+            same &= fabs((double)a[d] * big - b[d]) <= 1e-3 * fabs((double)b[d]) + 1e-30;
+        CHECK(same);
+        float q[8] = {1e-39f, 1e-39f, 0, 0, 0, 0, 0, 0};
+        fr_vec_hit h[2];
+        size_t n = 0;
+        CHECK_EQ(fr_vecs_search(v, q, 2, 1, h, &n, NULL), 0);
+        CHECK_EQ(n, 2);
+        fr_vecs_free(v);
+    }
+}
+
 int main(int argc, char **argv) {
     // the names the CLI and HTTP use, both ways
     for (int t = FR_VEC_F32; t <= FR_VEC_I8_REFINE; t++) {
@@ -484,6 +512,7 @@ int main(int argc, char **argv) {
         printf("test_vectors: the portable kernel (FINERANK_ISA=ref): %s\n", ok ? "exact too" : out);
     }
     check_clustered();
+    check_tiny();
     const int dim = 384;
     const size_t n = 20000, nq = 40, k = 10;
     float *x = malloc(n * dim * sizeof *x), *q = malloc(nq * dim * sizeof *q);

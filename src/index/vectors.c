@@ -238,6 +238,15 @@ static dot8_fn dot8_best(void) {
     return best_dot8;
 }
 
+// x · inv, inv = lim / m for a vector whose largest magnitude is m (quantize, quantize16):
+// the float product, except where lim / m overflows float (m below lim / FLT_MAX, a vector
+// of subnormal magnitude): there 0 · inf would be NaN (an undefined cast to int8 / int16, and
+// garbage refinement codes) and every other element ±inf, so the product is taken in double
+// with dinv = lim / m. Normal vectors keep their results bit for bit.
+static inline float to_range(float x, float inv, double dinv) {
+    return isfinite(inv) ? x * inv : (float)((double)x * dinv);
+}
+
 // Symmetric per-vector int8 quantisation of y = (x − mu) / w (dim; mu = 0, w = 1 when NULL)
 // into q (stride, zero-padded); returns the row's scale. With rb (stride / 4 bytes, zeroed
 // here), also each element's rounding residual t = y / scale − q in [-1/2, 1/2] as a 2-bit
@@ -251,15 +260,16 @@ static float quantize(const float *x, const float *mu, const float *w, int dim, 
     float m = 0;
     for (int i = 0; i < dim; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
     float scale = m > 0 ? m / 127.0f : 1.0f, inv = m > 0 ? 127.0f / m : 0.0f;
+    double dinv = m > 0 ? 127.0 / m : 0.0;
     for (int i = 0; i < dim; i++) {
-        float r = nearbyintf(x[i] * inv);
+        float r = nearbyintf(to_range(x[i], inv, dinv));
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     }
     memset(q + dim, 0, (size_t)(stride - dim));
     if (rb) {
         memset(rb, 0, (size_t)stride / 4);
         for (int i = 0; i < dim; i++) {
-            float k = floorf((x[i] * inv - (float)q[i] + 0.5f) * 4.0f);
+            float k = floorf((to_range(x[i], inv, dinv) - (float)q[i] + 0.5f) * 4.0f);
             rb[i / 4] |= (uint8_t)((k < 0 ? 0 : k > 3 ? 3 : (int)k) << (2 * (i % 4)));
         }
     }
@@ -386,8 +396,9 @@ static float quantize16(const float *x, int dim, int stride, int16_t *q) {
     float m = 0;
     for (int i = 0; i < dim; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
     float scale = m > 0 ? m / qmax : 1.0f, inv = m > 0 ? qmax / m : 0.0f;
+    double dinv = m > 0 ? (double)qmax / m : 0.0;
     for (int i = 0; i < dim; i++) {
-        float r = nearbyintf(x[i] * inv);
+        float r = nearbyintf(to_range(x[i], inv, dinv));
         q[i] = (int16_t)(r > qmax ? qmax : r < -qmax ? -qmax : r);
     }
     memset(q + dim, 0, (size_t)(stride - dim) * sizeof *q);
