@@ -367,6 +367,53 @@ static void check_xform_files(const char *dir) {
             CHECK_EQ(fr__vecs_view(c, len, "bad", 0, &view, NULL, &err), FR_EFORMAT);
             free(c);
         }
+        {  // a valid transform (w > 0, finite) under which rows overflow float: w = 1e-44
+            // (subnormal), fitted on "more rows" than src so that a merge takes it. Rows
+            // quantised under it were stored with an infinite scale (NaN into the int8 casts):
+            // files that fr_vecs_load then refused. Now adding or merging such rows fails.
+            char *c = malloc(len);
+            memcpy(c, buf, len);
+            uint32_t fit = (uint32_t)n + 1000;
+            memcpy(c + 36, &fit, 4);
+            for (int d = 0; d < dim; d++) {
+                float tiny = 1e-44f;
+                memcpy(c + at_w + (size_t)d * sizeof(float), &tiny, sizeof(float));
+            }
+            fix_crc(c, len);
+            back = NULL;
+            CHECK_EQ(fr_vecs_load_mem(c, len, "tiny", &back, NULL, &err), 0);
+            if (back) {
+                char p2[300];
+                snprintf(p2, sizeof p2, "%s/tiny%d.bin", dir, ty);
+                int rc = fr_vecs_add(back, x, 1, &err);
+                CHECK_EQ(rc, FR_EINVAL);  // |x − mu| / 1e-44 > FLT_MAX
+                if (rc == 0) {  // then what was stored must load again
+                    fr_vecs *again = NULL;
+                    CHECK_EQ(fr_vecs_save(back, p2, NULL, &err), 0);
+                    CHECK_EQ(fr_vecs_load(p2, &again, NULL, &err), 0);
+                    fr_vecs_free(again);
+                } else {
+                    CHECK(strstr(err.msg, "transform") != NULL);
+                    CHECK_EQ(fr_vecs_count(back), n);
+                }
+                // a merge into back's transform re-quantises src's rows
+                const fr_vecs *two[2] = {src, back};
+                rc = fr__vecs_write_rows(two, NULL, 2, p2, NULL, 0, &err);
+                CHECK_EQ(rc, FR_EINVAL);
+                if (rc == 0) {
+                    fr_vecs *again = NULL;
+                    CHECK_EQ(fr_vecs_load(p2, &again, NULL, &err), 0);
+                    fr_vecs_free(again);
+                } else {
+                    CHECK(strstr(err.msg, "transform") != NULL);
+                    CHECK(access(p2, F_OK) != 0);  // nothing written
+                }
+                unlink(p2);
+                fr_vecs_free(back);
+                back = NULL;
+            }
+            free(c);
+        }
         buf[len / 2] ^= 0x40;
         CHECK_EQ(fr_vecs_load_mem(buf, len, "flip", &back, NULL, &err), FR_ECORRUPT);
         free(buf);
