@@ -73,8 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (uint32_t np = 1; np <= fr__ivf_lists(ivf) + 1; np++) {
                 if (fr__ivf_search(ivf, v, q, 8, np, 2, hits, &nh, &scanned, &err) != 0) abort();
                 if (nh > 8 || scanned > n) abort();
-                for (size_t i = 0; i < nh; i++)
+                for (size_t i = 0; i < nh; i++) {
                     if (hits[i].id >= n) abort();
+                    for (size_t j = 0; j < i; j++)
+                        if (hits[j].id == hits[i].id) abort();  // a row in two lists
+                }
                 if (np > 64) break;
             }
             fr__ivf_free(ivf);

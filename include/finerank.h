@@ -359,7 +359,8 @@ typedef struct fr_vec_hit {
 // OUT: *out, free with fr_vecs_free (NULL is a no-op).
 int fr_vecs_new(int dim, fr_vec_type type, fr_vecs **out, fr_error *err);
 void fr_vecs_free(fr_vecs *v);
-// Appends n vectors (n * dim floats, copied / quantised). Non-finite values are FR_EINVAL.
+// Appends n vectors (n * dim floats, copied / quantised). Non-finite values are FR_EINVAL, as
+// are int8 rows that overflow float under the matrix's int8 transform (then nothing is added).
 int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err);
 size_t fr_vecs_count(const fr_vecs *v);
 int fr_vecs_dim(const fr_vecs *v);

@@ -373,6 +373,53 @@ static void check_xform_files(const char *dir) {
             CHECK_EQ(fr__vecs_view(c, len, "bad", 0, &view, NULL, &err), FR_EFORMAT);
             free(c);
         }
+        {  // a valid transform (w > 0, finite) under which rows overflow float: w = 1e-44
+            // (subnormal), fitted on "more rows" than src so that a merge takes it. Rows
+            // quantised under it were stored with an infinite scale (NaN into the int8 casts):
+            // files that fr_vecs_load then refused. Now adding or merging such rows fails.
+            char *c = malloc(len);
+            memcpy(c, buf, len);
+            uint32_t fit = (uint32_t)n + 1000;
+            memcpy(c + 36, &fit, 4);
+            for (int d = 0; d < dim; d++) {
+                float tiny = 1e-44f;
+                memcpy(c + at_w + (size_t)d * sizeof(float), &tiny, sizeof(float));
+            }
+            fix_crc(c, len);
+            back = NULL;
+            CHECK_EQ(fr_vecs_load_mem(c, len, "tiny", &back, NULL, &err), 0);
+            if (back) {
+                char p2[300];
+                snprintf(p2, sizeof p2, "%s/tiny%d.bin", dir, ty);
+                int rc = fr_vecs_add(back, x, 1, &err);
+                CHECK_EQ(rc, FR_EINVAL);  // |x − mu| / 1e-44 > FLT_MAX
+                if (rc == 0) {  // then what was stored must load again
+                    fr_vecs *again = NULL;
+                    CHECK_EQ(fr_vecs_save(back, p2, NULL, &err), 0);
+                    CHECK_EQ(fr_vecs_load(p2, &again, NULL, &err), 0);
+                    fr_vecs_free(again);
+                } else {
+                    CHECK(strstr(err.msg, "transform") != NULL);
+                    CHECK_EQ(fr_vecs_count(back), n);
+                }
+                // a merge into back's transform re-quantises src's rows
+                const fr_vecs *two[2] = {src, back};
+                rc = fr__vecs_write_rows(two, NULL, 2, p2, NULL, 0, &err);
+                CHECK_EQ(rc, FR_EINVAL);
+                if (rc == 0) {
+                    fr_vecs *again = NULL;
+                    CHECK_EQ(fr_vecs_load(p2, &again, NULL, &err), 0);
+                    fr_vecs_free(again);
+                } else {
+                    CHECK(strstr(err.msg, "transform") != NULL);
+                    CHECK(access(p2, F_OK) != 0);  // nothing written
+                }
+                unlink(p2);
+                fr_vecs_free(back);
+                back = NULL;
+            }
+            free(c);
+        }
         buf[len / 2] ^= 0x40;
         CHECK_EQ(fr_vecs_load_mem(buf, len, "flip", &back, NULL, &err), FR_ECORRUPT);
         free(buf);
@@ -457,6 +504,34 @@ static void check_merge(const char *dir, fr_vec_type ty) {
     free(x);
 }
 
+// Rows and queries of tiny (subnormal) magnitude quantise as the same vectors scaled up do:
+// 127 / max|x| overflowed float there, and 0 · inf = NaN went into the int8 / int16 casts and
+// the 2-bit refinement codes (undefined behaviour; int8-refine stored wrong codes: the zero
+// elements of such a row came back as -3/8 of a step instead of +1/8).
+static void check_tiny(void) {
+    const float big = 18446744073709551616.0f;  // 2^64: scaling by it is exact
+    for (int t = FR_VEC_I8; t <= FR_VEC_I8_REFINE; t++) {
+        float x[2 * 8] = {1e-39f, 0, -3e-40f, 0, 0, 2e-40f, 0, 0};
+        for (int d = 0; d < 8; d++) x[8 + d] = x[d] * big;
+        fr_vecs *v = NULL;
+        CHECK_EQ(fr_vecs_new(8, (fr_vec_type)t, &v, NULL), 0);
+        CHECK_EQ(fr_vecs_add(v, x, 2, NULL), 0);
+        float a[8], b[8];
+        fr__vecs_row_f32(v, 0, a);
+        fr__vecs_row_f32(v, 1, b);
+        int same = 1;
+        for (int d = 0; d < 8; d++)  // a = b / 2^64, up to subnormal rounding
+            same &= fabs((double)a[d] * big - b[d]) <= 1e-3 * fabs((double)b[d]) + 1e-30;
+        CHECK(same);
+        float q[8] = {1e-39f, 1e-39f, 0, 0, 0, 0, 0, 0};
+        fr_vec_hit h[2];
+        size_t n = 0;
+        CHECK_EQ(fr_vecs_search(v, q, 2, 1, h, &n, NULL), 0);
+        CHECK_EQ(n, 2);
+        fr_vecs_free(v);
+    }
+}
+
 int main(int argc, char **argv) {
     // the names the CLI and HTTP use, both ways
     for (int t = FR_VEC_F32; t <= FR_VEC_I8_REFINE; t++) {
@@ -490,6 +565,7 @@ int main(int argc, char **argv) {
         printf("test_vectors: the portable kernel (FINERANK_ISA=ref): %s\n", ok ? "exact too" : out);
     }
     check_clustered();
+    check_tiny();
     const int dim = 384;
     const size_t n = 20000, nq = 40, k = 10;
     float *x = malloc(n * dim * sizeof *x), *q = malloc(nq * dim * sizeof *q);

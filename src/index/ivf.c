@@ -48,7 +48,8 @@
  *       (the .frv's CRC32 trailer: an .ivf of other vectors is refused as corrupt)
  *   32  centroids: nlist x dim f32 (list means)
  *   ..  offsets: nlist + 1 u32, offsets[0] = 0, non-decreasing, offsets[nlist] = n
- *   ..  row ids: n u32, list l's rows at [offsets[l], offsets[l+1]), strictly ascending, < n
+ *   ..  row ids: n u32, list l's rows at [offsets[l], offsets[l+1]), strictly ascending, < n;
+ *       every row in exactly one list
  *   end u32 CRC32 (zlib) of every byte before it
  * Written as <path>.pending → fsync → rename → directory fsync, before the COMMIT naming the
  * .frv; a reader validates the structure always (4 bytes per row) and the CRC when the index
@@ -324,12 +325,25 @@ int fr__ivf_view(const void *data, size_t len, const char *name, int verify, con
     if (off[0] != 0 || off[nlist] != n)
         return fr__err(err, FR_EFORMAT, "%s: list offsets do not span the %llu rows", name,
                        (unsigned long long)n);
+    // every row in exactly one list (n ids, none twice): a row in two lists would come back
+    // twice from one probe (n / 8 bytes of bits)
+    uint8_t *seen = calloc(n / 8 + 1, 1);
+    if (!seen) return fr__err(err, FR_ENOMEM, "%s: out of memory", name);
     for (uint32_t l = 0; l < nlist; l++) {
-        if (off[l + 1] < off[l]) return fr__err(err, FR_EFORMAT, "%s: list %u ends before it starts", name, l);
-        for (uint32_t i = off[l]; i < off[l + 1]; i++)
-            if (ids[i] >= n || (i > off[l] && ids[i] <= ids[i - 1]))
-                return fr__err(err, FR_EFORMAT, "%s: list %u: row id %u out of order or range", name, l, ids[i]);
+        if (off[l + 1] < off[l]) {
+            free(seen);
+            return fr__err(err, FR_EFORMAT, "%s: list %u ends before it starts", name, l);
+        }
+        for (uint32_t i = off[l]; i < off[l + 1]; i++) {
+            if (ids[i] >= n || (i > off[l] && ids[i] <= ids[i - 1]) || (seen[ids[i] >> 3] >> (ids[i] & 7) & 1)) {
+                free(seen);
+                return fr__err(err, FR_EFORMAT, "%s: list %u: row id %u out of order or range, or in "
+                               "another list too", name, l, ids[i]);
+            }
+            seen[ids[i] >> 3] |= (uint8_t)(1u << (ids[i] & 7));
+        }
     }
+    free(seen);
     // the probe's centroid matrix: rows (c, -|c|²/2), so that the exact search's q' · c' with
     // q' = (q, 1) is q · c - |c|²/2, which ranks centroids by L2 distance to q as k-means
     // assigned the rows

@@ -238,10 +238,21 @@ static dot8_fn dot8_best(void) {
     return best_dot8;
 }
 
+// x · inv, inv = lim / m for a vector whose largest magnitude is m (quantize, quantize16):
+// the float product, except where lim / m overflows float (m below lim / FLT_MAX, a vector
+// of subnormal magnitude): there 0 · inf would be NaN (an undefined cast to int8 / int16, and
+// garbage refinement codes) and every other element ±inf, so the product is taken in double
+// with dinv = lim / m. Normal vectors keep their results bit for bit.
+static inline float to_range(float x, float inv, double dinv) {
+    return isfinite(inv) ? x * inv : (float)((double)x * dinv);
+}
+
 // Symmetric per-vector int8 quantisation of y = (x − mu) / w (dim; mu = 0, w = 1 when NULL)
 // into q (stride, zero-padded); returns the row's scale. With rb (stride / 4 bytes, zeroed
 // here), also each element's rounding residual t = y / scale − q in [-1/2, 1/2] as a 2-bit
 // code k = clamp(floor((t + 1/2) · 4), 0, 3), standing for q + (2k − 3) / 8. tmp: (dim) scratch.
+// Returns +inf (codes zeroed) when y overflows float: a row that transform cannot represent (a
+// tiny w from a damaged or crafted file, or elements near FLT_MAX), which callers refuse.
 static float quantize(const float *x, const float *mu, const float *w, int dim, int stride, int8_t *q,
                       uint8_t *rb, float *tmp) {
     if (mu) {
@@ -250,16 +261,22 @@ static float quantize(const float *x, const float *mu, const float *w, int dim, 
     }
     float m = 0;
     for (int i = 0; i < dim; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+    if (!isfinite(m)) {
+        memset(q, 0, (size_t)stride);
+        if (rb) memset(rb, 0, (size_t)stride / 4);
+        return INFINITY;
+    }
     float scale = m > 0 ? m / 127.0f : 1.0f, inv = m > 0 ? 127.0f / m : 0.0f;
+    double dinv = m > 0 ? 127.0 / m : 0.0;
     for (int i = 0; i < dim; i++) {
-        float r = nearbyintf(x[i] * inv);
+        float r = nearbyintf(to_range(x[i], inv, dinv));
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     }
     memset(q + dim, 0, (size_t)(stride - dim));
     if (rb) {
         memset(rb, 0, (size_t)stride / 4);
         for (int i = 0; i < dim; i++) {
-            float k = floorf((x[i] * inv - (float)q[i] + 0.5f) * 4.0f);
+            float k = floorf((to_range(x[i], inv, dinv) - (float)q[i] + 0.5f) * 4.0f);
             rb[i / 4] |= (uint8_t)((k < 0 ? 0 : k > 3 ? 3 : (int)k) << (2 * (i % 4)));
         }
     }
@@ -386,8 +403,9 @@ static float quantize16(const float *x, int dim, int stride, int16_t *q) {
     float m = 0;
     for (int i = 0; i < dim; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
     float scale = m > 0 ? m / qmax : 1.0f, inv = m > 0 ? qmax / m : 0.0f;
+    double dinv = m > 0 ? (double)qmax / m : 0.0;
     for (int i = 0; i < dim; i++) {
-        float r = nearbyintf(x[i] * inv);
+        float r = nearbyintf(to_range(x[i], inv, dinv));
         q[i] = (int16_t)(r > qmax ? qmax : r < -qmax ? -qmax : r);
     }
     memset(q + dim, 0, (size_t)(stride - dim) * sizeof *q);
@@ -535,8 +553,11 @@ int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
         if (!isfinite(x[i]))
             return fr__err(err, FR_EINVAL, "fr_vecs_add: vector %zu element %zu is not finite", i / D, i % D);
     float *tmp = NULL;
-    int rc;
-    if (HAS_I8(v) && !v->n && !v->fit_n && n >= FR__VECS_FIT_MIN && (rc = fit(v, x, n, err)) < 0) return rc;
+    int rc, fitted = 0;
+    if (HAS_I8(v) && !v->n && !v->fit_n && n >= FR__VECS_FIT_MIN) {
+        if ((rc = fit(v, x, n, err)) < 0) return rc;
+        fitted = v->fit_n != 0;
+    }
     if (v->fit_n && !(tmp = malloc(D * sizeof *tmp))) return fr__err(err, FR_ENOMEM, "out of memory");
     if (v->n + n > v->cap) {
         size_t cap = v->cap ? v->cap : 1024;
@@ -567,9 +588,19 @@ int fr_vecs_add(fr_vecs *v, const float *x, size_t n, fr_error *err) {
             memcpy(v->f + r * S, x + i * D, D * sizeof(float));
             memset(v->f + r * S + D, 0, (S - D) * sizeof(float));
         }
-        if (HAS_I8(v))
-            v->scale[r] = quantize(x + i * D, v->mu, v->w, v->dim, v->stride, v->q + r * S,
-                                   HAS_RB(v) ? v->rb + r * S / 4 : NULL, tmp);
+        if (HAS_I8(v) &&
+            !isfinite(v->scale[r] = quantize(x + i * D, v->mu, v->w, v->dim, v->stride, v->q + r * S,
+                                             HAS_RB(v) ? v->rb + r * S / 4 : NULL, tmp))) {
+            free(tmp);
+            if (fitted) {  // the transform fitted by this call goes with its rows
+                free(v->mu);
+                free(v->w);
+                v->mu = v->w = NULL;
+                v->fit_n = 0;
+            }
+            return fr__err(err, FR_EINVAL, "fr_vecs_add: vector %zu is out of range for the "
+                           "matrix's int8 transform", i);
+        }
     }
     v->n += n;
     free(tmp);
@@ -947,6 +978,11 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
                 for (size_t i = 0; i < xs->n && rc == 0; i++) {
                     if (dead(d, i)) continue;
                     float sc = requant(xs, i, v, x, tmp, c, (uint8_t *)(c + S));
+                    if (!isfinite(sc)) {
+                        rc = fr__err(err, FR_EINVAL, "%s: row %zu of source %u is out of range "
+                                     "for the output's int8 transform", path, i, s);
+                        break;
+                    }
                     rc = blk == 0 ? fr__wfile_write(&w, c, S, err)
                        : blk == 1 ? fr__wfile_write(&w, &sc, sizeof sc, err) : fr__wfile_write(&w, c + S, S / 4, err);
                 }
