@@ -159,7 +159,8 @@ int fr_retrieve(fr_index *ix, const char *query, const fr_retriever_opts *ro,
     int overlap = ro->threads > 1 && pthread_create(&tid, NULL, bm25_run, &bj) == 0;
     if (!overlap) bm25_run(&bj);
     float *q = NULL;
-    int rc = bj.rc;  // sequential: no embedding after a failed BM25
+    int rc = overlap ? 0 : bj.rc;  // sequential: no embedding after a failed BM25 (overlapped:
+                                   // bj.rc is the other thread's until the join)
     if (overlap || rc == 0) rc = embed(ix, query, ro->query_dtype, &q, err);
     if (rc == 0) rc = scan(ix, q, &o, ro->threads, buf + depth, &nd, err);
     if (overlap) pthread_join(tid, NULL);
