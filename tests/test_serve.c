@@ -721,18 +721,33 @@ static void test_parallel64(void) {
     free(rr);
 }
 
-static void test_overload(void) {
-    fr_server_opts so = fr_server_opts_default();
-    so.port = 0;
-    so.model_dir = MODEL;
-    so.max_queue = 1;
-    so.scorer_threads = 1;
+// A server of the test model with so's other settings on any free port, made the one that
+// http() and client() talk to. OUT: *saved, the port they talked to before (stop_server
+// restores it). NULL (a failed check) when it does not start.
+static fr_server *start_server(fr_server_opts *so, int *saved) {
+    so->port = 0;
+    so->model_dir = MODEL;
     fr_server *s = NULL;
     fr_error err;
-    CHECK(fr_server_start(&so, &s, &err) == 0);
-    if (!s) return;
-    int saved = g_port;
+    CHECK(fr_server_start(so, &s, &err) == 0);
+    if (!s) return NULL;
+    *saved = g_port;
     g_port = fr_server_port(s);
+    return s;
+}
+
+static void stop_server(fr_server *s, int saved) {
+    g_port = saved;
+    fr_server_free(s);
+}
+
+static void test_overload(void) {
+    fr_server_opts so = fr_server_opts_default();
+    so.max_queue = 1;
+    so.scorer_threads = 1;
+    int saved;
+    fr_server *s = start_server(&so, &saved);
+    if (!s) return;
     char *body = big_body(400, 0);
     enum { N = 12 };
     client_arg args[N];
@@ -761,9 +776,8 @@ static void test_overload(void) {
     CHECK(r.body && strstr(r.body, "finerank_requests_total{route=\"/v1/rerank\",status=\"429\"}"));
     CHECK(r.body && strstr(r.body, "finerank_batch_size_bucket"));
     resp_free(&r);
-    g_port = saved;
     free(body);
-    fr_server_free(s);
+    stop_server(s, saved);
 }
 
 static void *retry_after_client(void *p) {
@@ -776,16 +790,11 @@ static void *retry_after_client(void *p) {
 static void test_retry_after(void) {
     // max_queue 1 and a long request in flight: the next request gets 429 + Retry-After
     fr_server_opts so = fr_server_opts_default();
-    so.port = 0;
-    so.model_dir = MODEL;
     so.max_queue = 1;
     so.scorer_threads = 1;
-    fr_server *s = NULL;
-    fr_error err;
-    CHECK(fr_server_start(&so, &s, &err) == 0);
+    int saved;
+    fr_server *s = start_server(&so, &saved);
     if (!s) return;
-    int saved = g_port;
-    g_port = fr_server_port(s);
     char *body = big_body(3000, 0);
     client_arg big = {.body = body};
     pthread_t t;
@@ -835,8 +844,7 @@ static void test_retry_after(void) {
     CHECK_EQ(big.status, 200);
     free(big.results);
     free(body);
-    g_port = saved;
-    fr_server_free(s);
+    stop_server(s, saved);
 }
 
 static void test_slow_client(void) {
@@ -1109,16 +1117,11 @@ static void test_fused_isolation(void) {
 // ---- fused batches: one GEMM across requests, scores within nn's 1e-5 bound ----
 static void test_fused(void) {
     fr_server_opts so = fr_server_opts_default();
-    so.port = 0;
-    so.model_dir = MODEL;
     so.fuse_batches = 1;
     so.scorer_threads = 2;
-    fr_server *s = NULL;
-    fr_error err;
-    CHECK(fr_server_start(&so, &s, &err) == 0);
+    int saved;
+    fr_server *s = start_server(&so, &saved);
     if (!s) return;
-    int saved = g_port;
-    g_port = fr_server_port(s);
     char *body = rerank_body(NULL);
     enum { N = 8 };
     client_arg args[N];
@@ -1142,8 +1145,7 @@ static void test_fused(void) {
         free(args[i].results);
     }
     free(body);
-    g_port = saved;
-    fr_server_free(s);
+    stop_server(s, saved);
 }
 
 // ---- drain timeout with queued requests ----
@@ -1154,18 +1156,13 @@ static void test_fused(void) {
 // finished after the timeout: the connection closed with no response).
 static void test_drain_queued(void) {
     fr_server_opts so = fr_server_opts_default();
-    so.port = 0;
-    so.model_dir = MODEL;
     so.scorer_threads = 1;
     so.workers = 1;
     so.max_documents = 100000;
     so.drain_timeout_s = 1;
-    fr_server *s = NULL;
-    fr_error err;
-    CHECK(fr_server_start(&so, &s, &err) == 0);
+    int saved;
+    fr_server *s = start_server(&so, &saved);
     if (!s) return;
-    int saved = g_port;
-    g_port = fr_server_port(s);
     char *body = big_body(20000, 8000);
     client_arg big = {.body = body}, small = {.body = "{\"query\":\"diet\",\"documents\":[\"sugar\"]}"};
     pthread_t tb, ts;
