@@ -18,6 +18,15 @@
 #include "test.h"
 
 static int fail_op = -1, fail_at = 0, count = 0, fail_errno = ENOSPC;
+static const char *const op_names[] = {"write", "fsync", "rename", "open"};  // fr__io_op order
+
+// The hook fails the at-th operation of kind op (counted from now) with errno e.
+static void arm(int op, int at, int e) {
+    fail_op = op;
+    fail_at = at;
+    count = 0;
+    fail_errno = e;
+}
 static const char *model;  // NULL: the run without embeddings
 static int ivf;            // the run with IVF indexes (with model)
 
@@ -108,15 +117,11 @@ static void run(void) {
     CHECK_EQ(fr_index_commit(ix, &err), 0);
     fr_index_close(ix);
     CHECK(state_intact(dir));
-    static const char *names[] = {"write", "fsync", "rename", "open"};
     fr__io_fault = hook;
     for (int op = 0; op < FR__IO_N_OPS; op++) {
         int failures = 0, clean = 0, intact = 0;
         for (int n = 1; n < 100; n++) {
-            fail_op = op;
-            fail_at = n;
-            count = 0;
-            fail_errno = n % 2 ? ENOSPC : EIO;
+            arm(op, n, n % 2 ? ENOSPC : EIO);
             ix = NULL;
             int rc = fr_index_build(dir, &o, &ix, &err);
             int in_commit = 0;
@@ -138,10 +143,10 @@ static void run(void) {
                 break;
             }
             failures++;
-            if ((rc == FR_ENOSPC || rc == FR_EIO) && strstr(err.msg, names[op]) && strstr(err.msg, dir))
+            if ((rc == FR_ENOSPC || rc == FR_EIO) && strstr(err.msg, op_names[op]) && strstr(err.msg, dir))
                 clean++;
             else
-                fprintf(stderr, "%s #%d: rc %d: %s\n", names[op], n, rc, err.msg);
+                fprintf(stderr, "%s #%d: rc %d: %s\n", op_names[op], n, rc, err.msg);
             fr_index_close(ix);
             if (state_intact(dir)) intact++;
             else if (in_commit && op == FR__IO_FSYNC && state_new(dir)) {
@@ -162,7 +167,7 @@ static void run(void) {
         CHECK(failures >= 1);
         CHECK_EQ(clean, failures);
         CHECK_EQ(intact, failures);
-        printf("%s%s: %d injected failures, all clean, last commit intact\n", names[op],
+        printf("%s%s: %d injected failures, all clean, last commit intact\n", op_names[op],
                ivf ? " (with vectors and IVF)" : model ? " (with vectors)" : "", failures);
     }
     // optimize under faults: the index stays at the last commit (its documents are those of
@@ -172,9 +177,7 @@ static void run(void) {
     int opt_failures = 0, opt_intact = 0;
     for (int op = 0; op < FR__IO_N_OPS; op++)
     for (int n = 1; n < 50; n++) {
-        fail_op = op;
-        fail_at = n;
-        count = 0;
+        arm(op, n, fail_errno);  // the errno the build loop above left
         ix = NULL;
         int rc = fr_index_build(dir, &o, &ix, &err);
         if (rc == 0) {
@@ -187,7 +190,7 @@ static void run(void) {
         if (rc == 0) break;
         opt_failures++;
         if (state_intact(dir)) opt_intact++;
-        else fprintf(stderr, "optimize, %s #%d: not intact after: %s\n", names[op], n, err.msg);
+        else fprintf(stderr, "optimize, %s #%d: not intact after: %s\n", op_names[op], n, err.msg);
     }
     CHECK_EQ(opt_intact, opt_failures);
     fr__io_fault = NULL;
@@ -221,10 +224,19 @@ static void base_index(const char *dir, const fr_index_opts *o) {
 // The backfill (fr_index_set_embedding + commit) under faults: every injected failure is a
 // clean error and the index stays at its last commit (no model, every document) — or, when
 // only the directory fsync after COMMIT's rename failed, has the model with every vector.
+// dir emptied and rebuilt as base_index makes it, with no fault injected meanwhile; the hook
+// is re-armed afterwards.
+static void rebase(const char *dir, const fr_index_opts *o) {
+    rm_rf(dir);
+    CHECK(mkdir(dir, 0700) == 0);
+    fr__io_fault = NULL;
+    base_index(dir, o);
+    fr__io_fault = hook;
+}
+
 static void run_backfill(void) {
     char dir[256];
     if (!tmp_dir(dir, sizeof dir, "faults_bf")) { CHECK(0); return; }
-    static const char *names[] = {"write", "fsync", "rename", "open"};
     fr_index_opts o = fr_index_opts_default();
     fr_index *ix = NULL;
     fr_error err = {0};
@@ -234,10 +246,7 @@ static void run_backfill(void) {
     for (int op = 0; op < FR__IO_N_OPS; op++) {
         int failures = 0, clean = 0, intact = 0;
         for (int n = 1; n < 100; n++) {
-            fail_op = op;
-            fail_at = n;
-            count = 0;
-            fail_errno = n % 2 ? ENOSPC : EIO;
+            arm(op, n, n % 2 ? ENOSPC : EIO);
             ix = NULL;
             int rc = fr_index_build(dir, &o, &ix, &err);
             if (rc == 0) rc = fr_index_set_embedding(ix, emb, FR_VEC_I8, NULL, NULL, &err);
@@ -263,27 +272,16 @@ static void run_backfill(void) {
                 break;
             }
             failures++;
-            if ((rc == FR_ENOSPC || rc == FR_EIO) && strstr(err.msg, names[op])) clean++;
-            else fprintf(stderr, "backfill %s #%d: rc %d: %s\n", names[op], n, rc, err.msg);
+            if ((rc == FR_ENOSPC || rc == FR_EIO) && strstr(err.msg, op_names[op])) clean++;
+            else fprintf(stderr, "backfill %s #%d: rc %d: %s\n", op_names[op], n, rc, err.msg);
             if (docs && (!has || (op == FR__IO_FSYNC && vecs))) intact++;
-            if (has) {  // the commit got through: back to no model for the next fault
-                rm_rf(dir);
-                CHECK(mkdir(dir, 0700) == 0);
-                fr__io_fault = NULL;
-                base_index(dir, &o);
-                fr__io_fault = hook;
-            }
+            if (has) rebase(dir, &o);  // the commit got through: back to no model for the next fault
         }
         CHECK(failures >= 1);
         CHECK_EQ(clean, failures);
         CHECK_EQ(intact, failures);
-        printf("backfill %s: %d injected failures, all clean, last commit intact\n", names[op], failures);
-        // reset for the next op: an index without a model again
-        rm_rf(dir);
-        CHECK(mkdir(dir, 0700) == 0);
-        fr__io_fault = NULL;
-        base_index(dir, &o);
-        fr__io_fault = hook;
+        printf("backfill %s: %d injected failures, all clean, last commit intact\n", op_names[op], failures);
+        rebase(dir, &o);  // reset for the next op: an index without a model again
     }
     fr__io_fault = NULL;
     rm_rf(dir);
@@ -320,10 +318,7 @@ static void run_retry(void) {
     CHECK_EQ(fr_index_commit(ix, &err), FR_EIO);
     CHECK_EQ(dir_fsyncs, 2);
     CHECK_EQ(fr_index_delete(ix, "base4", &err), 0);
-    fail_op = FR__IO_WRITE;  // the retry fails at its first write (a tombstone file)
-    fail_at = 1;
-    count = 0;
-    fail_errno = ENOSPC;
+    arm(FR__IO_WRITE, 1, ENOSPC);  // the retry fails at its first write (a tombstone file)
     fr__io_fault = hook;
     CHECK_EQ(fr_index_commit(ix, &err), FR_ENOSPC);
     fr__io_fault = NULL;
@@ -353,10 +348,7 @@ static void run_update_lost(void) {
     CHECK_EQ(add_doc(ix, "keep", "acknowledged text"), 0);
     CHECK_EQ(fr_index_commit(ix, &err), 0);
     CHECK_EQ(add_doc(ix, "keep", "replacement text"), 0);  // deletes the committed copy
-    fail_op = FR__IO_WRITE;  // the flush of the segment holding the replacement fails
-    fail_at = 1;
-    count = 0;
-    fail_errno = ENOSPC;
+    arm(FR__IO_WRITE, 1, ENOSPC);  // the flush of the segment holding the replacement fails
     fr__io_fault = hook;
     CHECK_EQ(fr_index_commit(ix, &err), FR_ENOSPC);
     fr__io_fault = NULL;
