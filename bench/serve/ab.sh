@@ -19,16 +19,13 @@ shift $(( $# >= 5 ? 5 : $# ))
 CLIENTS=${*:-8 64}
 ROUTES=${ROUTES:-/v1/rerank /v1/search}
 BUILD=${FR_BUILD:-build}
-tmp=$(mktemp -d)
-pids=
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
-. bench/serve/common.sh
+. bench/serve/common.sh  # $tmp, and the exit trap that stops the servers and removes it
 serve_build_load
 serve_make_inputs "${DOC_WORDS:-90}"
 FINERANK=$A serve_start --max-queue 256
-pa=$srv port_a=$port pids="$pids $srv"
+pa=$srv port_a=$port
 FINERANK=$B serve_start --max-queue 256
-pb=$srv port_b=$port pids="$pids $srv"
+pb=$srv port_b=$port
 echo "A = $A (pid $pa), B = $B (pid $pb); machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
     for route in $ROUTES; do

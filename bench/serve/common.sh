@@ -1,6 +1,11 @@
-# bench/serve/common.sh — sourced by run.sh and soak.sh: builds the load client, writes the
-# request bodies, starts `finerank serve` on an ephemeral port and reads its RSS.
-# Needs: BUILD (build dir), tmp (a scratch dir the caller removes), MODEL; sets srv and port.
+# bench/serve/common.sh — sourced by run.sh, soak.sh and ab.sh: makes the scratch dir $tmp,
+# builds the load client, writes the request bodies, starts `finerank serve` on an ephemeral
+# port and reads its RSS. At exit it stops every server it started (those the caller has
+# not) and removes $tmp. Needs: BUILD (build dir), MODEL; sets tmp, srv and port.
+
+tmp=$(mktemp -d)
+serve_pids=
+trap 'for p in $serve_pids; do kill $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 
 # The load client (bench/serve/load.c) against the built library, into $tmp/load.
 serve_build_load() {
@@ -33,6 +38,7 @@ serve_start() {
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "${FINERANK:-$BUILD/finerank}" serve --model "$MODEL" \
         --index "$tmp/ix" --port 0 "$@" >"$tmp/out" 2>"$tmp/err" &
     srv=$!
+    serve_pids="$serve_pids $srv"
     port=
     for _ in $(seq 1 600); do
         port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/out" | head -n 1)

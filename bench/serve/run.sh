@@ -18,10 +18,7 @@ CLIENTS=${*:-1 8 64}
 WORDS=${DOC_WORDS:-90}     # words per document (~1.3 tokens each with BERT-uncased)
 REPS=${DIRECT_REPS:-8}
 BUILD=${FR_BUILD:-build}
-tmp=$(mktemp -d)
-srv=
-trap 'if [ -n "$srv" ]; then kill $srv 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
-. bench/serve/common.sh
+. bench/serve/common.sh  # $tmp, and the exit trap that stops the servers and removes it
 serve_build_load
 serve_make_inputs "$WORDS"
 serve_start --max-queue 256

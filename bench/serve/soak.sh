@@ -17,10 +17,7 @@ WORDS=${DOC_WORDS:-20}
 RC=${RERANK_CLIENTS:-4}
 SC=${SEARCH_CLIENTS:-4}
 BUILD=${FR_BUILD:-build}
-tmp=$(mktemp -d)
-srv=
-trap 'if [ -n "$srv" ]; then kill $srv 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
-. bench/serve/common.sh
+. bench/serve/common.sh  # $tmp, and the exit trap that stops the servers and removes it
 serve_build_load
 serve_make_inputs "$WORDS"
 serve_start
@@ -57,4 +54,3 @@ PY
 curl -s "127.0.0.1:$port/metrics" | grep -E '^finerank_requests_total'
 kill -TERM $srv
 wait $srv
-srv=
