@@ -206,3 +206,38 @@ void fr__wfile_abort(fr__wfile *w) {
     if (w->path[0]) unlink(w->path);
     w->path[0] = 0;
 }
+
+// ---- a file replaced whole ----
+
+// <path>.pending and path's directory ("/x" -> "/", "x" -> "."); 0, or -1 when either does not fit.
+static int pending_paths(const char *path, char pending[4200], char dir[4096]) {
+    if ((size_t)snprintf(pending, 4200, "%s.pending", path) >= 4200 || (size_t)snprintf(dir, 4096, "%s", path) >= 4096)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = 0;
+    else snprintf(dir, 4096, ".");
+    return 0;
+}
+
+int fr__wfile_open_pending(fr__wfile *w, const char *path, fr_error *err) {
+    char pending[4200], dir[4096];
+    if (pending_paths(path, pending, dir) < 0) return fr__err(err, FR_EINVAL, "%.100s...: path too long", path);
+    return fr__wfile_open(w, pending, err);
+}
+
+int fr__wfile_replace(fr__wfile *w, const char *path, int sync, fr_error *err) {
+    char pending[4200], dir[4096];
+    int fits = pending_paths(path, pending, dir) == 0;
+    FR_ASSERT(fits);  // checked by fr__wfile_open_pending
+    uint32_t crc = w->crc;
+    int rc = fr__wfile_write(w, &crc, 4, err);
+    if (rc < 0) {
+        fr__wfile_abort(w);
+        return rc;
+    }
+    if ((rc = fr__wfile_finish(w, sync, err)) < 0 || (rc = fr__io_rename(pending, path, err)) < 0) {
+        unlink(pending);
+        return rc;
+    }
+    return sync ? fr__io_fsync_dir(dir, err) : 0;
+}

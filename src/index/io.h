@@ -54,6 +54,14 @@ int fr__wfile_flush(fr__wfile *w, fr_error *err);
 int fr__wfile_finish(fr__wfile *w, int sync, fr_error *err);
 void fr__wfile_abort(fr__wfile *w);                               // close and unlink
 
+// ---- a file replaced whole: <path>.pending written, fsynced, renamed over path, dir fsynced ----
+// Opens <path>.pending for writing (FR_EINVAL when path is too long for it and its directory).
+int fr__wfile_open_pending(fr__wfile *w, const char *path, fr_error *err);
+// Ends a writer opened by fr__wfile_open_pending: appends the CRC32 trailer of every byte
+// written, flushes, fsyncs (when sync), closes, renames <path>.pending over path, and fsyncs
+// path's directory (when sync). On failure the .pending file is removed and w is closed.
+int fr__wfile_replace(fr__wfile *w, const char *path, int sync, fr_error *err);
+
 // A second writer into owner's file from offset off on, with its own buffer and its own CRC
 // (of its bytes only), so that two threads can write disjoint parts of one file (merge.c).
 // It never closes the file: fr__wfile_release frees its buffer (after a final flush).

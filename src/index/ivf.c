@@ -202,14 +202,7 @@ int fr__ivf_build(const fr_vecs *v, uint32_t nlist, uint32_t frv_crc, const char
     uint64_t seed = 0x1f2e3d4c5b6a7988ULL;
     uint32_t *perm = NULL, *assign = NULL, *off = NULL, *ids = NULL, *fill = NULL;
     float *xs = NULL, *c = NULL, *half = NULL, *blk = NULL, *scores = NULL;
-    char pending[4200], dir[4096];
     int rc = 0;
-    if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending ||
-        (size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
-        return fr__err(err, FR_EINVAL, "%.100s...: path too long", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[slash == dir] = 0;
-    else snprintf(dir, sizeof dir, ".");
     perm = malloc(n * sizeof *perm);
     assign = malloc(n * sizeof *assign);
     off = calloc((size_t)nlist + 1, sizeof *off);
@@ -251,7 +244,7 @@ int fr__ivf_build(const fr_vecs *v, uint32_t nlist, uint32_t frv_crc, const char
     memcpy(hdr + 24, &type, 4);
     memcpy(hdr + 28, &frv_crc, 4);
     fr__wfile w;
-    if ((rc = fr__wfile_open(&w, pending, err)) < 0) goto done;
+    if ((rc = fr__wfile_open_pending(&w, path, err)) < 0) goto done;
     w.writeback = sync;
     if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
         (rc = fr__wfile_write(&w, c, (size_t)nlist * d * sizeof *c, err)) < 0 ||
@@ -260,14 +253,7 @@ int fr__ivf_build(const fr_vecs *v, uint32_t nlist, uint32_t frv_crc, const char
         fr__wfile_abort(&w);
         goto done;
     }
-    uint32_t crc = w.crc;
-    if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) {
-        fr__wfile_abort(&w);
-        goto done;
-    }
-    if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); goto done; }
-    if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); goto done; }
-    if (sync) rc = fr__io_fsync_dir(dir, err);
+    rc = fr__wfile_replace(&w, path, sync, err);
     goto done;
 oom:
     rc = fr__err(err, FR_ENOMEM, "%s: out of memory building an IVF of %u lists over %zu rows",

@@ -908,7 +908,6 @@ static float requant(const fr_vecs *from, size_t i, const fr_vecs *to, float *x,
 
 int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, uint32_t n_src,
                         const char *path, const fr_vecs_meta *meta, int sync, fr_error *err) {
-    char pending[4200], dir[4096];
     if (!n_src) return fr__err(err, FR_EINVAL, "%s: no source matrix", path);
     const fr_vecs *v = src[0];
     uint64_t n = 0, best_live = 0;
@@ -924,12 +923,6 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
             best_live = live;
         }
     }
-    if ((size_t)snprintf(pending, sizeof pending, "%s.pending", path) >= sizeof pending ||
-        (size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
-        return fr__err(err, FR_EINVAL, "%.100s...: path too long", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) slash[slash == dir] = 0;  // "/x" → "/"
-    else snprintf(dir, sizeof dir, ".");
     const char *model = meta ? meta->model : "";
     uint32_t ml = (uint32_t)strnlen(model, sizeof meta->model);
     uint8_t hdr[40] = {0};
@@ -951,7 +944,7 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
     }
     tmp = x ? x + D : NULL;
     fr__wfile w;
-    int rc = fr__wfile_open(&w, pending, err);
+    int rc = fr__wfile_open_pending(&w, path, err);
     if (rc < 0) goto out;
     if ((rc = fr__wfile_write(&w, hdr, sizeof hdr, err)) < 0 ||
         (rc = fr__wfile_write(&w, model, ml, err)) < 0 || (rc = fr__wfile_pad8(&w, err)) < 0)
@@ -997,11 +990,7 @@ int fr__vecs_write_rows(const fr_vecs *const *src, const uint8_t *const *del, ui
         }
         if (rc < 0) goto fail;
     }
-    uint32_t crc = w.crc;
-    if ((rc = fr__wfile_write(&w, &crc, 4, err)) < 0) goto fail;
-    if ((rc = fr__wfile_finish(&w, sync, err)) < 0) { unlink(pending); goto out; }
-    if ((rc = fr__io_rename(pending, path, err)) < 0) { unlink(pending); goto out; }
-    rc = sync ? fr__io_fsync_dir(dir, err) : 0;
+    rc = fr__wfile_replace(&w, path, sync, err);
     goto out;
 fail:
     fr__wfile_abort(&w);
