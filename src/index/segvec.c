@@ -58,6 +58,21 @@ int fr__segvec_ivf_name(const char *vec, char out[FR__NAME]) {
 
 // ---- files ----
 
+// The IVF file of vectors file vec: OUT name, path (in ix's directory); 0 when vec is not a
+// vectors file name.
+static int ivf_path(const fr_index *ix, const char *vec, char name[FR__NAME], char path[4200]) {
+    if (!fr__segvec_ivf_name(vec, name)) return 0;
+    snprintf(path, 4200, "%s/%s", ix->dir, name);
+    return 1;
+}
+
+// The CRC32 trailer of r's mapped vectors file: the tag that ties an IVF file to it.
+static uint32_t frv_crc(const fr__segref *r) {
+    uint32_t tag;
+    memcpy(&tag, (const uint8_t *)r->vmap.data + r->vmap.len - 4, 4);
+    return tag;
+}
+
 // Maps the IVF file of r's vectors (r->vec) when there is one, checked against r->vecs and
 // the vectors file's CRC trailer. None: r->ivf stays NULL (exact scans: small segments, or an
 // index that opted in after this segment was written). A file that is there but does not
@@ -65,16 +80,13 @@ int fr__segvec_ivf_name(const char *vec, char out[FR__NAME]) {
 // the COMMIT that names the vectors, so only damage or tampering gets it wrong.
 static int ivf_attach(fr_index *ix, fr__segref *r, int verify, fr_error *err) {
     char name[FR__NAME], path[4200];
-    if (!fr__segvec_ivf_name(r->vec, name)) return 0;
-    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
+    if (!ivf_path(ix, r->vec, name, path)) return 0;
     if (access(path, F_OK) != 0) return 0;
     fr__mmap m;
     int rc = fr__mmap_open(path, &m, err);
     if (rc < 0) return rc;
-    uint32_t tag;
-    memcpy(&tag, (const uint8_t *)r->vmap.data + r->vmap.len - 4, 4);
     fr__ivf *ivf = NULL;
-    if ((rc = fr__ivf_view(m.data, m.len, name, verify, r->vecs, tag, &ivf, err)) < 0) {
+    if ((rc = fr__ivf_view(m.data, m.len, name, verify, r->vecs, frv_crc(r), &ivf, err)) < 0) {
         fr__mmap_close(&m);
         if (rc != FR_EFORMAT) return rc;
         if (err) err->code = FR_ECORRUPT;
@@ -90,11 +102,8 @@ static int ivf_attach(fr_index *ix, fr__segref *r, int verify, fr_error *err) {
 static int ivf_make(fr_index *ix, uint32_t ivf_lists, fr__segref *r, fr_error *err) {
     if (!ivf_lists || !r->vecs || fr_vecs_count(r->vecs) < fr__ivf_min_rows) return 0;
     char name[FR__NAME], path[4200];
-    if (!fr__segvec_ivf_name(r->vec, name)) return 0;
-    snprintf(path, sizeof path, "%s/%s", ix->dir, name);
-    uint32_t tag;
-    memcpy(&tag, (const uint8_t *)r->vmap.data + r->vmap.len - 4, 4);
-    int rc = fr__ivf_build(r->vecs, ivf_lists == 1 ? 0 : ivf_lists, tag, path, ix->opts.sync, err);
+    if (!ivf_path(ix, r->vec, name, path)) return 0;
+    int rc = fr__ivf_build(r->vecs, ivf_lists == 1 ? 0 : ivf_lists, frv_crc(r), path, ix->opts.sync, err);
     if (rc == 0 && (rc = ivf_attach(ix, r, 0, err)) < 0) unlink(path);
     return rc < 0 ? fr__err_prefix(err, rc, "%s: IVF", r->name) : 0;
 }
@@ -153,9 +162,7 @@ void fr__segvec_close(fr__segref *r) {
 // writer is about to reuse would otherwise be attached to, and fail the checks of, new rows).
 static void unlink_ivf(const fr_index *ix, const char *name) {
     char p[4200], ivf[FR__NAME];
-    if (!fr__segvec_ivf_name(name, ivf)) return;
-    snprintf(p, sizeof p, "%s/%s", ix->dir, ivf);
-    unlink(p);
+    if (ivf_path(ix, name, ivf, p)) unlink(p);
 }
 
 // Removes a vectors file and its IVF file.
@@ -441,14 +448,8 @@ static int ann_lists(const fr_index_opts *o, uint32_t *lists, fr_error *err) {
     return 0;
 }
 
-int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err) {
-    if (!ix->writer) return fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
-    fr_index_opts o = fr_index_opts_default();
-    o.ann = ann;
-    o.ivf_lists = ivf_lists;
-    uint32_t lists;
-    int rc = ann_lists(&o, &lists, err);
-    if (rc < 0) return rc;
+// Records lists as the index's IVF setting (fr__embed_conf.ivf_lists); IVFs need its model.
+static int set_ivf_lists(fr_index *ix, uint32_t lists, fr_error *err) {
     if (lists && !ix->emb.model[0])
         return fr__err(err, FR_EINVAL, "%s: an approximate index needs an embedding model "
                        "(--embed-model)", ix->dir);
@@ -456,18 +457,23 @@ int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err
     return 0;
 }
 
+int fr_index_set_ann(fr_index *ix, fr_ann_kind ann, int ivf_lists, fr_error *err) {
+    if (!ix->writer) return fr__err(err, FR_EINVAL, "%s: opened read-only", ix->dir);
+    fr_index_opts o = fr_index_opts_default();
+    o.ann = ann;
+    o.ivf_lists = ivf_lists;
+    uint32_t lists;
+    int rc = ann_lists(&o, &lists, err);
+    return rc < 0 ? rc : set_ivf_lists(ix, lists, err);
+}
+
 int fr__segvec_configure(fr_index *ix, const fr_index_opts *o, int is_new, fr_error *err) {
     uint32_t lists;
     int rc = ann_lists(o, &lists, err);
     if (rc < 0) return rc;
     // an index that opted in keeps its IVF setting unless this build asks for another one
-    if (!o->embed_model) {  // --ann alone: the recorded model's vectors get IVFs from now on
-        if (!ix->emb.model[0])
-            return fr__err(err, FR_EINVAL, "%s: an approximate index needs an embedding model "
-                           "(--embed-model)", ix->dir);
-        ix->emb.ivf_lists = lists;
-        return 0;
-    }
+    if (!o->embed_model)  // --ann alone (o->ann is IVF): the recorded model's vectors get IVFs from now on
+        return set_ivf_lists(ix, lists, err);
     if (is_new || !strcmp(o->embed_model, ix->emb.model)) {
         if (is_new && (rc = record_model(ix, o, err)) < 0) return rc;
         if (lists) ix->emb.ivf_lists = lists;
