@@ -84,6 +84,9 @@ int fr__segvec_merge(fr_index *ix, const fr__segref *src, uint32_t n_src, fr__se
 // The embedder of the recorded model, opened on first use (thread-safe). OUT: *out (owned
 // by ix).
 int fr__index_embedder(fr_index *ix, fr_embedder **out, fr_error *err);
+// fr_index_embed_query with the dense layers in dtype (an fr_dtype, or -1: the embedder's own;
+// fr_embed_opts.dtype): the retriever's query_dtype.
+int fr__index_embed_query(fr_index *ix, const char *query, int dtype, float *out, fr_error *err);
 // Name of segment seg_<n>.frs's vectors file number id: seg_<n>_<id>.frv. OUT: out.
 void fr__segvec_name(const char *seg, uint64_t id, char out[FR__NAME]);
 // The IVF file that goes with vectors file vec (seg_<n>_<id>.frv → seg_<n>_<id>.ivf): it is

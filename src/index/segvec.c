@@ -368,14 +368,19 @@ int fr_index_load_embedder(fr_index *ix, fr_error *err) {
     return fr__index_embedder(ix, &e, err);
 }
 
-int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err) {
+int fr__index_embed_query(fr_index *ix, const char *query, int dtype, float *out, fr_error *err) {
     fr_embedder *e;
     int rc = fr__index_embedder(ix, &e, err);
     if (rc < 0) return rc;
     fr_embed_opts eo = fr_embed_opts_default();
     eo.prompt = ix->emb.query_prompt;
     eo.threads = 1;  // one short text: threads would only add start-up cost
+    eo.dtype = dtype;
     return fr_embedder_embed(e, &query, 1, &eo, out, err);
+}
+
+int fr_index_embed_query(fr_index *ix, const char *query, float *out, fr_error *err) {
+    return fr__index_embed_query(ix, query, -1, out, err);
 }
 
 int fr_index_embedding_get(fr_index *ix, fr_index_embedding *out, fr_error *err) {

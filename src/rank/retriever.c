@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "index/index_impl.h"  // fr__index_embedder: the index's embedder handle
+#include "index/index_impl.h"  // fr__index_embedder, fr__index_embed_query: the index's embedder
 
 fr_retriever_opts fr_retriever_opts_default(void) {
     fr_retriever_opts o;
@@ -60,21 +60,6 @@ int fr_retriever_fuse(const fr_retriever_opts *ro, const fr_hit *bm25, size_t nb
     return fr_fuse(lists, lens, 2, &fo, out, n_out, err);
 }
 
-// The query's embedding: fr_index_embed_query, or for another query_dtype the same call
-// (recorded model and query prompt, one thread) with the dense layers in that type.
-static int embed_query(fr_index *ix, const fr_index_embedding *em, const char *query,
-                       fr_dtype dtype, float *out, fr_error *err) {
-    if (dtype == FR_DTYPE_F32) return fr_index_embed_query(ix, query, out, err);
-    fr_embedder *e;
-    int rc = fr__index_embedder(ix, &e, err);
-    if (rc < 0) return rc;
-    fr_embed_opts eo = fr_embed_opts_default();
-    eo.prompt = em->query_prompt;
-    eo.threads = 1;  // one short text
-    eo.dtype = (int)dtype;
-    return fr_embedder_embed(e, &query, 1, &eo, out, err);
-}
-
 int fr_retriever_prepare(fr_index *ix, const fr_retriever_opts *ro, fr_error *err) {
     fr_index_embedding em;
     if (!ro || ro->kind == FR_RETRIEVER_BM25 || fr_index_embedding_get(ix, &em, NULL) < 0) return 0;
@@ -90,7 +75,7 @@ static int embed(fr_index *ix, const char *query, fr_dtype dtype, float **q, fr_
     *q = NULL;
     if (fr_index_embedding_get(ix, &em, NULL) < 0) return 0;  // the scan names the backfill
     if (!(*q = malloc((size_t)em.dim * sizeof **q))) return fr__err(err, FR_ENOMEM, "retriever: out of memory");
-    int rc = embed_query(ix, &em, query, dtype, *q, err);
+    int rc = fr__index_embed_query(ix, query, (int)dtype, *q, err);
     if (rc < 0) {
         free(*q);
         *q = NULL;
