@@ -835,15 +835,8 @@ int fr__vecs_gather(const fr_vecs *v, const uint32_t *ids, size_t n, fr_vecs **o
     *out = NULL;
     fr_vecs *c = NULL;
     int rc = fr_vecs_new(v->dim, HAS_I8(v) ? FR_VEC_I8 : v->type, &c, err);
-    if (rc < 0) goto done;
-    if (v->fit_n) {  // the scan's query preparation reads the transform (fr__vecs_query_i8)
-        size_t D = (size_t)v->dim;
-        if (!(c->mu = malloc(D * sizeof *c->mu)) || !(c->w = malloc(D * sizeof *c->w))) goto oom;
-        memcpy(c->mu, v->mu, D * sizeof *c->mu);
-        memcpy(c->w, v->w, D * sizeof *c->w);
-        c->fit_n = v->fit_n;
-    }
-    if (!n) goto done;
+    // the scan's query preparation reads the transform (fr__vecs_query_i8)
+    if (rc < 0 || (rc = fr__vecs_xform_copy(c, v, err)) < 0 || !n) goto done;
     size_t S = (size_t)v->stride;
     if (HAS_I8(c) && (!(c->q = rows_alloc(n * S)) || !(c->scale = malloc(n * sizeof(float))))) goto oom;
     if (HAS_F32(c) && !(c->f = rows_alloc(n * S * sizeof(float)))) goto oom;
