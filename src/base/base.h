@@ -44,6 +44,14 @@ int fr__buf_putc(fr__buf *b, char c);
 int fr__buf_printf(fr__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fr__buf_free(fr__buf *b);
 
+// ---- large arrays (src/base/mem.c) ----
+// Memory for a large array that is streamed or probed at random: from 2 MiB up, 2 MiB-aligned
+// and marked MADV_HUGEPAGE (transparent huge pages); below, 64-byte (cache-line) aligned. Not
+// zeroed. free() releases it. NULL when out of memory.
+void *fr__alloc_huge(size_t bytes);
+// The same, zeroed.
+void *fr__alloc_huge_zero(size_t bytes);
+
 // ---- files ----
 // Reads a whole file into a malloc'd, NUL-terminated buffer. OUT: *data (caller frees), *len.
 int fr__read_file(const char *path, char **data, size_t *len, fr_error *err);

@@ -47,7 +47,7 @@
  *   per step read in address order, their sums gathered by one hadd tree, scored and tested
  *   against the heap's threshold in one register. A portable kernel (FINERANK_ISA=ref, and
  *   builds without __AVX2__) computes the same integers, hence the same results. Rows live
- *   on transparent huge pages (rows_alloc): the 1M x 384 int8 scan reads 384 MB per query and
+ *   on transparent huge pages (fr__alloc_huge): the 1M x 384 int8 scan reads 384 MB per query and
  *   runs at ~0.8-0.9x of the machine's read bandwidth (bench/embed/README.md).
  * File (fr_vecs_save / fr_vecs_load; little-endian, written as <path>.pending, fsynced,
  * renamed over <path>, directory fsynced — the index's commit protocol):
@@ -76,7 +76,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 
 #include <zlib.h>
 
@@ -481,21 +480,13 @@ static int refine(const fr_vecs *v, const float *query, fr_vec_hit *best, size_t
 // GB/s on one core of the benchmark machine, 39 vs 56 on two; the TLB misses and the
 // prefetchers' stop at every 4 KiB boundary). So large row arrays are 2 MiB-aligned and marked
 // MADV_HUGEPAGE (transparent huge pages in "madvise" mode, Debian's default) before they are
-// first written. Plain free() releases them, and realloc() stays valid on them.
-static void *rows_alloc(size_t bytes) {
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < huge) return malloc(bytes ? bytes : 1);
-    void *p = NULL;
-    if (posix_memalign(&p, huge, bytes)) return NULL;
-    madvise(p, (bytes + 4095) & ~(size_t)4095, MADV_HUGEPAGE);  // a hint: failure is harmless
-    return p;
-}
+// first written (fr__alloc_huge, src/base/mem.c). Plain free() releases them.
 
 // Grows a row array to `bytes`, keeping its first `used` bytes (a fresh huge-page allocation
 // and a copy, not realloc, whose mremap would keep the old 4 KiB pages). NULL when out of
 // memory; the old array is then untouched.
 static void *rows_grow(void *old, size_t used, size_t bytes) {
-    void *p = rows_alloc(bytes);
+    void *p = fr__alloc_huge(bytes);
     if (!p) return NULL;
     if (used) memcpy(p, old, used);
     free(old);
@@ -838,8 +829,8 @@ int fr__vecs_gather(const fr_vecs *v, const uint32_t *ids, size_t n, fr_vecs **o
     // the scan's query preparation reads the transform (fr__vecs_query_i8)
     if (rc < 0 || (rc = fr__vecs_xform_copy(c, v, err)) < 0 || !n) goto done;
     size_t S = (size_t)v->stride;
-    if (HAS_I8(c) && (!(c->q = rows_alloc(n * S)) || !(c->scale = malloc(n * sizeof(float))))) goto oom;
-    if (HAS_F32(c) && !(c->f = rows_alloc(n * S * sizeof(float)))) goto oom;
+    if (HAS_I8(c) && (!(c->q = fr__alloc_huge(n * S)) || !(c->scale = malloc(n * sizeof(float))))) goto oom;
+    if (HAS_F32(c) && !(c->f = fr__alloc_huge(n * S * sizeof(float)))) goto oom;
     for (size_t i = 0; i < n; i++) {
         size_t r = ids[i];
         FR_ASSERT(r < v->n);
@@ -1015,7 +1006,7 @@ int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **o
     if (n) {
         v->cap = n;
         if (HAS_I8(v)) {
-            if (!(v->q = rows_alloc(n * S)) || !(v->scale = malloc(n * sizeof(float)))) goto oom;
+            if (!(v->q = fr__alloc_huge(n * S)) || !(v->scale = malloc(n * sizeof(float)))) goto oom;
             memcpy(v->q, view->q, n * S);
             memcpy(v->scale, view->scale, n * sizeof(float));
             for (size_t i = 0; i < n; i++)
@@ -1024,11 +1015,11 @@ int fr_vecs_load_mem(const void *data, size_t len, const char *name, fr_vecs **o
                 if (v->q[i] == -128) { rc = fr__err(err, FR_ECORRUPT, "%s: int8 value -128", name); goto fail; }
         }
         if (HAS_RB(v)) {
-            if (!(v->rb = rows_alloc(n * S / 4))) goto oom;
+            if (!(v->rb = fr__alloc_huge(n * S / 4))) goto oom;
             memcpy(v->rb, view->rb, n * S / 4);
         }
         if (HAS_F32(v)) {
-            if (!(v->f = rows_alloc(n * S * sizeof(float)))) goto oom;
+            if (!(v->f = fr__alloc_huge(n * S * sizeof(float)))) goto oom;
             memcpy(v->f, view->f, n * S * sizeof(float));
             for (size_t i = 0; i < n * S; i++)
                 if (!isfinite(v->f[i])) { rc = fr__err(err, FR_ECORRUPT, "%s: non-finite value", name); goto fail; }

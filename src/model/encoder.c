@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "nn/nn.h"
 
@@ -186,21 +185,10 @@ int fr__encoder_set_dtype(fr__encoder *e, fr__wtype t, fr_error *err) {
 
 // Packed weights are cold at every query of a retrieval loop (the vector scan between two
 // queries evicts them) and a query's few tokens leave the kernels bound by how fast they
-// stream in: one arena in forward order, 2 MiB-aligned with MADV_HUGEPAGE, lets the hardware
+// stream in: one arena in forward order, on huge pages (fr__alloc_huge_zero), lets the hardware
 // prefetcher run across 4 KiB boundaries and matrices without a TLB miss per page
 // (bench_membw: 23 → 32 GB/s on one core with huge pages; a 10-token int8 MiniLM-L6 query,
 // cold, 1.16 → see bench/embed/README.md "Query dtype").
-static void *arena_new(size_t bytes) {
-    const size_t huge = (size_t)2 << 20;
-    void *p = NULL;
-    if (posix_memalign(&p, bytes >= huge ? huge : 64, bytes)) return NULL;
-#ifdef MADV_HUGEPAGE
-    if (bytes >= huge) madvise(p, (bytes + 4095) & ~(size_t)4095, MADV_HUGEPAGE);  // a hint
-#endif
-    memset(p, 0, bytes);  // the packers rely on zero padding (calloc's contract)
-    return p;
-}
-
 int fr__encoder_pack(fr__encoder *e, fr__wtype t, fr_error *err) {
     if (t == FR__WT_F32 || e->packs[t].dense) return 0;
     size_t nl = (size_t)e->cfg.layers, H = (size_t)e->cfg.hidden, I = (size_t)e->cfg.intermediate;
@@ -211,7 +199,7 @@ int fr__encoder_pack(fr__encoder *e, fr__wtype t, fr_error *err) {
     for (int j = 0; j < 4; j++) bytes += fr__dense_weight_bytes(isa, t, shape[j][0], shape[j][1]);
     bytes *= nl;
     fr__dense *D = calloc(nl ? nl * 4 : 1, sizeof *D);
-    uint8_t *mem = arena_new(bytes ? bytes : 1);
+    uint8_t *mem = fr__alloc_huge_zero(bytes);  // the packers rely on zero padding
     if (!D || !mem) {
         free(D);
         free(mem);

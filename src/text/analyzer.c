@@ -34,7 +34,6 @@
  */
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 
 #include <libstemmer.h>
 #include <utf8proc.h>
@@ -182,15 +181,7 @@ static inline uint32_t hash_word(const char *s, size_t n) {
 // large tables ask for transparent huge pages: lookups are random over tens of MB, and 4 KiB
 // pages would add a TLB miss to most cache misses.
 static cache_ent *table_new(uint32_t cap) {
-    size_t bytes = (size_t)cap * sizeof(cache_ent);
-    size_t align = bytes >= ((size_t)2 << 20) ? (size_t)2 << 20 : 64;
-    void *p = NULL;
-    if (posix_memalign(&p, align, bytes) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    if (align > 64) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
-#endif
-    memset(p, 0, bytes);
-    return p;
+    return fr__alloc_huge_zero((size_t)cap * sizeof(cache_ent));
 }
 
 static void cache_reset(fr_analyzer *a) {
