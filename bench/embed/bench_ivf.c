@@ -23,18 +23,6 @@
 #include "base/base.h"
 #include "index/ivf.h"
 
-// |a ∩ b| over the first k of each (ids < n; mark: n zeroed bytes, left zeroed).
-static size_t common(const fr_vec_hit *a, size_t na, const fr_vec_hit *b, size_t nb, size_t k,
-                     unsigned char *mark) {
-    size_t c = 0;
-    na = na < k ? na : k;
-    nb = nb < k ? nb : k;
-    for (size_t i = 0; i < na; i++) mark[a[i].id] = 1;
-    for (size_t i = 0; i < nb; i++) c += mark[b[i].id];
-    for (size_t i = 0; i < na; i++) mark[a[i].id] = 0;
-    return c;
-}
-
 typedef struct run {
     const char *corpus;
     fr_vecs *truth, *v;         // F32 rows (ground truth), the searched rows

@@ -171,16 +171,6 @@ static size_t approx_search(const approx *a, const float *q, size_t K, size_t R,
     return n;
 }
 
-static size_t common(const fr_vec_hit *a, size_t na, const fr_vec_hit *b, size_t nb, size_t k,
-                     uint8_t *mark, size_t N) {
-    size_t o = 0;
-    (void)N;
-    for (size_t i = 0; i < na && i < k; i++) mark[a[i].id] = 1;
-    for (size_t i = 0; i < nb && i < k; i++) o += mark[b[i].id];
-    for (size_t i = 0; i < na && i < k; i++) mark[a[i].id] = 0;
-    return o;
-}
-
 static void approx_report(const char *name, const mats *m, const approx *a, const float *q, size_t Q,
                           size_t K, const char *factors) {
     fr_error err;
@@ -195,8 +185,8 @@ static void approx_report(const char *name, const mats *m, const approx *a, cons
     for (size_t j = 0; j < Q; j++) {
         fr_vecs_search(m->v[0], q + j * D, K, 2, ht, &nt, &err);
         fr_vecs_search(m->v[1], q + j * D, K, 2, hi, &ni, &err);
-        r10 += common(ht, nt, hi, ni, 10, mark, a->N) / 10.0;
-        rk += common(ht, nt, hi, ni, K, mark, a->N) / (double)K;
+        r10 += common(ht, nt, hi, ni, 10, mark) / 10.0;
+        rk += common(ht, nt, hi, ni, K, mark) / (double)K;
     }
     printf("| %s | exact int8 | | | %.4f | %.4f |\n", name, r10 / Q, rk / Q);
     char list[256];
@@ -212,8 +202,8 @@ static void approx_report(const char *name, const mats *m, const approx *a, cons
             na = approx_search(a, q + j * D, K, R, dist, cand, ha);
             lat[j] = (now() - t0) * 1e3;
             fr_vecs_search(m->v[0], q + j * D, K, 2, ht, &nt, &err);
-            r10 += common(ht, nt, ha, na, 10, mark, a->N) / 10.0;
-            rk += common(ht, nt, ha, na, K, mark, a->N) / (double)K;
+            r10 += common(ht, nt, ha, na, 10, mark) / 10.0;
+            rk += common(ht, nt, ha, na, K, mark) / (double)K;
         }
         qsort(lat, Q, sizeof *lat, cmpd);
         printf("| %s | 1-bit, %s x K rescored | %.1f | %.1f | %.4f | %.4f |\n", name, f, lat[Q / 2],
@@ -252,8 +242,8 @@ static void overlap_report(const char *name, const mats *m, const float *q, size
         for (int i = 1; i < 5; i++) {
             if (!m->v[i]) continue;
             fr_vecs_search(m->v[i], q + j * D, 100, 2, hi, &b, &err);
-            ov[i][j >= Q / 2] += common(hf, a, hi, b, 10, mark, N);
-            ov100[i] += common(hf, a, hi, b, 100, mark, N);
+            ov[i][j >= Q / 2] += common(hf, a, hi, b, 10, mark);
+            ov100[i] += common(hf, a, hi, b, 100, mark);
         }
     }
     static const char *what[] = {"", "int8", "int8+rescore", "int8 without the transform (version 1)",
@@ -354,8 +344,8 @@ static void study(const char *name, const float *all, size_t N, int D, const fr_
         double o10 = 0, o100 = 0;
         for (size_t j = 0; j < Q; j++) {
             fr_vecs_search(m, q + j * D, K, 2, hv, &nv, &err);
-            o10 += common(hr + j * K, nrs[j], hv, nv, 10, mark, N) / 10.0;
-            o100 += common(hr + j * K, nrs[j], hv, nv, 100, mark, N) / 100.0;
+            o10 += common(hr + j * K, nrs[j], hv, nv, 10, mark) / 10.0;
+            o100 += common(hr + j * K, nrs[j], hv, nv, 100, mark) / 100.0;
         }
         printf("| %s | %zu | %s | %.4f | %.4f |\n", name, N, V->name, o10 / Q, o100 / Q);
         fflush(stdout);

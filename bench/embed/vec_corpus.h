@@ -4,7 +4,8 @@
  *  - clustered: anisotropic vectors shaped like sentence embeddings (a shared mean direction
  *    with a few large "rogue" dimensions, 1000 topic clusters, a power-law per-dimension
  *    spread).
- * and their queries (half near a stored document, half random or near a topic centre).
+ * and their queries (half near a stored document, half random or near a topic centre), and
+ * the overlap of two hit lists (common()).
  * Deterministic: one fixed-seed xorshift generator.
  */
 #ifndef FR_BENCH_VEC_CORPUS_H
@@ -92,6 +93,19 @@ static void queries(const corpus *c, size_t Q, const float *keep, float *q) {
             normalize(q + j * D, D);
         }
     }
+}
+
+// |a ∩ b| over the first k of each (ids < the corpus size; mark: that many zeroed bytes, left
+// zeroed). Needs finerank.h's fr_vec_hit.
+static size_t common(const fr_vec_hit *a, size_t na, const fr_vec_hit *b, size_t nb, size_t k,
+                     unsigned char *mark) {
+    size_t c = 0;
+    na = na < k ? na : k;
+    nb = nb < k ? nb : k;
+    for (size_t i = 0; i < na; i++) mark[a[i].id] = 1;
+    for (size_t i = 0; i < nb; i++) c += mark[b[i].id];
+    for (size_t i = 0; i < na; i++) mark[a[i].id] = 0;
+    return c;
 }
 
 #endif
